@@ -1,0 +1,40 @@
+"""lapack_ai: NumPy-style linear algebra over LAPACK, with errors that say what went wrong.
+
+High-level routines (``lapack_ai.svd``, ``solve``, ...) follow NumPy/SciPy names and return
+conventions; ``lapack_ai.lapack`` has the LAPACK-named low level; ``lapack_ai.errors`` the
+error model. Everything runs through the Rust extension ``lapack_ai._core``.
+"""
+
+import logging as _logging
+
+from . import errors, lapack
+from .diagnose import Report, diagnose
+from .errors import (ConvergenceError, DTypeError, IllConditionedWarning, InputError,
+                     LapackArgumentError, LinAlgError, LinAlgWarning, NonFiniteError,
+                     NotPositiveDefiniteError, ShapeError, SingularMatrixError)
+from .linalg import (EighResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cholesky, cond,
+                     det, eigh, eigvalsh, gemm, inv, lstsq, qr, rcond, slogdet, solve, svd, svdvals)
+from .registry import REGISTRY
+
+__version__ = "0.1.0"
+
+# Rust log records arrive here (pyo3-log); silent unless the application configures logging.
+logger = _logging.getLogger("lapack_ai")
+logger.addHandler(_logging.NullHandler())
+
+
+def reset_log_cache() -> None:
+    """Call after changing the ``lapack_ai`` logger's level, so the Rust side sees it."""
+    from . import _core
+
+    _core.reset_log_cache()
+
+
+__all__ = [
+    "gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky", "qr",
+    "eigh", "eigvalsh", "cond", "rcond", "diagnose", "Report", "lapack", "errors", "REGISTRY",
+    "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
+    "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
+    "LinAlgWarning", "IllConditionedWarning", "SVDResult", "EighResult", "QRResult",
+    "SlogdetResult", "LstsqResult", "reset_log_cache",
+]

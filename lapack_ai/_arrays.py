@@ -1,0 +1,66 @@
+"""Input validation and conversion, shared by every public routine.
+
+Everything here runs before the core is called, so bad input never reaches LAPACK and each
+error names the argument. Kept lean: it is on the path of every 4x4 call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DTypeError, ShapeError
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def as_float(x, op: str, arg: str, min_ndim: int = 2) -> np.ndarray:
+    """``x`` as a float32/float64 ndarray of at least ``min_ndim`` dimensions (no copy when it
+    already is one). Integers and bools become float64, as in NumPy."""
+    a = x if type(x) is np.ndarray else np.asarray(x)
+    dt = a.dtype
+    if dt is not _F64 and dt is not _F32 and dt != _F64 and dt != _F32:
+        a = _convert(a, op, arg)
+    if a.ndim < min_ndim:
+        raise ShapeError(op, arg, f"must have at least {min_ndim} dimensions (..., M, N), got shape {a.shape}")
+    return a
+
+
+def _convert(a: np.ndarray, op: str, arg: str) -> np.ndarray:
+    kind = a.dtype.kind
+    if kind in "biu":
+        return a.astype(np.float64)
+    if kind == "f" and a.dtype.itemsize in (4, 8):  # non-native byte order
+        return a.astype(a.dtype.newbyteorder("="))
+    if kind == "f":
+        target = "float32" if a.dtype.itemsize < 4 else "float64"
+        raise DTypeError(op, arg, a.dtype,
+                         f"LAPACK works in float32 and float64 only; convert with {arg}.astype(np.{target})")
+    if kind == "c":
+        raise DTypeError(op, arg, a.dtype, "complex input is not supported yet; use numpy.linalg or scipy.linalg")
+    raise DTypeError(op, arg, a.dtype, "expected a real numeric array (float32, float64, int or bool)")
+
+
+def common(op: str, *pairs: tuple[str, np.ndarray]) -> list[np.ndarray]:
+    """Cast arrays to their common float dtype (float32 only if all are float32)."""
+    dts = {a.dtype for _, a in pairs}
+    if len(dts) == 1:
+        return [a for _, a in pairs]
+    return [a.astype(np.float64, copy=False) for _, a in pairs]
+
+
+def square(op: str, arg: str, a: np.ndarray) -> None:
+    if a.shape[-1] != a.shape[-2]:
+        raise ShapeError(op, arg, f"must be square in its last two dimensions, got shape {a.shape}")
+
+
+def batch_broadcast(op: str, a: np.ndarray, b: np.ndarray, a_core: int = 2, b_core: int = 2):
+    """Broadcast the leading (batch) dimensions of ``a`` and ``b`` as NumPy's gufuncs do."""
+    ba, bb = a.shape[: a.ndim - a_core], b.shape[: b.ndim - b_core]
+    if ba == bb:
+        return a, b
+    try:
+        batch = np.broadcast_shapes(ba, bb)
+    except ValueError:
+        raise ShapeError(op, "b", f"has batch dimensions {bb} that do not broadcast with a's {ba}") from None
+    return (np.broadcast_to(a, batch + a.shape[a.ndim - a_core:]),
+            np.broadcast_to(b, batch + b.shape[b.ndim - b_core:]))

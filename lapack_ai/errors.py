@@ -1,0 +1,366 @@
+"""The error model: exception classes, the table of LAPACK ``info`` meanings, and the one
+function that turns the core's facts into a report.
+
+``info > 0`` becomes a :class:`LinAlgError` subclass (which is a ``numpy.linalg.LinAlgError``);
+``info < 0`` (LAPACK rejected an argument, a bug on our side) becomes
+:class:`LapackArgumentError`; bad input is refused before LAPACK with :class:`NonFiniteError`,
+:class:`ShapeError` or :class:`DTypeError`. Every error has ``to_dict()`` and ``_repr_html_()``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
+    "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
+    "LinAlgWarning", "IllConditionedWarning", "INFO_TABLE", "InfoEntry",
+]
+
+
+def ordinal(i: int) -> str:
+    suffix = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
+    return f"{i}{suffix}"
+
+
+class _Report:
+    """Shared behaviour of every lapack_ai error: fields, dict, HTML."""
+
+    _fields: tuple[str, ...] = ()
+    title = "lapack_ai error"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"error": type(self).__name__, "message": str(self)}
+        for f in self._fields:
+            v = getattr(self, f, None)
+            if isinstance(v, tuple):
+                v = list(v)
+            if isinstance(v, np.generic):
+                v = v.item()
+            d[f] = v
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+            f"<td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in self.to_dict().items()
+            if k not in ("error", "message", "recommendations") and v is not None
+        )
+        recs = "".join(f"<li>{html.escape(r)}</li>" for r in getattr(self, "recommendations", ()))
+        return (
+            "<div class='lapack-ai-error' style='border-left:4px solid #c0392b;padding:.5em 1em'>"
+            f"<b>{html.escape(type(self).__name__)}</b><p>{html.escape(str(self))}</p>"
+            f"<table>{rows}</table>"
+            + (f"<p><b>What to do</b></p><ul>{recs}</ul>" if recs else "")
+            + "</div>"
+        )
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+class LinAlgError(_Report, np.linalg.LinAlgError):
+    """A LAPACK routine could not complete on (one matrix of) the input.
+
+    Fields: ``operation`` (public function), ``routine`` (LAPACK routine actually called, e.g.
+    ``dgetrf``), ``info``, ``meaning``, ``index`` (1-based pivot, minor or count, as LAPACK
+    reports it) and ``index_kind``, ``batch`` (index of the failing matrix in a stack, or None),
+    ``shape``, ``dtype``, ``backend``, ``rcond`` (estimate, where cheap) and ``recommendations``.
+    """
+
+    _fields = ("operation", "routine", "info", "meaning", "index", "index_kind", "batch",
+               "shape", "dtype", "backend", "rcond", "recommendations")
+
+    def __init__(self, meaning: str = "", *, operation: str | None = None,
+                 routine: str | None = None, info: int | None = None, index: int | None = None,
+                 index_kind: str | None = None, batch: tuple[int, ...] | None = None,
+                 shape: tuple[int, ...] | None = None, dtype: str | None = None,
+                 backend: str = "cpu", rcond: float | None = None,
+                 recommendations: tuple[str, ...] = ()):
+        self.meaning, self.operation, self.routine, self.info = meaning, operation, routine, info
+        self.index, self.index_kind, self.batch = index, index_kind, batch
+        self.shape, self.dtype, self.backend = shape, dtype, backend
+        self.rcond, self.recommendations = rcond, tuple(recommendations)
+        super().__init__(self._paragraph())
+
+    def _paragraph(self) -> str:
+        where = []
+        if self.batch is not None:
+            where.append(f"matrix {self.batch} of a stack of shape {self.shape}")
+        elif self.shape is not None:
+            where.append(f"shape {self.shape}")
+        if self.dtype:
+            where.append(self.dtype)
+        where.append(f"{self.backend}, LAPACK {self.routine} info={self.info}")
+        s = f"{self.operation or self.routine} failed: {self.meaning} ({', '.join(where)})."
+        if self.rcond is not None:
+            s += f" rcond \u2248 {self.rcond:.2g}."
+        if self.recommendations:
+            s += " " + " ".join(self.recommendations)
+        return s
+
+    def __str__(self) -> str:
+        return self._paragraph()
+
+    def __reduce__(self):
+        kw = {f: getattr(self, f) for f in self._fields if f != "meaning"}
+        return (_rebuild, (type(self), self.meaning, kw))
+
+
+def _rebuild(cls, meaning, kw):
+    return cls(meaning, **kw)
+
+
+class SingularMatrixError(LinAlgError):
+    """The matrix is exactly singular (a zero pivot in LU or in a symmetric factorisation)."""
+
+
+class NotPositiveDefiniteError(LinAlgError):
+    """A leading minor is not positive: Cholesky cannot proceed."""
+
+
+class ConvergenceError(LinAlgError):
+    """An iterative LAPACK algorithm (SVD, eigensolver) did not converge."""
+
+
+class LapackArgumentError(_Report, ValueError):
+    """LAPACK rejected an argument (``info < 0``). Input is validated first, so this is a bug
+    in lapack_ai; the message names the argument so it can be reported."""
+
+    _fields = ("operation", "routine", "info", "argument", "shape", "dtype")
+
+    def __init__(self, *, operation, routine, info, argument, shape, dtype):
+        self.operation, self.routine, self.info = operation, routine, info
+        self.argument, self.shape, self.dtype = argument, shape, dtype
+        super().__init__(
+            f"{operation}: LAPACK {routine} rejected its argument {-info} ({argument}) for "
+            f"input of shape {shape}, {dtype}. This is a bug in lapack_ai, not in your data: "
+            "please report it with this message."
+        )
+
+
+class InputError(_Report):
+    """Base of errors about the caller's input, raised before any LAPACK call."""
+
+    _fields = ("operation", "argument", "problem")
+
+
+class NonFiniteError(InputError, ValueError):
+    """An argument contains NaN or Inf (disable with ``check_finite=False`` at your own risk)."""
+
+    _fields = InputError._fields + ("nan_count", "inf_count", "first_index", "batch")
+
+    def __init__(self, *, operation: str, argument: str, nan_count: int, inf_count: int,
+                 first_index: tuple[int, ...] | None, batch: tuple[int, ...] | None = None):
+        self.operation, self.argument = operation, argument
+        self.nan_count, self.inf_count = nan_count, inf_count
+        self.first_index, self.batch = first_index, batch
+        parts = [f"{nan_count} NaN" if nan_count else "", f"{inf_count} Inf" if inf_count else ""]
+        self.problem = " and ".join(p for p in parts if p) or "non-finite values"
+        super().__init__(
+            f"{operation}: argument '{argument}' contains {self.problem} (first at "
+            f"{argument}[{', '.join(map(str, first_index or ()))}]); LAPACK needs finite input. "
+            "Clean the data (np.nan_to_num, or drop the rows), or pass check_finite=False "
+            "if you accept undefined results."
+        )
+
+
+class ShapeError(InputError, ValueError):
+    """An argument has the wrong number of dimensions or a shape that does not fit."""
+
+    def __init__(self, operation: str, argument: str, problem: str):
+        self.operation, self.argument, self.problem = operation, argument, problem
+        super().__init__(f"{operation}: argument '{argument}' {problem}")
+
+
+class DTypeError(InputError, TypeError):
+    """An argument's dtype is not supported."""
+
+    _fields = InputError._fields + ("dtype",)
+
+    def __init__(self, operation: str, argument: str, dtype: Any, problem: str):
+        self.operation, self.argument, self.dtype, self.problem = operation, argument, str(dtype), problem
+        super().__init__(f"{operation}: argument '{argument}' has dtype {dtype}: {problem}")
+
+
+class LinAlgWarning(RuntimeWarning):
+    """Base of lapack_ai's numerical warnings (SciPy's LinAlgWarning is also a RuntimeWarning)."""
+
+
+class IllConditionedWarning(LinAlgWarning):
+    """The result may be inaccurate: the reciprocal condition estimate is below machine epsilon."""
+
+    def __init__(self, operation: str, rcond: float, batch: tuple[int, ...] | None, dtype: str):
+        self.operation, self.rcond, self.batch, self.dtype = operation, rcond, batch, dtype
+        where = f" (matrix {batch} of the stack)" if batch is not None else ""
+        super().__init__(
+            f"{operation}: ill-conditioned matrix{where}: rcond = {rcond:.3g} is below {dtype} "
+            f"machine epsilon {np.finfo(dtype).eps:.3g}, so the result may have no correct "
+            "digits. Check the model for dependent columns, rescale, or use lstsq."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The table: what each wrapped routine's info means. One entry per routine (type letter
+# dropped); `args` names LAPACK's arguments in order, for info < 0; `positive` describes
+# info > 0, or is None where LAPACK never returns it. docs/errors.md is checked against this.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Positive:
+    error: type[LinAlgError]
+    index_kind: str | None
+    meaning: Callable[[int, tuple[int, ...]], str]
+    recommendations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InfoEntry:
+    args: tuple[str, ...]
+    positive: Positive | None
+
+
+_SINGULAR_RECS = (
+    "For a least-squares answer use lapack_ai.lstsq(a, b);",
+    "to see why, run lapack_ai.diagnose(a).",
+)
+_LU_SINGULAR = Positive(
+    SingularMatrixError, "pivot",
+    lambda i, s: (f"the {ordinal(i)} pivot of the LU factorisation, U[{i - 1}, {i - 1}], is "
+                  "exactly zero: the matrix is singular"),
+    _SINGULAR_RECS,
+)
+_CHOL = Positive(
+    NotPositiveDefiniteError, "leading minor",
+    lambda i, s: (f"the leading minor of order {i} is not positive: the matrix is not positive "
+                  "definite"),
+    ("If the matrix should be positive definite, it may be only semi-definite or rounding made it "
+     "indefinite: add a small multiple of the identity (a + eps*I);",
+     "otherwise use solve(a, b, assume_a='sym') or 'gen'; lapack_ai.diagnose(a) shows the spectrum."),
+)
+_SYM = Positive(
+    SingularMatrixError, "pivot",
+    lambda i, s: (f"the {ordinal(i)} diagonal block of the Bunch-Kaufman factorisation, "
+                  f"D[{i - 1}, {i - 1}], is exactly zero: the matrix is singular"),
+    _SINGULAR_RECS,
+)
+_NO_CONV_RECS = (
+    "This usually means extreme scaling or NaN/Inf that check_finite=False let through:",
+    "rescale the matrix, or try the other driver (driver='gesvd' or 'gesdd');",
+    "lapack_ai.diagnose(a) shows the scales.",
+)
+
+INFO_TABLE: dict[str, InfoEntry] = {
+    "getrf": InfoEntry(("M", "N", "A", "LDA", "IPIV", "INFO"), _LU_SINGULAR),
+    "getrs": InfoEntry(("TRANS", "N", "NRHS", "A", "LDA", "IPIV", "B", "LDB", "INFO"), None),
+    "getri": InfoEntry(("N", "A", "LDA", "IPIV", "WORK", "LWORK", "INFO"), _LU_SINGULAR),
+    "gecon": InfoEntry(("NORM", "N", "A", "LDA", "ANORM", "RCOND", "WORK", "IWORK", "INFO"), None),
+    "potrf": InfoEntry(("UPLO", "N", "A", "LDA", "INFO"), _CHOL),
+    "potrs": InfoEntry(("UPLO", "N", "NRHS", "A", "LDA", "B", "LDB", "INFO"), None),
+    "pocon": InfoEntry(("UPLO", "N", "A", "LDA", "ANORM", "RCOND", "WORK", "IWORK", "INFO"), None),
+    "sytrf": InfoEntry(("UPLO", "N", "A", "LDA", "IPIV", "WORK", "LWORK", "INFO"), _SYM),
+    "sytrs": InfoEntry(("UPLO", "N", "NRHS", "A", "LDA", "IPIV", "B", "LDB", "INFO"), None),
+    "sycon": InfoEntry(("UPLO", "N", "A", "LDA", "IPIV", "ANORM", "RCOND", "WORK", "IWORK", "INFO"), None),
+    "geqrf": InfoEntry(("M", "N", "A", "LDA", "TAU", "WORK", "LWORK", "INFO"), None),
+    "orgqr": InfoEntry(("M", "N", "K", "A", "LDA", "TAU", "WORK", "LWORK", "INFO"), None),
+    "syevd": InfoEntry(
+        ("JOBZ", "UPLO", "N", "A", "LDA", "W", "WORK", "LWORK", "IWORK", "LIWORK", "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: ("the divide-and-conquer eigensolver did not converge "
+                               f"(LAPACK reports {i}: with eigenvectors, the submatrix in rows and "
+                               f"columns {i // (s[-1] + 1)} to {i % (s[-1] + 1)} failed; without, "
+                               f"{i} off-diagonal elements did not converge to zero)"),
+                 _NO_CONV_RECS)),
+    "gelsd": InfoEntry(
+        ("M", "N", "NRHS", "A", "LDA", "B", "LDB", "S", "RCOND", "RANK", "WORK", "LWORK", "IWORK", "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: (f"the SVD inside the least-squares solver did not converge: {i} "
+                               "off-diagonal elements of an intermediate bidiagonal form did not "
+                               "converge to zero"),
+                 _NO_CONV_RECS)),
+    "gesdd": InfoEntry(
+        ("JOBZ", "M", "N", "A", "LDA", "S", "U", "LDU", "VT", "LDVT", "WORK", "LWORK", "IWORK", "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: ("the divide-and-conquer SVD (bdsdc) did not converge; its update "
+                               "process failed"),
+                 _NO_CONV_RECS)),
+    "gesvd": InfoEntry(
+        ("JOBU", "JOBVT", "M", "N", "A", "LDA", "S", "U", "LDU", "VT", "LDVT", "WORK", "LWORK", "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: (f"the QR-iteration SVD did not converge: {i} superdiagonals of an "
+                               "intermediate bidiagonal form did not converge to zero"),
+                 _NO_CONV_RECS)),
+}
+
+
+def _batch_index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    batch_shape = shape[:-2]
+    if not batch_shape:
+        return None
+    return tuple(int(i) for i in np.unravel_index(flat, batch_shape))
+
+
+def _matrix(arr: np.ndarray, batch: tuple[int, ...] | None) -> np.ndarray:
+    return arr[batch] if batch is not None else arr
+
+
+def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Exception:
+    """Build the user-facing error from a ``_core.CoreError``'s facts.
+
+    ``args`` maps argument names to the arrays handed to the core (first one is ``a``), so the
+    report can name shapes, count NaNs and estimate rcond.
+    """
+    facts = exc.args[0]
+    a = next(iter(args.values()))
+    shape, dtype = tuple(a.shape), str(a.dtype)
+    kind = facts["kind"]
+    if kind == "nonfinite":
+        arr = args[facts["arg"]]
+        batch = _batch_index(facts["batch"], tuple(arr.shape)) if arr.ndim > 2 else None
+        bad = ~np.isfinite(arr)
+        first = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+        return NonFiniteError(operation=operation, argument=facts["arg"],
+                              nan_count=int(np.isnan(arr).sum()), inf_count=int(np.isinf(arr).sum()),
+                              first_index=first, batch=batch)
+    if kind == "shape":
+        return ShapeError(operation, "a", facts["message"])
+    routine, info = facts["routine"], facts["info"]
+    entry = INFO_TABLE[routine[1:]]
+    if info < 0:
+        name = entry.args[-info - 1] if -info <= len(entry.args) else f"#{-info}"
+        return LapackArgumentError(operation=operation, routine=routine, info=info,
+                                   argument=name, shape=shape, dtype=dtype)
+    pos = entry.positive
+    if pos is None:  # not documented by LAPACK: still structured, never a bare number
+        return LinAlgError(f"{routine} returned an undocumented info={info}", operation=operation,
+                           routine=routine, info=info, shape=shape, dtype=dtype, backend=facts["backend"])
+    batch = _batch_index(facts["batch"], shape)
+    rcond = 0.0 if pos.error is SingularMatrixError else _cheap_rcond(_matrix(a, batch))
+    recs = pos.recommendations
+    if pos.error is ConvergenceError and not np.isfinite(_matrix(a, batch)).all():
+        recs = ("The input contains NaN or Inf (check_finite=False was passed): clean it first.",) + recs
+    return pos.error(pos.meaning(info, shape), operation=operation, routine=routine, info=info,
+                     index=info if pos.index_kind else None, index_kind=pos.index_kind, batch=batch,
+                     shape=shape, dtype=dtype, backend=facts["backend"], rcond=rcond,
+                     recommendations=recs)
+
+
+def _cheap_rcond(m: np.ndarray) -> float | None:
+    """1-norm rcond estimate of a square, finite matrix of modest size; None otherwise."""
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] > 2000 or not np.isfinite(m).all():
+        return None
+    from . import _core
+
+    return float(_core.rcond(m, "1", False, False))

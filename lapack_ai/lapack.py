@@ -1,0 +1,149 @@
+"""Low-level routines named as in LAPACK, for users who think in LAPACK.
+
+Each ``d*`` routine works in float64 and its ``s*`` twin in float32; any real input is converted
+to that type (a copy), the caller's arrays are never modified, and matrices are 2-D. Outputs
+are LAPACK's own (packed factors, 1-based pivots, Householder ``tau``). Instead of returning
+``info``, a routine raises: ``info > 0`` as the LinAlgError subclass of ``errors.INFO_TABLE``
+(for example ``dgetrf`` on a singular matrix raises SingularMatrixError with the pivot index),
+bad input as NonFiniteError / ShapeError / DTypeError.
+
+=========  ===================================  ==========================================
+routine    arguments                            returns
+=========  ===================================  ==========================================
+gesvd      a, jobu='A', jobvt='A'               u, s, vt  (u/vt None for job 'N')
+gesdd      a, jobz='A'                          u, s, vt  (jobz 'A', 'S' or 'N')
+gesv       a, b                                 lu, ipiv, x
+posv       a, b, uplo='L'                       c, x
+potrf      a, uplo='L', clean=True              c   (other triangle zeroed when clean)
+getrf      a                                    lu, ipiv
+geqrf      a                                    qr, tau
+orgqr      qr, tau                              q   (shape of qr, from len(tau) reflectors)
+syevd      a, jobz='V', uplo='L'                w, v  (v None for jobz 'N')
+gelsd      a, b, rcond=-1                       x, s, rank
+gecon      lu, anorm, norm='1'                  rcond
+pocon      c, anorm, uplo='L'                   rcond
+=========  ===================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from .errors import ShapeError, from_core
+
+_ROUTINES = ("gesvd", "gesdd", "gesv", "posv", "potrf", "getrf", "geqrf", "orgqr", "syevd",
+             "gelsd", "gecon", "pocon")
+__all__ = [p + r for r in _ROUTINES for p in "ds"]
+
+
+def _mat(x, name, dtype, op, ndim=2):
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        from .errors import DTypeError
+        raise DTypeError(op, name, a.dtype, "expected a real array")
+    a = a.astype(dtype, copy=False)
+    if a.ndim != ndim:
+        raise ShapeError(op, name, f"must be {ndim}-D, got shape {a.shape}")
+    return a
+
+
+def _call(op, fn, args, *rest):
+    try:
+        return fn(*args.values(), *rest)
+    except _core.CoreError as e:
+        raise from_core(e, op, args) from None
+
+
+def _square(op, a):
+    if a.shape[0] != a.shape[1]:
+        raise ShapeError(op, "a", f"must be square, got shape {a.shape}")
+
+
+def _make(prefix: str, dtype):
+    def gesvd(a, jobu="A", jobvt="A", *, check_finite=True):
+        op = prefix + "gesvd"
+        a = _mat(a, "a", dtype, op)
+        u, s, vt, _ = _call(op, _core.svd, {"a": a}, jobu, jobvt, "gesvd", check_finite)
+        return u, s, vt
+
+    def gesdd(a, jobz="A", *, check_finite=True):
+        op = prefix + "gesdd"
+        a = _mat(a, "a", dtype, op)
+        u, s, vt, _ = _call(op, _core.svd, {"a": a}, jobz, jobz, "gesdd", check_finite)
+        return u, s, vt
+
+    def gesv(a, b, *, check_finite=True):
+        op = prefix + "gesv"
+        a, b = _mat(a, "a", dtype, op), _mat(b, "b", dtype, op)
+        _square(op, a)
+        if b.shape[0] != a.shape[0]:
+            raise ShapeError(op, "b", f"must have {a.shape[0]} rows, got shape {b.shape}")
+        return _call(op, _core.gesv, {"a": a, "b": b}, check_finite)
+
+    def posv(a, b, uplo="L", *, check_finite=True):
+        op = prefix + "posv"
+        a, b = _mat(a, "a", dtype, op), _mat(b, "b", dtype, op)
+        _square(op, a)
+        if b.shape[0] != a.shape[0]:
+            raise ShapeError(op, "b", f"must have {a.shape[0]} rows, got shape {b.shape}")
+        return _call(op, _core.posv, {"a": a, "b": b}, uplo, check_finite)
+
+    def potrf(a, uplo="L", clean=True, *, check_finite=True):
+        op = prefix + "potrf"
+        a = _mat(a, "a", dtype, op)
+        _square(op, a)
+        return _call(op, _core.potrf, {"a": a}, uplo, bool(clean), check_finite)
+
+    def getrf(a, *, check_finite=True):
+        op = prefix + "getrf"
+        return _call(op, _core.getrf, {"a": _mat(a, "a", dtype, op)}, check_finite)
+
+    def geqrf(a, *, check_finite=True):
+        op = prefix + "geqrf"
+        return _call(op, _core.geqrf, {"a": _mat(a, "a", dtype, op)}, check_finite)
+
+    def orgqr(qr, tau):
+        op = prefix + "orgqr"
+        qr, tau = _mat(qr, "qr", dtype, op), _mat(tau, "tau", dtype, op, ndim=1)
+        return _call(op, _core.orgqr, {"qr": qr, "tau": tau})
+
+    def syevd(a, jobz="V", uplo="L", *, check_finite=True):
+        op = prefix + "syevd"
+        a = _mat(a, "a", dtype, op)
+        _square(op, a)
+        if jobz not in ("V", "N") or uplo not in ("L", "U"):
+            raise ValueError(f"{op}: jobz must be 'V' or 'N' and uplo 'L' or 'U', got {jobz!r}, {uplo!r}")
+        return _call(op, _core.eigh, {"a": a}, uplo == "L", jobz == "V", check_finite)
+
+    def gelsd(a, b, rcond=-1.0, *, check_finite=True):
+        op = prefix + "gelsd"
+        a, b = _mat(a, "a", dtype, op), _mat(b, "b", dtype, op)
+        if b.shape[0] != a.shape[0]:
+            raise ShapeError(op, "b", f"must have {a.shape[0]} rows, got shape {b.shape}")
+        x, _, rank, s = _call(op, _core.lstsq, {"a": a, "b": b}, float(rcond), check_finite)
+        return x, s, rank
+
+    def gecon(lu, anorm, norm="1"):
+        op = prefix + "gecon"
+        lu = _mat(lu, "lu", dtype, op)
+        _square(op, lu)
+        return _call(op, _core.gecon, {"lu": lu}, float(anorm), norm)
+
+    def pocon(c, anorm, uplo="L"):
+        op = prefix + "pocon"
+        c = _mat(c, "c", dtype, op)
+        _square(op, c)
+        return _call(op, _core.pocon, {"c": c}, float(anorm), uplo)
+
+    made = dict(gesvd=gesvd, gesdd=gesdd, gesv=gesv, posv=posv, potrf=potrf, getrf=getrf,
+                geqrf=geqrf, orgqr=orgqr, syevd=syevd, gelsd=gelsd, gecon=gecon, pocon=pocon)
+    for name, f in made.items():
+        f.__name__ = f.__qualname__ = prefix + name
+        f.__doc__ = (f"LAPACK {prefix.upper()}{name.upper()} in {np.dtype(dtype).name}. "
+                     "See the module docstring for arguments, returns and errors.")
+    return {prefix + k: v for k, v in made.items()}
+
+
+globals().update(_make("d", np.float64))
+globals().update(_make("s", np.float32))

@@ -1,0 +1,313 @@
+"""The high-level API: NumPy/SciPy names, signatures and return conventions.
+
+Each function validates its arguments (``_arrays``), calls the Rust core once
+(``lapack_ai._core``), and turns core failures into structured errors (``errors.from_core``).
+All accept stacks ``(..., M, N)`` where NumPy does, and never modify their inputs (``gemm``
+writes ``c`` only when asked).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _core
+from ._arrays import as_float, batch_broadcast, common, square
+from .errors import IllConditionedWarning, ShapeError, SingularMatrixError, from_core
+
+__all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
+           "qr", "eigh", "eigvalsh", "cond", "rcond",
+           "SVDResult", "EighResult", "QRResult", "SlogdetResult", "LstsqResult"]
+
+
+class SVDResult(NamedTuple):
+    U: np.ndarray
+    S: np.ndarray
+    Vh: np.ndarray
+
+
+class EighResult(NamedTuple):
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+
+
+class QRResult(NamedTuple):
+    Q: np.ndarray
+    R: np.ndarray
+
+
+class SlogdetResult(NamedTuple):
+    sign: np.ndarray
+    logabsdet: np.ndarray
+
+
+class LstsqResult(NamedTuple):
+    x: np.ndarray
+    residuals: np.ndarray
+    rank: int
+    s: np.ndarray
+
+
+def _call(op: str, fn, args: dict, *rest):
+    """Call the core; map its failure to the user-facing error (the one place that does)."""
+    try:
+        return fn(*args.values(), *rest)
+    except _core.CoreError as e:
+        raise from_core(e, op, args) from None
+
+
+def _warn_ill_conditioned(op: str, rcond: np.ndarray, dtype: np.dtype) -> None:
+    eps = np.finfo(dtype).eps
+    if rcond.size and rcond.min() < eps:
+        flat = int(np.argmin(rcond))
+        batch = tuple(int(i) for i in np.unravel_index(flat, rcond.shape)) if rcond.ndim else None
+        warnings.warn(IllConditionedWarning(op, float(rcond.min()), batch, str(dtype)), stacklevel=3)
+
+
+def _scalar(x: np.ndarray):
+    return x[()] if x.ndim == 0 else x
+
+
+# ---- products ----
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """``alpha * op(a) @ op(b) + beta * c`` with BLAS xGEMM semantics, over stacks.
+
+    ``op(x)`` is ``x`` or its transpose (``trans_a``/``trans_b``). When ``c`` is given and
+    writable it is updated in place and returned; a read-only ``c`` is read, not written, and
+    a new array is returned. ``beta=0`` never reads ``c``, so NaN there does not leak.
+
+    Raises ShapeError when inner dimensions or ``c``'s shape do not match, DTypeError for
+    unsupported dtypes, or when ``c``'s dtype differs from the result's.
+    """
+    a = as_float(a, "gemm", "a")
+    b = as_float(b, "gemm", "b")
+    a, b = common("gemm", ("a", a), ("b", b))
+    m, k = (a.shape[-1], a.shape[-2]) if trans_a else a.shape[-2:]
+    kb, n = (b.shape[-1], b.shape[-2]) if trans_b else b.shape[-2:]
+    if k != kb:
+        raise ShapeError("gemm", "b", f"has {kb} rows in op(b) but op(a) has {k} columns "
+                         f"(a {a.shape}, b {b.shape}, trans_a={trans_a}, trans_b={trans_b})")
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ShapeError("gemm", "b", f"batch dimensions {b.shape[:-2]} do not broadcast with a's {a.shape[:-2]}") from None
+    out_shape = batch + (m, n)
+    if c is None:
+        out = np.empty(out_shape, dtype=a.dtype)
+        beta = 0.0
+    else:
+        if not isinstance(c, np.ndarray):
+            c = np.asarray(c)
+        if c.shape != out_shape:
+            raise ShapeError("gemm", "c", f"must have shape {out_shape} to hold op(a) @ op(b), got {c.shape}")
+        if c.dtype != a.dtype:
+            from .errors import DTypeError
+            raise DTypeError("gemm", "c", c.dtype, f"must be {a.dtype} like the product to be updated in place")
+        out = c if c.flags.writeable else c.copy()
+        # BLAS must not read what it writes: copy inputs that overlap the output.
+        if np.may_share_memory(out, a):
+            a = a.copy()
+        if np.may_share_memory(out, b):
+            b = b.copy()
+    if a.shape[:-2] != batch:
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+    if b.shape[:-2] != batch:
+        b = np.broadcast_to(b, batch + b.shape[-2:])
+    _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, float(alpha), float(beta), bool(trans_a), bool(trans_b))
+    return out
+
+
+# ---- decompositions ----
+
+def svd(a, full_matrices=True, compute_uv=True, *, driver="gesdd", check_finite=True):
+    """Singular value decomposition ``a = U @ diag(S) @ Vh``, as ``numpy.linalg.svd``.
+
+    Returns ``SVDResult(U, S, Vh)``, or only ``S`` when ``compute_uv=False``. ``driver`` picks
+    LAPACK's ``gesdd`` (divide and conquer, fast) or ``gesvd`` (QR iteration, more robust).
+
+    Raises ConvergenceError if the driver does not converge (the error names the routine that
+    actually ran), NonFiniteError for NaN/Inf input.
+    """
+    a = as_float(a, "svd", "a")
+    if driver not in ("gesdd", "gesvd"):
+        raise ValueError(f"svd: driver must be 'gesdd' or 'gesvd', got {driver!r}")
+    job = ("A" if full_matrices else "S") if compute_uv else "N"
+    u, s, vt, _ = _call("svd", _core.svd, {"a": a}, job, job, driver, check_finite)
+    return SVDResult(u, s, vt) if compute_uv else s
+
+
+def svdvals(a, *, check_finite=True):
+    """Singular values in descending order, as ``scipy.linalg.svdvals`` (stacks allowed)."""
+    return svd(a, compute_uv=False, check_finite=check_finite)
+
+
+def cholesky(a, lower=True, *, check_finite=True):
+    """Cholesky factor: ``L`` with ``a = L @ L.T`` reading a's lower triangle (``lower=True``),
+    or ``U`` with ``a = U.T @ U`` reading the upper one.
+
+    Raises NotPositiveDefiniteError naming the first non-positive leading minor.
+    """
+    a = as_float(a, "cholesky", "a")
+    square("cholesky", "a", a)
+    return _call("cholesky", _core.cholesky, {"a": a}, bool(lower), check_finite)
+
+
+def qr(a, mode="reduced", *, check_finite=True):
+    """QR factorisation as ``numpy.linalg.qr``: ``mode`` 'reduced', 'complete' or 'r'."""
+    a = as_float(a, "qr", "a")
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    q, r = _call("qr", _core.qr, {"a": a}, mode, check_finite)
+    return r if mode == "r" else QRResult(q, r)
+
+
+def eigh(a, UPLO="L", *, check_finite=True):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``numpy.linalg.eigh``.
+    Only the triangle named by ``UPLO`` is read."""
+    a = as_float(a, "eigh", "a")
+    square("eigh", "a", a)
+    lower = _uplo("eigh", UPLO)
+    w, v = _call("eigh", _core.eigh, {"a": a}, lower, True, check_finite)
+    return EighResult(w, v)
+
+
+def eigvalsh(a, UPLO="L", *, check_finite=True):
+    """Eigenvalues (ascending) of symmetric matrices, as ``numpy.linalg.eigvalsh``."""
+    a = as_float(a, "eigvalsh", "a")
+    square("eigvalsh", "a", a)
+    w, _ = _call("eigvalsh", _core.eigh, {"a": a}, _uplo("eigvalsh", UPLO), False, check_finite)
+    return w
+
+
+def _uplo(op, UPLO):
+    if UPLO not in ("L", "U", "l", "u"):
+        raise ValueError(f"{op}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return UPLO.upper() == "L"
+
+
+# ---- systems ----
+
+def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
+    """Solve ``a @ x = b``. ``b`` is a vector when 1-D (NumPy 2's rule), else ``(..., N, K)``;
+    batch dimensions broadcast. ``assume_a``: 'gen' (LU), 'sym' (Bunch-Kaufman) or 'pos'
+    (Cholesky); for the last two only the triangle chosen by ``lower`` is read.
+
+    Raises SingularMatrixError (naming the zero pivot and the failing matrix of a stack),
+    NotPositiveDefiniteError for 'pos'. Warns IllConditionedWarning when rcond < eps.
+    """
+    a = as_float(a, "solve", "a")
+    b = as_float(b, "solve", "b", min_ndim=1)
+    square("solve", "a", a)
+    if assume_a not in ("gen", "sym", "pos"):
+        raise ValueError(f"solve: assume_a must be 'gen', 'sym' or 'pos', got {assume_a!r}")
+    a, b = common("solve", ("a", a), ("b", b))
+    vector = b.ndim == 1
+    if vector:
+        b = b[:, None]
+    n = a.shape[-1]
+    if b.shape[-2] != n:
+        raise ShapeError("solve", "b", f"must have {n} rows to match a {a.shape}, got shape {b.shape if not vector else b.shape[:1]}")
+    a, b = batch_broadcast("solve", a, b)
+    x, rc = _call("solve", _core.solve, {"a": a, "b": b}, assume_a, bool(lower), check_finite)
+    _warn_ill_conditioned("solve", rc, a.dtype)
+    return x[..., 0] if vector else x
+
+
+def inv(a, *, check_finite=True):
+    """Inverse of square matrices (stacks allowed).
+
+    Raises SingularMatrixError naming the zero pivot. Warns IllConditionedWarning when rcond < eps.
+    """
+    a = as_float(a, "inv", "a")
+    square("inv", "a", a)
+    x, rc = _call("inv", _core.inv, {"a": a}, check_finite)
+    _warn_ill_conditioned("inv", rc, a.dtype)
+    return x
+
+
+def slogdet(a, *, check_finite=True):
+    """Sign and natural log of ``|det(a)|`` (singular: sign 0, logabsdet -inf), as NumPy."""
+    a = as_float(a, "slogdet", "a")
+    square("slogdet", "a", a)
+    s, l = _call("slogdet", _core.slogdet, {"a": a}, check_finite)
+    return SlogdetResult(_scalar(s), _scalar(l))
+
+
+def det(a, *, check_finite=True):
+    """Determinant via LU, computed as ``sign * exp(logabsdet)`` like NumPy."""
+    a = as_float(a, "det", "a")
+    square("det", "a", a)
+    s, l = _call("det", _core.slogdet, {"a": a}, check_finite)
+    return _scalar(s * np.exp(l))
+
+
+def lstsq(a, b, rcond=None, *, check_finite=True):
+    """Least-squares solution of ``a @ x = b`` as ``numpy.linalg.lstsq`` (2-D ``a``; ``b`` 1-D or
+    2-D), by LAPACK's gelsd. Returns ``LstsqResult(x, residuals, rank, s)``. ``rcond`` defaults
+    to ``eps * max(M, N)``; singular values below ``rcond * s_max`` count as zero.
+    """
+    a = as_float(a, "lstsq", "a")
+    b = as_float(b, "lstsq", "b", min_ndim=1)
+    if a.ndim != 2:
+        raise ShapeError("lstsq", "a", f"must be 2-D (M, N), as in numpy.linalg.lstsq; got shape {a.shape}")
+    if b.ndim > 2:
+        raise ShapeError("lstsq", "b", f"must be 1-D or 2-D, got shape {b.shape}")
+    a, b = common("lstsq", ("a", a), ("b", b))
+    vector = b.ndim == 1
+    if vector:
+        b = b[:, None]
+    if b.shape[0] != a.shape[0]:
+        raise ShapeError("lstsq", "b", f"must have {a.shape[0]} rows to match a {a.shape}, got {b.shape[0]}")
+    if rcond is None:
+        rcond = np.finfo(a.dtype).eps * max(a.shape)
+    x, res, rank, s = _call("lstsq", _core.lstsq, {"a": a, "b": b}, float(rcond), check_finite)
+    if vector:
+        x = x[:, 0]
+    return LstsqResult(x, res, int(rank), s)
+
+
+# ---- conditioning ----
+
+def rcond(a, *, norm="1", assume_a="gen", check_finite=True):
+    """LAPACK's reciprocal condition estimate (xGECON, or xPOCON for ``assume_a='pos'``) in the
+    1-norm (``norm='1'``) or infinity norm (``'inf'``). 0 for an exactly singular matrix.
+
+    Cheaper than ``1 / cond(a, 1)``: one LU (or Cholesky) and an O(n^2) estimate.
+    """
+    a = as_float(a, "rcond", "a")
+    square("rcond", "a", a)
+    letter = {"1": "1", 1: "1", "inf": "I", np.inf: "I"}.get(norm)
+    if letter is None:
+        raise ValueError(f"rcond: norm must be '1' or 'inf', got {norm!r}")
+    if assume_a not in ("gen", "pos"):
+        raise ValueError(f"rcond: assume_a must be 'gen' or 'pos', got {assume_a!r}")
+    if assume_a == "pos" and letter != "1":
+        raise ValueError("rcond: assume_a='pos' uses the 1-norm (equal to the inf-norm for symmetric matrices)")
+    return _scalar(_call("rcond", _core.rcond, {"a": a}, letter, assume_a == "pos", check_finite))
+
+
+def cond(a, p=None):
+    """Condition number as ``numpy.linalg.cond``: ``p`` in None, 2, -2 (from singular values),
+    'fro', 1, -1, inf, -inf (``norm(a) * norm(inv(a))``). Singular matrices give inf."""
+    a = as_float(a, "cond", "a")
+    if p in (None, 2, -2):
+        s = svdvals(a, check_finite=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+        return _scalar(np.asarray(r))
+    square("cond", "a", a)
+    if p not in ("fro", 1, -1, np.inf, -np.inf):
+        raise ValueError(f"cond: p must be None, 2, -2, 'fro', 1, -1, inf or -inf, got {p!r}")
+    flat = a.reshape((-1,) + a.shape[-2:])
+    out = np.empty(flat.shape[0], dtype=a.dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IllConditionedWarning)
+        for i, m in enumerate(flat):
+            try:
+                out[i] = np.linalg.norm(m, p) * np.linalg.norm(inv(m, check_finite=False), p)
+            except SingularMatrixError:
+                out[i] = np.inf
+    return _scalar(out.reshape(a.shape[:-2]))

@@ -1,0 +1,175 @@
+//! Moving matrices between caller layouts and LAPACK's column-major buffers.
+//!
+//! Inputs arrive as strided views (C, Fortran, sliced, negative strides, broadcast); every
+//! routine copies each input matrix exactly once, into the buffer LAPACK then works on in
+//! place, and that buffer becomes the returned array. Routines whose result does not depend on
+//! the layout trick (symmetric input, determinants, SVD) may load a C-ordered matrix as its
+//! transpose, which turns the copy into a straight memcpy.
+
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, IxDyn, Ix2, ShapeBuilder};
+
+use crate::lapack::FMat;
+use crate::scalar::Scalar;
+
+/// The matrices of a stack `(..., m, n)`, in C order of the batch indices, keeping strides.
+pub fn matrices<'a, T>(a: ArrayViewD<'a, T>) -> Vec<ArrayView2<'a, T>> {
+    fn collect<'a, T>(a: ArrayViewD<'a, T>, out: &mut Vec<ArrayView2<'a, T>>) {
+        if a.ndim() == 2 {
+            out.push(a.into_dimensionality::<Ix2>().expect("ndim checked"));
+            return;
+        }
+        for i in 0..a.len_of(Axis(0)) {
+            collect(a.clone().index_axis_move(Axis(0), i), out);
+        }
+    }
+    let mut out = Vec::new();
+    collect(a, &mut out);
+    out
+}
+
+/// Split `(..., m, n)` into the batch shape and the matrix shape.
+pub fn split_shape(shape: &[usize]) -> crate::Result<(Vec<usize>, usize, usize)> {
+    match shape.len() {
+        0 | 1 => Err(crate::CoreError::Shape(format!(
+            "expected an array of at least 2 dimensions, got shape {shape:?}"
+        ))),
+        d => Ok((shape[..d - 2].to_vec(), shape[d - 2], shape[d - 1])),
+    }
+}
+
+/// True when every matrix of the stack is C-contiguous but not also Fortran-contiguous:
+/// then loading the transpose is a memcpy.
+pub fn prefers_transpose<T>(mats: &[ArrayView2<T>]) -> bool {
+    !mats.is_empty() && mats.iter().all(|m| m.is_standard_layout() && !m.t().is_standard_layout())
+}
+
+/// Copy `src` into the column-major `dst` (same shape). Returns false if any entry is NaN/Inf.
+pub fn load<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, check_finite: bool) -> bool {
+    let (r, c) = src.dim();
+    debug_assert_eq!((r, c), (dst.rows, dst.cols));
+    let buf = &mut dst.data[..r * c];
+    ArrayViewMut2::from_shape((r, c).f(), buf).expect("sized above").assign(&src);
+    !check_finite || all_finite(buf)
+}
+
+/// NaN/Inf check written so the compiler vectorises it: x - x is 0 for finite x, NaN otherwise.
+pub fn all_finite<T: Scalar>(xs: &[T]) -> bool {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder();
+    for ch in chunks {
+        for k in 0..8 {
+            acc[k] = acc[k] + (ch[k] - ch[k]);
+        }
+    }
+    let mut total = acc.iter().fold(T::zero(), |s, &v| s + v);
+    for &x in tail {
+        total = total + (x - x);
+    }
+    total == T::zero()
+}
+
+/// A stack of column-major matrices in one buffer: what LAPACK works on, and what is returned.
+pub struct Stack<T> {
+    pub data: Vec<T>,
+    pub batch: Vec<usize>,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<T: Scalar> Stack<T> {
+    pub fn zeros(batch: &[usize], rows: usize, cols: usize) -> Self {
+        let count: usize = batch.iter().product();
+        Stack { data: vec![T::zero(); count * rows * cols], batch: batch.to_vec(), rows, cols }
+    }
+
+    pub fn count(&self) -> usize {
+        self.batch.iter().product()
+    }
+
+    /// One column-major view per matrix, for the batch runner.
+    pub fn mats_mut(&mut self) -> Vec<FMat<'_, T>> {
+        let (r, c, count) = (self.rows, self.cols, self.count());
+        if r * c == 0 {
+            return (0..count).map(|_| FMat::new(&mut [], r, c)).collect();
+        }
+        self.data.chunks_mut(r * c).map(|d| FMat::new(d, r, c)).collect()
+    }
+
+    /// The stack as an array of shape `batch + (rows, cols)` (each matrix Fortran-ordered), or,
+    /// with `transposed`, of each matrix's transpose `batch + (cols, rows)` (C-ordered). No copy.
+    pub fn into_array(self, transposed: bool) -> ArrayD<T> {
+        let mut shape = self.batch.clone();
+        shape.extend([self.cols, self.rows]);
+        let arr = ArrayD::from_shape_vec(IxDyn(&shape), self.data).expect("sized in zeros");
+        if transposed {
+            arr
+        } else {
+            let d = arr.ndim();
+            let mut arr = arr;
+            arr.swap_axes(d - 2, d - 1);
+            arr
+        }
+    }
+}
+
+/// A stack of vectors (singular values, eigenvalues, pivots) of shape `batch + (len,)`.
+pub struct VecStack<T> {
+    pub data: Vec<T>,
+    pub batch: Vec<usize>,
+    pub len: usize,
+}
+
+impl<T: Clone + Default> VecStack<T> {
+    pub fn zeros(batch: &[usize], len: usize) -> Self {
+        let count: usize = batch.iter().product();
+        VecStack { data: vec![T::default(); count * len], batch: batch.to_vec(), len }
+    }
+
+    pub fn slices_mut(&mut self) -> Vec<&mut [T]> {
+        let count: usize = self.batch.iter().product();
+        if self.len == 0 {
+            return (0..count).map(|_| <&mut [T]>::default()).collect();
+        }
+        self.data.chunks_mut(self.len).collect()
+    }
+
+    pub fn into_array(self) -> ArrayD<T> {
+        let mut shape = self.batch;
+        shape.push(self.len);
+        ArrayD::from_shape_vec(IxDyn(&shape), self.data).expect("sized in zeros")
+    }
+}
+
+/// One value per matrix (rcond, log-determinant), shaped like the batch.
+pub fn per_matrix<T>(batch: &[usize], values: Vec<T>) -> ArrayD<T> {
+    ArrayD::from_shape_vec(IxDyn(batch), values).expect("one value per matrix")
+}
+
+/// Mutable twin of [`matrices`], for outputs the caller owns (gemm's `c`).
+pub fn matrices_mut<'a, T>(a: ndarray::ArrayViewMutD<'a, T>) -> Vec<ArrayViewMut2<'a, T>> {
+    fn collect<'a, T>(a: ndarray::ArrayViewMutD<'a, T>, out: &mut Vec<ArrayViewMut2<'a, T>>) {
+        if a.ndim() == 2 {
+            out.push(a.into_dimensionality::<Ix2>().expect("ndim checked"));
+            return;
+        }
+        let mut rest = a;
+        while rest.len_of(Axis(0)) > 0 {
+            let (first, tail) = rest.split_at(Axis(0), 1);
+            collect(first.index_axis_move(Axis(0), 0), out);
+            rest = tail;
+        }
+    }
+    let mut out = Vec::new();
+    collect(a, &mut out);
+    out
+}
+
+/// Set each matrix of a stack to the identity (NumPy's U or Vt of an empty SVD).
+pub fn fill_identity<T: Scalar>(stack: &mut Stack<T>) {
+    for m in stack.mats_mut() {
+        for i in 0..m.rows.min(m.cols) {
+            m.data[i + i * m.rows] = T::one();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! C = alpha op(A) op(B) + beta C over stacks, with xGEMM semantics.
+//!
+//! No input is copied when BLAS can read it as it lies (unit stride along one axis); C is
+//! written in place. Tiny products skip BLAS, whose call overhead dominates at 4x4.
+
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, ShapeBuilder};
+
+use crate::batch::{run, same_batch};
+use crate::error::{CoreError, Result};
+use crate::layout::{matrices, matrices_mut, split_shape};
+use crate::scalar::Scalar;
+
+/// Products with m*n*k at or below this run in a plain loop.
+const SMALL: usize = 8 * 8 * 8;
+
+pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
+                       trans_a: bool, trans_b: bool) -> Result<()> {
+    let (ba, ar, ac) = split_shape(a.shape())?;
+    let (bb, br, bc) = split_shape(b.shape())?;
+    let (bcb, m, n) = split_shape(c.shape())?;
+    same_batch("gemm", &ba, &bcb)?;
+    same_batch("gemm", &bb, &bcb)?;
+    let (am, k) = if trans_a { (ac, ar) } else { (ar, ac) };
+    let (kb, bn) = if trans_b { (bc, br) } else { (br, bc) };
+    if am != m || bn != n || kb != k {
+        return Err(CoreError::Shape(format!(
+            "gemm: op(a) is {am}x{k}, op(b) is {kb}x{bn}, c is {m}x{n}"
+        )));
+    }
+    let items: Vec<_> = matrices(a).into_iter().zip(matrices(b)).zip(matrices_mut(c)).collect();
+    run(items, m.max(n).max(k), |_, ((a, b), c)| {
+        let a = if trans_a { a.reversed_axes() } else { a };
+        let b = if trans_b { b.reversed_axes() } else { b };
+        gemm1(a, b, c, alpha, beta);
+        Ok(())
+    })
+}
+
+/// One product; `a` and `b` are already op(A) and op(B).
+pub fn gemm1<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::zero() {
+        // BLAS: A and B are not read; beta = 0 sets C without reading it (NaN must not leak).
+        if beta == T::zero() {
+            c.fill(T::zero());
+        } else {
+            c.mapv_inplace(|v| beta * v);
+        }
+        return;
+    }
+    if m * n * k <= SMALL {
+        for j in 0..n {
+            for i in 0..m {
+                let mut acc = T::zero();
+                for p in 0..k {
+                    acc = acc + a[[i, p]] * b[[p, j]];
+                }
+                let old = if beta == T::zero() { T::zero() } else { beta * c[[i, j]] };
+                c[[i, j]] = alpha * acc + old;
+            }
+        }
+        return;
+    }
+    // BLAS writes a column-major C; for a row-major C compute C^T = op(B)^T op(A)^T instead.
+    if blas_layout(c.view()) == Some(b'N') {
+        blas_into(a, b, c, alpha, beta);
+    } else if blas_layout(c.t()) == Some(b'N') {
+        blas_into(b.reversed_axes(), a.reversed_axes(), c.reversed_axes(), alpha, beta);
+    } else {
+        let mut tmp = Array2::<T>::zeros((m, n).f());
+        if beta != T::zero() {
+            tmp.assign(&c);
+        }
+        blas_into(a, b, tmp.view_mut(), alpha, beta);
+        c.assign(&tmp);
+    }
+}
+
+/// How BLAS can read a matrix view without a copy: b'N' (column-major), b'T' (row-major).
+fn blas_layout<T>(v: ArrayView2<T>) -> Option<u8> {
+    blas_ld(&v).map(|(t, _)| t)
+}
+
+fn blas_ld<T>(v: &ArrayView2<T>) -> Option<(u8, usize)> {
+    let (r, c) = v.dim();
+    let s = v.strides();
+    let (s0, s1) = (s[0], s[1]);
+    if (s0 == 1 || r == 1) && (c == 1 || s1 >= r.max(1) as isize) {
+        Some((b'N', if c == 1 { r.max(1) } else { s1 as usize }))
+    } else if (s1 == 1 || c == 1) && (r == 1 || s0 >= c.max(1) as isize) {
+        Some((b'T', if r == 1 { c.max(1) } else { s0 as usize }))
+    } else {
+        None
+    }
+}
+
+/// An operand as BLAS wants it: (trans letter, leading dimension, slice), copying only when
+/// the view has no unit stride (or a negative one).
+fn operand<'v, T: Scalar>(v: ArrayView2<'v, T>, keep: &'v mut Option<Array2<T>>) -> (u8, usize, &'v [T]) {
+    let (r, c) = v.dim();
+    if let Some((t, ld)) = blas_ld(&v) {
+        let extent = if t == b'N' { ld * (c - 1) + r } else { ld * (r - 1) + c };
+        // SAFETY: the view's elements lie within `extent` elements from its first element.
+        return (t, ld, unsafe { std::slice::from_raw_parts(v.as_ptr(), extent) });
+    }
+    let owned = keep.insert(Array2::zeros((r, c).f()));
+    owned.assign(&v);
+    (b'N', r.max(1), owned.as_slice_memory_order().expect("fresh array"))
+}
+
+fn blas_into<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let (mut ka, mut kb) = (None, None);
+    let (ta, lda, sa) = operand(a, &mut ka);
+    let (tb, ldb, sb) = operand(b, &mut kb);
+    let (_, ldc) = blas_ld(&c.view()).expect("caller checked C is column-major");
+    let extent = ldc * (n - 1) + m;
+    // SAFETY: C is column-major with leading dimension ldc, so it spans `extent` elements.
+    let sc = unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr(), extent) };
+    unsafe {
+        T::gemm(ta, tb, m as i32, n as i32, k as i32, alpha, sa, lda as i32, sb, ldb as i32, beta,
+                sc, ldc as i32)
+    };
+}

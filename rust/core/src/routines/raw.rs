@@ -1,0 +1,108 @@
+//! Single-matrix LAPACK calls that return LAPACK's own outputs (factors, pivots, tau), for
+//! the low-level `lapack_ai.lapack` module. Pivots are 1-based, as LAPACK returns them.
+
+use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder};
+
+use super::load_checked;
+use crate::error::{CoreError, Result};
+use crate::lapack::{self, FMat};
+use crate::scalar::Scalar;
+
+/// Copy a 2-D view into a fresh Fortran-ordered array.
+fn fcopy<T: Scalar>(a: ArrayView2<T>, arg: &'static str, check_finite: bool) -> Result<Array2<T>> {
+    let (m, n) = a.dim();
+    let mut out = Array2::<T>::zeros((m, n).f());
+    let mut f = FMat::new(out.as_slice_memory_order_mut().expect("fresh"), m, n);
+    load_checked(a, &mut f, check_finite, arg, 0)?;
+    Ok(out)
+}
+
+fn fmat<T: Scalar>(a: &mut Array2<T>) -> FMat<'_, T> {
+    let (m, n) = a.dim();
+    FMat::new(a.as_slice_memory_order_mut().expect("fortran array"), m, n)
+}
+
+fn lap(e: crate::Info) -> CoreError {
+    CoreError::lapack(e, 0)
+}
+
+/// LU with partial pivoting: (L and U packed, 1-based pivots).
+pub fn getrf<T: Scalar>(a: ArrayView2<T>, check_finite: bool) -> Result<(Array2<T>, Array1<i32>)> {
+    let mut lu = fcopy(a, "a", check_finite)?;
+    let mut ipiv = vec![0i32; lu.nrows().min(lu.ncols())];
+    lapack::getrf(&mut fmat(&mut lu), &mut ipiv).map_err(lap)?;
+    Ok((lu, Array1::from(ipiv)))
+}
+
+/// Solve through LU: (LU, pivots, X).
+pub fn gesv<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, check_finite: bool)
+                       -> Result<(Array2<T>, Array1<i32>, Array2<T>)> {
+    let mut lu = fcopy(a, "a", check_finite)?;
+    let mut x = fcopy(b, "b", check_finite)?;
+    let mut ipiv = vec![0i32; lu.nrows()];
+    let mut f = fmat(&mut lu);
+    lapack::getrf(&mut f, &mut ipiv).map_err(lap)?;
+    lapack::getrs(b'N', &f, &ipiv, &mut fmat(&mut x)).map_err(lap)?;
+    Ok((lu, Array1::from(ipiv), x))
+}
+
+/// Cholesky factor in triangle `uplo`; with `clean` the other triangle is zeroed.
+pub fn potrf<T: Scalar>(a: ArrayView2<T>, uplo: u8, clean: bool, check_finite: bool) -> Result<Array2<T>> {
+    let mut c = fcopy(a, "a", check_finite)?;
+    lapack::potrf(uplo, &mut fmat(&mut c)).map_err(lap)?;
+    if clean {
+        let n = c.nrows();
+        for j in 0..n {
+            for i in 0..n {
+                if (uplo == b'L' && i < j) || (uplo == b'U' && i > j) {
+                    c[[i, j]] = T::zero();
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// Solve with a Cholesky factorisation: (factor, X).
+pub fn posv<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, uplo: u8, check_finite: bool)
+                       -> Result<(Array2<T>, Array2<T>)> {
+    let mut c = fcopy(a, "a", check_finite)?;
+    let mut x = fcopy(b, "b", check_finite)?;
+    let mut f = fmat(&mut c);
+    lapack::potrf(uplo, &mut f).map_err(lap)?;
+    lapack::potrs(uplo, &f, &mut fmat(&mut x)).map_err(lap)?;
+    Ok((c, x))
+}
+
+/// Householder QR: (R above the diagonal and reflectors below, tau).
+pub fn geqrf<T: Scalar>(a: ArrayView2<T>, check_finite: bool) -> Result<(Array2<T>, Array1<T>)> {
+    let mut qr = fcopy(a, "a", check_finite)?;
+    let mut tau = vec![T::zero(); qr.nrows().min(qr.ncols())];
+    lapack::geqrf(&mut fmat(&mut qr), &mut tau).map_err(lap)?;
+    Ok((qr, Array1::from(tau)))
+}
+
+/// Form Q (m x n) from the first k = len(tau) reflectors held in `qr`.
+pub fn orgqr<T: Scalar>(qr: ArrayView2<T>, tau: &[T]) -> Result<Array2<T>> {
+    let (m, n) = qr.dim();
+    if tau.len() > n || n > m {
+        return Err(CoreError::Shape(format!(
+            "orgqr: need len(tau) <= n <= m, got m={m}, n={n}, len(tau)={}", tau.len()
+        )));
+    }
+    let mut q = fcopy(qr, "a", false)?;
+    lapack::orgqr(&mut fmat(&mut q), tau.len(), tau).map_err(lap)?;
+    Ok(q)
+}
+
+/// Reciprocal condition number from LU factors and the norm of the original matrix.
+pub fn gecon<T: Scalar>(lu: ArrayView2<T>, anorm: T, norm: u8) -> Result<T> {
+    let mut f = fcopy(lu, "lu", false)?;
+    lapack::gecon(norm, &fmat(&mut f), anorm).map_err(lap)
+}
+
+/// Reciprocal condition number from a Cholesky factor and the 1-norm of the original matrix.
+pub fn pocon<T: Scalar>(c: ArrayView2<T>, anorm: T, uplo: u8) -> Result<T> {
+    let mut f = fcopy(c, "c", false)?;
+    lapack::pocon(uplo, &fmat(&mut f), anorm).map_err(lap)
+}

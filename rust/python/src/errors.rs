@@ -1,0 +1,38 @@
+//! The one mapping from core errors to Python. The core reports facts; this raises
+//! `_core.CoreError` carrying them as a dict, and `lapack_ai/errors.py` writes the report.
+
+use lapack_ai_core::CoreError;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+pyo3::create_exception!(_core, CoreErrorPy, PyException, "Facts of a failed core call.");
+
+/// Turn a core error into `_core.CoreError(facts: dict)`.
+pub fn to_py(py: Python<'_>, err: CoreError, backend: &str) -> PyErr {
+    let facts = PyDict::new(py);
+    let set = |k: &str, v: Bound<'_, PyAny>| facts.set_item(k, v);
+    let r = (|| -> PyResult<()> {
+        set("backend", backend.into_pyobject(py)?.into_any())?;
+        set("message", err.to_string().into_pyobject(py)?.into_any())?;
+        match &err {
+            CoreError::Lapack { routine, info, batch } => {
+                set("kind", "lapack".into_pyobject(py)?.into_any())?;
+                set("routine", routine.into_pyobject(py)?.into_any())?;
+                set("info", info.into_pyobject(py)?.into_any())?;
+                set("batch", batch.into_pyobject(py)?.into_any())?;
+            }
+            CoreError::NonFinite { arg, batch } => {
+                set("kind", "nonfinite".into_pyobject(py)?.into_any())?;
+                set("arg", arg.into_pyobject(py)?.into_any())?;
+                set("batch", batch.into_pyobject(py)?.into_any())?;
+            }
+            CoreError::Shape(_) => set("kind", "shape".into_pyobject(py)?.into_any())?,
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => CoreErrorPy::new_err(facts.unbind()),
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,47 @@
+//! `lapack_ai._core`: the thin pyo3 layer over `lapack_ai_core`. Argument conversion lives in
+//! `routines.rs`, the one error mapping in `errors.rs`; everything else is in the core crate.
+
+use pyo3::prelude::*;
+use std::sync::Mutex;
+
+mod errors;
+mod routines;
+
+static LOG_RESET: Mutex<Option<pyo3_log::ResetHandle>> = Mutex::new(None);
+
+/// Forget pyo3-log's cached logger levels (call after changing Python's logging config).
+#[pyfunction]
+fn reset_log_cache() {
+    if let Some(h) = LOG_RESET.lock().unwrap().as_ref() {
+        h.reset();
+    }
+}
+
+/// Threads rayon spreads stacks of small matrices over.
+#[pyfunction]
+fn num_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if let Ok(h) = pyo3_log::try_init() {
+        *LOG_RESET.lock().unwrap() = Some(h);
+    }
+    m.add("CoreError", m.py().get_type::<errors::CoreErrorPy>())?;
+    m.add("PARALLEL_MAX_DIM", lapack_ai_core::batch::PARALLEL_MAX_DIM)?;
+    m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    use routines::*;
+    for f in [
+        wrap_pyfunction!(svd, m)?, wrap_pyfunction!(solve, m)?, wrap_pyfunction!(inv, m)?,
+        wrap_pyfunction!(slogdet, m)?, wrap_pyfunction!(cholesky, m)?, wrap_pyfunction!(qr, m)?,
+        wrap_pyfunction!(eigh, m)?, wrap_pyfunction!(rcond, m)?, wrap_pyfunction!(gemm, m)?,
+        wrap_pyfunction!(lstsq, m)?, wrap_pyfunction!(getrf, m)?, wrap_pyfunction!(gesv, m)?,
+        wrap_pyfunction!(potrf, m)?, wrap_pyfunction!(posv, m)?, wrap_pyfunction!(geqrf, m)?,
+        wrap_pyfunction!(orgqr, m)?, wrap_pyfunction!(gecon, m)?, wrap_pyfunction!(pocon, m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    Ok(())
+}
