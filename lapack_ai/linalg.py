@@ -241,7 +241,8 @@ def det(a, *, check_finite=True):
     a = as_float(a, "det", "a")
     square("det", "a", a)
     s, l = _call("det", _core.slogdet, {"a": a}, check_finite)
-    return _scalar(s * np.exp(l))
+    with np.errstate(over="ignore"):  # NumPy returns inf silently when |det| overflows
+        return _scalar(s * np.exp(l))
 
 
 def lstsq(a, b, rcond=None, *, check_finite=True):
@@ -296,8 +297,9 @@ def cond(a, p=None):
     if p in (None, 2, -2):
         s = svdvals(a, check_finite=False)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
-        return _scalar(np.asarray(r))
+            r = np.asarray(s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0])
+        # NumPy: 0/0 from a zero matrix means infinitely ill-conditioned, not NaN.
+        return _scalar(np.where(np.isnan(r) & ~np.isnan(a).any(axis=(-2, -1)), np.inf, r))
     square("cond", "a", a)
     if p not in ("fro", 1, -1, np.inf, -np.inf):
         raise ValueError(f"cond: p must be None, 2, -2, 'fro', 1, -1, inf or -inf, got {p!r}")

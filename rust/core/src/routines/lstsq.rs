@@ -23,11 +23,13 @@ pub fn lstsq<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, rcond: T, check_fini
         return Err(CoreError::Shape(format!("lstsq: a has {m} rows but b has {mb}")));
     }
     let ldb = m.max(n);
+    // LAPACK wants at least one right-hand side; NumPy still reports rank and s without one.
+    let kk = k.max(1);
     let mut abuf = vec![T::zero(); m * n];
     let mut af = FMat::new(&mut abuf, m, n);
     load_checked(a, &mut af, check_finite, "a", 0)?;
     // b's buffer has max(m, n) rows: x comes back in its first n rows.
-    let mut bbuf = vec![T::zero(); ldb * k];
+    let mut bbuf = vec![T::zero(); ldb * kk];
     {
         let mut top = Array2::<T>::zeros((m, k).f());
         let mut tf = FMat::new(top.as_slice_memory_order_mut().expect("fresh"), m, k);
@@ -37,10 +39,10 @@ pub fn lstsq<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, rcond: T, check_fini
         }
     }
     let mut s = vec![T::zero(); m.min(n)];
-    let rank = if m.min(n) == 0 || k == 0 {
+    let rank = if m.min(n) == 0 {
         0
     } else {
-        let mut bf = FMat::new(&mut bbuf, ldb, k);
+        let mut bf = FMat::new(&mut bbuf, ldb, kk);
         gelsd(&mut af, &mut bf, &mut s, rcond).map_err(|e| CoreError::lapack(e, 0))?
     };
     let x = Array2::from_shape_fn((n, k), |(i, j)| if i < m.max(n) { bbuf[i + j * ldb] } else { T::zero() });

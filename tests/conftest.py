@@ -1,0 +1,69 @@
+"""Shared test helpers: Hypothesis profiles, tolerances scaled by size and dtype, layouts."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=15, deadline=None)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+DTYPES = [np.float32, np.float64]
+LAYOUTS = ["C", "F", "strided", "negative", "broadcast"]
+
+
+def tol(dtype, *dims, factor=50.0):
+    """Relative tolerance for a result computed from matrices of the given dimensions:
+    a constant times eps times the largest dimension (backward-stable algorithms)."""
+    n = max([1, *dims])
+    return factor * np.finfo(dtype).eps * n
+
+
+def close(x, y, dtype, *dims, scale=None, factor=50.0):
+    """``|x - y| <= tol * scale`` elementwise, scale defaulting to max |y| (a norm-wise bound)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    assert x.shape == y.shape, (x.shape, y.shape)
+    if x.size == 0:
+        return
+    s = scale if scale is not None else max(1.0, float(np.abs(y).max()))
+    err = float(np.abs(x - y).max())
+    assert err <= tol(dtype, *dims, factor=factor) * s, f"max error {err:.3g} > {tol(dtype, *dims, factor=factor) * s:.3g}"
+
+
+def as_layout(a: np.ndarray, layout: str) -> np.ndarray:
+    """The same values as ``a`` in another memory layout (views where the layout is a view)."""
+    if layout == "C":
+        return np.ascontiguousarray(a)
+    if layout == "F":
+        return np.swapaxes(np.ascontiguousarray(np.swapaxes(a, -1, -2)), -1, -2)
+    if layout == "strided":
+        big = np.zeros(a.shape[:-2] + (2 * a.shape[-2] + 1, 3 * a.shape[-1] + 1), a.dtype)
+        big[..., 1::2, ::3][..., : a.shape[-2], : a.shape[-1]] = a
+        return big[..., 1::2, ::3][..., : a.shape[-2], : a.shape[-1]]
+    if layout == "negative":
+        return a[..., ::-1, ::-1].copy()[..., ::-1, ::-1]
+    if layout == "broadcast":
+        if a.ndim < 3:
+            return a
+        first = a[(0,) * (a.ndim - 2)]
+        return np.broadcast_to(first, a.shape)
+    raise ValueError(layout)
+
+
+def flatten(out):
+    """A routine's output as a flat list of arrays (named tuples, tuples, scalars)."""
+    if isinstance(out, tuple):
+        res = []
+        for o in out:
+            res.extend(flatten(o))
+        return res
+    return [np.asarray(out)]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

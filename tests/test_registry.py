@@ -1,0 +1,91 @@
+"""Properties every routine in the registry must have, checked for all of them:
+every memory layout gives the same answer, inputs are never modified, stacks equal a loop over
+their matrices, empty input works, and the result agrees with the NumPy/SciPy peer."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import lapack_ai as la
+from lapack_ai.registry import REGISTRY
+
+from conftest import DTYPES, LAYOUTS, as_layout, close, flatten
+
+NAMES = sorted(REGISTRY)
+
+
+def _args(r, rng, shape, dtype):
+    return r.make(rng, shape, dtype)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layouts_agree_and_inputs_untouched(name, layout, dtype, rng):
+    r = REGISTRY[name]
+    shape = (3, 5, 5) if r.stacked else (5, 5)
+    args = _args(r, rng, shape, dtype)
+    if layout == "broadcast" and r.stacked:
+        args = tuple(np.ascontiguousarray(as_layout(x, "broadcast")) for x in args)
+    expected = flatten(r.func(*args))
+    laid = tuple(as_layout(x, layout) for x in args)
+    before = [x.copy() for x in laid]
+    got = flatten(r.func(*laid))
+    for x, b in zip(laid, before):
+        np.testing.assert_array_equal(x, b)  # caller's arrays untouched
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert g.dtype == e.dtype
+        if name in ("svd", "eigh", "qr"):  # vectors are unique only up to sign across layouts
+            close(np.abs(g), np.abs(e), dtype, 5)
+        else:
+            close(g, e, dtype, 5, factor=200)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].stacked])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [4, 80])  # 80 is above the parallel threshold: sequential path
+def test_stack_equals_loop(name, dtype, n, rng):
+    r = REGISTRY[name]
+    args = _args(r, rng, (2, 3, n, n), dtype)
+    stacked = flatten(r.func(*args))
+    for idx in np.ndindex(2, 3):
+        single = flatten(r.func(*(x[idx] for x in args)))
+        for s, o in zip(stacked, single):
+            np.testing.assert_allclose(s[idx], o, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                       atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_agrees_with_peer(name, rng):
+    r = REGISTRY[name]
+    pytest.importorskip(r.peer.split(".")[0])
+    args = _args(r, rng, (6, 6), np.float64)
+    if name == "rcond":  # LAPACK's estimate bounds the exact 1-norm rcond from above, within n
+        exact = 1 / r.reference(args[0], 1)
+        assert exact * (1 - 1e-12) <= r.func(*args) <= exact * 6
+        return
+    ours, theirs = r.func(*args), r.reference(*args)
+    if name in ("svd", "qr", "eigh"):
+        ours, theirs = flatten(ours), flatten(theirs)
+        for o, t in zip(ours, theirs):
+            close(np.abs(o), np.abs(t), np.float64, 6)
+        return
+    for o, t in zip(flatten(ours), flatten(theirs)):
+        close(o, t, np.float64, 6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_empty_inputs_match_numpy(name):
+    r = REGISTRY[name]
+    if name in ("rcond", "cond", "lstsq"):
+        pytest.skip("covered in test_routines with NumPy's own conventions")
+    args = r.make(np.random.default_rng(0), (0, 0), np.float64)
+    ours = flatten(r.func(*args))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = flatten(r.reference(*args))
+    assert [o.shape for o in ours] == [t.shape for t in theirs]
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t)
