@@ -340,6 +340,14 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
     entry = INFO_TABLE[routine[1:]]
     if info < 0:
         name = entry.args[-info - 1] if -info <= len(entry.args) else f"#{-info}"
+        arr = args.get(name.lower())
+        if arr is not None and not np.isfinite(arr).all():
+            # Newer LAPACK refuses NaN in A with info < 0; only reachable with check_finite=False.
+            bad = ~np.isfinite(arr)
+            return NonFiniteError(operation=operation, argument=name.lower(),
+                                  nan_count=int(np.isnan(arr).sum()), inf_count=int(np.isinf(arr).sum()),
+                                  first_index=tuple(int(i) for i in np.argwhere(bad)[0]),
+                                  batch=_batch_index(facts["batch"], shape))
         return LapackArgumentError(operation=operation, routine=routine, info=info,
                                    argument=name, shape=shape, dtype=dtype)
     pos = entry.positive

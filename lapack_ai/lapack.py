@@ -16,6 +16,7 @@ gesv       a, b                                 lu, ipiv, x
 posv       a, b, uplo='L'                       c, x
 potrf      a, uplo='L', clean=True              c   (other triangle zeroed when clean)
 getrf      a                                    lu, ipiv
+getri      lu, ipiv                             inverse  (from getrf's outputs)
 geqrf      a                                    qr, tau
 orgqr      qr, tau                              q   (shape of qr, from len(tau) reflectors)
 syevd      a, jobz='V', uplo='L'                w, v  (v None for jobz 'N')
@@ -32,7 +33,7 @@ import numpy as np
 from . import _core
 from .errors import ShapeError, from_core
 
-_ROUTINES = ("gesvd", "gesdd", "gesv", "posv", "potrf", "getrf", "geqrf", "orgqr", "syevd",
+_ROUTINES = ("gesvd", "gesdd", "gesv", "posv", "potrf", "getrf", "getri", "geqrf", "orgqr", "syevd",
              "gelsd", "gecon", "pocon")
 __all__ = [p + r for r in _ROUTINES for p in "ds"]
 
@@ -99,6 +100,14 @@ def _make(prefix: str, dtype):
         op = prefix + "getrf"
         return _call(op, _core.getrf, {"a": _mat(a, "a", dtype, op)}, check_finite)
 
+    def getri(lu, ipiv):
+        op = prefix + "getri"
+        lu = _mat(lu, "lu", dtype, op)
+        ipiv = np.asarray(ipiv)
+        if ipiv.dtype.kind not in "iu" or ipiv.ndim != 1:
+            raise ShapeError(op, "ipiv", f"must be a 1-D integer array of 1-based pivots, got {ipiv.dtype} {ipiv.shape}")
+        return _call(op, _core.getri, {"lu": lu, "ipiv": ipiv.astype(np.int32)})
+
     def geqrf(a, *, check_finite=True):
         op = prefix + "geqrf"
         return _call(op, _core.geqrf, {"a": _mat(a, "a", dtype, op)}, check_finite)
@@ -136,7 +145,7 @@ def _make(prefix: str, dtype):
         _square(op, c)
         return _call(op, _core.pocon, {"c": c}, float(anorm), uplo)
 
-    made = dict(gesvd=gesvd, gesdd=gesdd, gesv=gesv, posv=posv, potrf=potrf, getrf=getrf,
+    made = dict(gesvd=gesvd, gesdd=gesdd, gesv=gesv, posv=posv, potrf=potrf, getrf=getrf, getri=getri,
                 geqrf=geqrf, orgqr=orgqr, syevd=syevd, gelsd=gelsd, gecon=gecon, pocon=pocon)
     for name, f in made.items():
         f.__name__ = f.__qualname__ = prefix + name

@@ -360,3 +360,17 @@ fn pocon_t<T: Scalar + Element>(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, up
 pub fn pocon(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResult<f64> {
     by_dtype!(c, pocon_t(py, c, anorm, uplo))
 }
+
+fn getri_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
+    let lu = ro2::<T>(lu)?;
+    let piv: PyReadonlyArray1<i32> = ipiv.cast::<numpy::PyArray1<i32>>()?.readonly();
+    let d = decide("getri", &lu.shape().to_vec(), T::DTYPE);
+    let v = lu.as_array();
+    let p = piv.as_array().to_vec();
+    Ok(a2(py, run(py, &d, || raw::getri(v, &p))?))
+}
+
+#[pyfunction]
+pub fn getri(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
+    by_dtype!(lu, getri_t(py, lu, ipiv))
+}

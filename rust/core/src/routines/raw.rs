@@ -106,3 +106,16 @@ pub fn pocon<T: Scalar>(c: ArrayView2<T>, anorm: T, uplo: u8) -> Result<T> {
     let mut f = fcopy(c, "c", false)?;
     lapack::pocon(uplo, &fmat(&mut f), anorm).map_err(lap)
 }
+
+/// Inverse from LU factors and 1-based pivots (as returned by [`getrf`]).
+pub fn getri<T: Scalar>(lu: ArrayView2<T>, ipiv: &[i32]) -> Result<Array2<T>> {
+    let n = lu.nrows();
+    if lu.ncols() != n || ipiv.len() != n || ipiv.iter().any(|&p| p < 1 || p as usize > n) {
+        return Err(CoreError::Shape(format!(
+            "getri: need square lu and n pivots in 1..=n, got {:?} and {} pivots", lu.dim(), ipiv.len()
+        )));
+    }
+    let mut x = fcopy(lu, "lu", false)?;
+    lapack::getri(&mut fmat(&mut x), ipiv).map_err(lap)?;
+    Ok(x)
+}
