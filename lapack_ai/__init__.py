@@ -7,6 +7,10 @@ error model. Everything runs through the Rust extension ``lapack_ai._core``.
 
 import logging as _logging
 
+from . import _openblas
+
+_openblas.load()  # before anything else touches _core: picks the OpenBLAS kernel
+
 from . import errors, lapack
 from .diagnose import Report, diagnose
 from .errors import (ConvergenceError, DTypeError, IllConditionedWarning, InputError,
@@ -23,6 +27,14 @@ logger = _logging.getLogger("lapack_ai")
 logger.addHandler(_logging.NullHandler())
 
 
+def blas_config() -> dict:
+    """The BLAS/LAPACK library lapack_ai runs on: OpenBLAS version string, kernel, threads."""
+    from . import _core
+
+    return {"config": _core.openblas_config(), "corename": _core.openblas_corename(),
+            "threads": _core.blas_threads(), "batch_threads": _core.num_threads()}
+
+
 def reset_log_cache() -> None:
     """Call after changing the ``lapack_ai`` logger's level, so the Rust side sees it."""
     from . import _core
@@ -36,5 +48,5 @@ __all__ = [
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
     "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
     "LinAlgWarning", "IllConditionedWarning", "SVDResult", "EighResult", "QRResult",
-    "SlogdetResult", "LstsqResult", "reset_log_cache",
+    "SlogdetResult", "LstsqResult", "reset_log_cache", "blas_config",
 ]

@@ -58,9 +58,13 @@ def _call(op: str, fn, args: dict, *rest):
         raise from_core(e, op, args) from None
 
 
+_EPS = {np.dtype(np.float32): float(np.finfo(np.float32).eps),
+        np.dtype(np.float64): float(np.finfo(np.float64).eps)}
+
+
 def _warn_ill_conditioned(op: str, rcond: np.ndarray, dtype: np.dtype) -> None:
-    eps = np.finfo(dtype).eps
-    if rcond.size and rcond.min() < eps:
+    eps = _EPS[dtype]
+    if (rcond < eps) if rcond.ndim == 0 else (rcond.size and rcond.min() < eps):
         flat = int(np.argmin(rcond))
         batch = tuple(int(i) for i in np.unravel_index(flat, rcond.shape)) if rcond.ndim else None
         warnings.warn(IllConditionedWarning(op, float(rcond.min()), batch, str(dtype)), stacklevel=3)
@@ -84,17 +88,21 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     """
     a = as_float(a, "gemm", "a")
     b = as_float(b, "gemm", "b")
-    a, b = common("gemm", ("a", a), ("b", b))
-    m, k = (a.shape[-1], a.shape[-2]) if trans_a else a.shape[-2:]
-    kb, n = (b.shape[-1], b.shape[-2]) if trans_b else b.shape[-2:]
+    if a.dtype != b.dtype:
+        a, b = common("gemm", ("a", a), ("b", b))
+    sa, sb = a.shape, b.shape
+    m, k = (sa[-1], sa[-2]) if trans_a else sa[-2:]
+    kb, n = (sb[-1], sb[-2]) if trans_b else sb[-2:]
     if k != kb:
         raise ShapeError("gemm", "b", f"has {kb} rows in op(b) but op(a) has {k} columns "
-                         f"(a {a.shape}, b {b.shape}, trans_a={trans_a}, trans_b={trans_b})")
-    try:
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ShapeError("gemm", "b", f"batch dimensions {b.shape[:-2]} do not broadcast with a's {a.shape[:-2]}") from None
-    out_shape = batch + (m, n)
+                         f"(a {sa}, b {sb}, trans_a={trans_a}, trans_b={trans_b})")
+    batch = sa[:-2]
+    if batch != sb[:-2]:
+        try:
+            batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ShapeError("gemm", "b", f"batch dimensions {sb[:-2]} do not broadcast with a's {sa[:-2]}") from None
+    out_shape = (*batch, m, n)
     if c is None:
         out = np.empty(out_shape, dtype=a.dtype)
         beta = 0.0
@@ -203,14 +211,16 @@ def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
     square("solve", "a", a)
     if assume_a not in ("gen", "sym", "pos"):
         raise ValueError(f"solve: assume_a must be 'gen', 'sym' or 'pos', got {assume_a!r}")
-    a, b = common("solve", ("a", a), ("b", b))
+    if a.dtype != b.dtype:
+        a, b = common("solve", ("a", a), ("b", b))
     vector = b.ndim == 1
     if vector:
         b = b[:, None]
     n = a.shape[-1]
     if b.shape[-2] != n:
         raise ShapeError("solve", "b", f"must have {n} rows to match a {a.shape}, got shape {b.shape if not vector else b.shape[:1]}")
-    a, b = batch_broadcast("solve", a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        a, b = batch_broadcast("solve", a, b)
     x, rc = _call("solve", _core.solve, {"a": a, "b": b}, assume_a, bool(lower), check_finite)
     _warn_ill_conditioned("solve", rc, a.dtype)
     return x[..., 0] if vector else x

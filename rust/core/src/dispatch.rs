@@ -21,11 +21,11 @@ impl Backend {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub backend: Backend,
-    pub reason: String,
+    pub reason: &'static str,
 }
 
 /// Decide where `op` on matrices of shape `dims` (batch count, rows, cols) in `dtype` runs.
 pub fn decide(op: &str, dims: (usize, usize, usize), dtype: &str) -> Decision {
     let _ = (op, dims, dtype);
-    Decision { backend: Backend::Cpu, reason: "cpu: LAPACK via OpenBLAS (the only backend built)".into() }
+    Decision { backend: Backend::Cpu, reason: "cpu: LAPACK via OpenBLAS (the only backend built)" }
 }

@@ -57,9 +57,32 @@ pub fn getrf<T: Scalar>(a: &mut FMat<T>, ipiv: &mut [i32]) -> Result<(), Info> {
     check::<T>("getrf", info)
 }
 
+/// Up to this order, triangular solves with several right-hand sides go one column at a time:
+/// OpenBLAS (0.3.21) threads getrs/potrs for any nrhs > 1, and waking its threads costs ~10 us,
+/// far more than a small solve, and would oversubscribe a batch already spread over threads.
+pub const COLUMNWISE_MAX_N: usize = 64;
+
+/// Apply `solve` to all of `b`, or to each column of it when the system is small.
+fn by_columns<T: Scalar>(n: usize, b: &mut FMat<T>, mut solve: impl FnMut(i32, &mut [T], i32) -> i32) -> i32 {
+    if n > COLUMNWISE_MAX_N || b.cols <= 1 {
+        return solve(b.n(), b.data, b.ld());
+    }
+    let ld = b.rows.max(1);
+    for j in 0..b.cols {
+        let info = solve(1, &mut b.data[j * ld..(j + 1) * ld], ld as i32);
+        if info != 0 {
+            return info;
+        }
+    }
+    0
+}
+
 pub fn getrs<T: Scalar>(trans: u8, lu: &FMat<T>, ipiv: &[i32], b: &mut FMat<T>) -> Result<(), Info> {
-    let mut info = 0;
-    unsafe { T::getrs(trans, lu.n(), b.n(), lu.data, lu.ld(), ipiv, b.data, b.ld(), &mut info) };
+    let info = by_columns(lu.cols, b, |nrhs, bd, ldb| {
+        let mut info = 0;
+        unsafe { T::getrs(trans, lu.n(), nrhs, lu.data, lu.ld(), ipiv, bd, ldb, &mut info) };
+        info
+    });
     check::<T>("getrs", info)
 }
 
@@ -103,8 +126,11 @@ pub fn potrf<T: Scalar>(uplo: u8, a: &mut FMat<T>) -> Result<(), Info> {
 }
 
 pub fn potrs<T: Scalar>(uplo: u8, c: &FMat<T>, b: &mut FMat<T>) -> Result<(), Info> {
-    let mut info = 0;
-    unsafe { T::potrs(uplo, c.n(), b.n(), c.data, c.ld(), b.data, b.ld(), &mut info) };
+    let info = by_columns(c.cols, b, |nrhs, bd, ldb| {
+        let mut info = 0;
+        unsafe { T::potrs(uplo, c.n(), nrhs, c.data, c.ld(), bd, ldb, &mut info) };
+        info
+    });
     check::<T>("potrs", info)
 }
 

@@ -23,6 +23,35 @@ fn num_threads() -> usize {
     rayon::current_num_threads()
 }
 
+extern "C" {
+    fn openblas_get_config() -> *const std::ffi::c_char;
+    fn openblas_get_corename() -> *const std::ffi::c_char;
+    fn openblas_get_num_threads() -> std::ffi::c_int;
+}
+
+fn cstr(p: *const std::ffi::c_char) -> String {
+    // SAFETY: OpenBLAS returns pointers to static NUL-terminated strings.
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// OpenBLAS build configuration string (version, threading, DYNAMIC_ARCH).
+#[pyfunction]
+fn openblas_config() -> String {
+    cstr(unsafe { openblas_get_config() })
+}
+
+/// The OpenBLAS kernel family in use (e.g. "SkylakeX", "Haswell", "Prescott").
+#[pyfunction]
+fn openblas_corename() -> String {
+    cstr(unsafe { openblas_get_corename() })
+}
+
+/// Threads OpenBLAS uses for one large call.
+#[pyfunction]
+fn blas_threads() -> i32 {
+    unsafe { openblas_get_num_threads() }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     if let Ok(h) = pyo3_log::try_init() {
@@ -32,6 +61,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PARALLEL_MAX_DIM", lapack_ai_core::batch::PARALLEL_MAX_DIM)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(openblas_config, m)?)?;
+    m.add_function(wrap_pyfunction!(openblas_corename, m)?)?;
+    m.add_function(wrap_pyfunction!(blas_threads, m)?)?;
     use routines::*;
     for f in [
         wrap_pyfunction!(svd, m)?, wrap_pyfunction!(solve, m)?, wrap_pyfunction!(inv, m)?,
