@@ -27,5 +27,6 @@ pub struct Decision {
 /// Decide where `op` on matrices of shape `dims` (batch count, rows, cols) in `dtype` runs.
 pub fn decide(op: &str, dims: (usize, usize, usize), dtype: &str) -> Decision {
     let _ = (op, dims, dtype);
+    crate::threads::init();
     Decision { backend: Backend::Cpu, reason: "cpu: LAPACK via OpenBLAS (the only backend built)" }
 }

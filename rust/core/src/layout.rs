@@ -48,8 +48,32 @@ pub fn load<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, check_finite: bool
     let (r, c) = src.dim();
     debug_assert_eq!((r, c), (dst.rows, dst.cols));
     let buf = &mut dst.data[..r * c];
-    ArrayViewMut2::from_shape((r, c).f(), buf).expect("sized above").assign(&src);
+    if src.t().is_standard_layout() || r * c <= TILE * TILE {
+        ArrayViewMut2::from_shape((r, c).f(), buf).expect("sized above").assign(&src);
+    } else {
+        tiled_copy(&src, buf);
+    }
     !check_finite || all_finite(buf)
+}
+
+const TILE: usize = 32;
+
+/// Copy a strided view into a column-major buffer tile by tile, so that neither the reads
+/// (along rows of a C-ordered source) nor the writes (down columns) miss the cache on every
+/// element. A plain element loop over a 1024x1024 C-ordered matrix costs ~10 ms here.
+fn tiled_copy<T: Scalar>(src: &ArrayView2<T>, dst: &mut [T]) {
+    let (r, c) = src.dim();
+    for jb in (0..c).step_by(TILE) {
+        for ib in (0..r).step_by(TILE) {
+            for j in jb..(jb + TILE).min(c) {
+                let col = &mut dst[j * r..(j + 1) * r];
+                for i in ib..(ib + TILE).min(r) {
+                    // SAFETY: i < r and j < c by the loop bounds.
+                    col[i] = unsafe { *src.uget((i, j)) };
+                }
+            }
+        }
+    }
 }
 
 /// NaN/Inf check written so the compiler vectorises it: x - x is 0 for finite x, NaN otherwise.

@@ -14,6 +14,7 @@ pub mod lapack;
 pub mod layout;
 pub mod routines;
 pub mod scalar;
+pub mod threads;
 
 pub use error::{CoreError, Info, Result};
 pub use scalar::Scalar;

@@ -26,7 +26,6 @@ fn num_threads() -> usize {
 extern "C" {
     fn openblas_get_config() -> *const std::ffi::c_char;
     fn openblas_get_corename() -> *const std::ffi::c_char;
-    fn openblas_get_num_threads() -> std::ffi::c_int;
 }
 
 fn cstr(p: *const std::ffi::c_char) -> String {
@@ -48,8 +47,8 @@ fn openblas_corename() -> String {
 
 /// Threads OpenBLAS uses for one large call.
 #[pyfunction]
-fn blas_threads() -> i32 {
-    unsafe { openblas_get_num_threads() }
+fn blas_threads() -> usize {
+    lapack_ai_core::threads::blas_threads()
 }
 
 #[pymodule]

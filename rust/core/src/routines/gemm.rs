@@ -3,7 +3,8 @@
 //! No input is copied when BLAS can read it as it lies (unit stride along one axis); C is
 //! written in place. Tiny products skip BLAS, whose call overhead dominates at 4x4.
 
-use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis, ShapeBuilder};
+use rayon::prelude::*;
 
 use crate::batch::{run, same_batch};
 use crate::error::{CoreError, Result};
@@ -12,6 +13,11 @@ use crate::scalar::Scalar;
 
 /// Products with m*n*k at or below this run in a plain loop.
 const SMALL: usize = 8 * 8 * 8;
+
+/// Products with m*n*k at or above this are split into column blocks of C, one per rayon
+/// thread, each a single-threaded BLAS call (OpenBLAS itself runs with one thread, see
+/// `crate::threads`).
+const SPLIT: usize = 128 * 128 * 128;
 
 pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
                        trans_a: bool, trans_b: bool) -> Result<()> {
@@ -112,6 +118,18 @@ fn operand<'v, T: Scalar>(v: ArrayView2<'v, T>, keep: &'v mut Option<Array2<T>>)
 }
 
 fn blas_into<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let threads = rayon::current_num_threads();
+    if m * n * k < SPLIT || threads < 2 || n < 2 * threads {
+        return blas_block(a, b, c, alpha, beta);
+    }
+    // Column blocks of C (and of op(B)) are disjoint, so the threads never share output.
+    let width = n.div_ceil(threads);
+    let blocks: Vec<_> = c.axis_chunks_iter_mut(Axis(1), width).zip(b.axis_chunks_iter(Axis(1), width)).collect();
+    blocks.into_par_iter().for_each(|(cb, bb)| blas_block(a, bb, cb, alpha, beta));
+}
+
+fn blas_block<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
     let ((m, k), n) = (a.dim(), b.ncols());
     let (mut ka, mut kb) = (None, None);
     let (ta, lda, sa) = operand(a, &mut ka);
