@@ -64,7 +64,7 @@ _EPS = {np.dtype(np.float32): float(np.finfo(np.float32).eps),
 
 def _warn_ill_conditioned(op: str, rcond: np.ndarray, dtype: np.dtype) -> None:
     eps = _EPS[dtype]
-    if (rcond < eps) if rcond.ndim == 0 else (rcond.size and rcond.min() < eps):
+    if rcond.size and rcond.min() < eps:
         flat = int(np.argmin(rcond))
         batch = tuple(int(i) for i in np.unravel_index(flat, rcond.shape)) if rcond.ndim else None
         warnings.warn(IllConditionedWarning(op, float(rcond.min()), batch, str(dtype)), stacklevel=3)
@@ -86,6 +86,10 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     Raises ShapeError when inner dimensions or ``c``'s shape do not match, DTypeError for
     unsupported dtypes, or when ``c``'s dtype differs from the result's.
     """
+    if c is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
+        out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
+        if out is not None:
+            return out
     a = as_float(a, "gemm", "a")
     b = as_float(b, "gemm", "b")
     if a.dtype != b.dtype:
@@ -204,8 +208,19 @@ def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
     (Cholesky); for the last two only the triangle chosen by ``lower`` is read.
 
     Raises SingularMatrixError (naming the zero pivot and the failing matrix of a stack),
-    NotPositiveDefiniteError for 'pos'. Warns IllConditionedWarning when rcond < eps.
+    NotPositiveDefiniteError for 'pos'. Warns IllConditionedWarning when rcond < eps (rcond is
+    exact for general matrices up to 8x8, LAPACK's 1-norm estimate above).
     """
+    try:  # the core takes well-formed input as it is; anything else goes the validating way
+        x, rc, rmin = _core.solve(a, b, assume_a, lower, check_finite)
+    except (_core.CoreError, TypeError, ValueError):
+        x, rc, rmin = _solve_checked(a, b, assume_a, lower, check_finite)
+    if rmin < _EPS[x.dtype]:
+        _warn_ill_conditioned("solve", rc, x.dtype)
+    return x
+
+
+def _solve_checked(a, b, assume_a, lower, check_finite):
     a = as_float(a, "solve", "a")
     b = as_float(b, "solve", "b", min_ndim=1)
     square("solve", "a", a)
@@ -214,16 +229,15 @@ def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
     if a.dtype != b.dtype:
         a, b = common("solve", ("a", a), ("b", b))
     vector = b.ndim == 1
-    if vector:
-        b = b[:, None]
     n = a.shape[-1]
-    if b.shape[-2] != n:
-        raise ShapeError("solve", "b", f"must have {n} rows to match a {a.shape}, got shape {b.shape if not vector else b.shape[:1]}")
+    if b.shape[0 if vector else -2] != n:
+        raise ShapeError("solve", "b", f"must have {n} rows to match a {a.shape}, got shape {b.shape}")
+    if vector and a.ndim > 2:
+        b = b[:, None]
     if a.ndim != 2 or b.ndim != 2:
         a, b = batch_broadcast("solve", a, b)
-    x, rc = _call("solve", _core.solve, {"a": a, "b": b}, assume_a, bool(lower), check_finite)
-    _warn_ill_conditioned("solve", rc, a.dtype)
-    return x[..., 0] if vector else x
+    x, rc, rmin = _call("solve", _core.solve, {"a": a, "b": b}, assume_a, bool(lower), check_finite)
+    return (x[..., 0] if vector and a.ndim > 2 else x), rc, rmin
 
 
 def inv(a, *, check_finite=True):

@@ -69,6 +69,9 @@ def test_solve_vector_and_broadcast(rng):
     close(la.solve(a[0, 0], v), np.linalg.solve(a[0, 0], v), np.float64, 5)
     assert la.solve(a[0, 0], v).shape == (5,)
     assert la.solve(a[0, 0], np.zeros((5, 0))).shape == (5, 0)
+    # NumPy 2: a 1-D b is one right-hand side for every matrix of a stack.
+    close(la.solve(a, v), np.linalg.solve(a, v), np.float64, 5)
+    assert la.solve(a, v).shape == (4, 1, 5)
 
 
 def test_solve_sym_reads_one_triangle(rng):

@@ -96,7 +96,7 @@ pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &s
 }
 
 fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume: &str,
-                                lower: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
+                                lower: bool, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     let (a, b) = (ro::<T>(a)?, ro::<T>(b)?);
     let d = decide("solve", a.shape(), T::DTYPE);
     let kind = match assume {
@@ -105,15 +105,20 @@ fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAn
         "pos" => solvem::Assume::Positive,
         _ => return Err(PyValueError::new_err(format!("assume_a must be 'gen', 'sym' or 'pos', got {assume:?}"))),
     };
-    let (va, vb) = (a.as_array(), b.as_array());
+    let va = a.as_array();
+    // NumPy 2: a 1-D b is one right-hand side; solve it as an (n, 1) matrix.
+    let vector = b.ndim() == 1 && va.ndim() == 2;
+    let vb = if vector { b.as_array().insert_axis(ndarray::Axis(1)) } else { b.as_array() };
     let r = run(py, &d, || solvem::solve(va, vb, kind, lower, check_finite))?;
-    Ok((arr(py, r.x), arr(py, r.rcond)))
+    let x = if vector { r.x.index_axis_move(ndarray::Axis(1), 0) } else { r.x };
+    let rmin = r.rcond.iter().fold(f64::INFINITY, |m, v| m.min(v.to_f64().unwrap()));
+    Ok((arr(py, x), arr(py, r.rcond), rmin))
 }
 
-/// solve(a, b, assume_a, lower, check_finite) -> (x, rcond per matrix)
+/// solve(a, b, assume_a, lower, check_finite) -> (x, rcond per matrix, smallest rcond)
 #[pyfunction]
 pub fn solve(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume_a: &str, lower: bool,
-             check_finite: bool) -> PyResult<(Obj, Obj)> {
+             check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     by_dtype!(a, solve_t(py, a, b, assume_a, lower, check_finite))
 }
 
@@ -223,6 +228,57 @@ fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny
 pub fn gemm(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
             trans_a: bool, trans_b: bool) -> PyResult<()> {
     by_dtype!(a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b))
+}
+
+fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>, b: &Bound<numpy::PyArray2<T>>,
+                                   alpha: f64, ta: bool, tb: bool) -> PyResult<Option<Obj>> {
+    let (ar, ac, br, bc) = {
+        let (sa, sb) = (a.shape(), b.shape());
+        (sa[0], sa[1], sb[0], sb[1])
+    };
+    let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
+    let (kb, n) = if tb { (bc, br) } else { (br, bc) };
+    if k != kb {
+        return Ok(None); // the validating path explains the mismatch
+    }
+    // SAFETY: freshly created, uninitialised; gemm with beta = 0 writes every element before
+    // anyone can read it, and no other reference to it exists yet.
+    let out = unsafe { numpy::PyArray2::<T>::new(py, [m, n], false) };
+    let mut cv = unsafe { out.as_array_mut() };
+    let alpha = T::from(alpha).unwrap();
+    if m * n * k <= core::gemm::SMALL {
+        // No LAPACK/BLAS call and the GIL stays held, so nothing can write to a or b meanwhile:
+        // skip the borrow bookkeeping, which costs more than this product.
+        let (av, bv) = unsafe { (a.as_array(), b.as_array()) };
+        let av = if ta { av.reversed_axes() } else { av };
+        let bv = if tb { bv.reversed_axes() } else { bv };
+        core::gemm::gemm1(av, bv, cv, alpha, T::zero());
+    } else {
+        let (ra, rb) = (a.readonly(), b.readonly());
+        let (av, bv) = (ra.as_array(), rb.as_array());
+        let av = if ta { av.reversed_axes() } else { av };
+        let bv = if tb { bv.reversed_axes() } else { bv };
+        let d = decide("gemm", &[m, n], T::DTYPE);
+        run(py, &d, || {
+            core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero());
+            Ok(())
+        })?;
+    }
+    Ok(Some(out.into_any().unbind()))
+}
+
+/// matmul2d(a, b, alpha, trans_a, trans_b) -> alpha op(a) op(b) as a new C-ordered array, for
+/// the common case of two 2-D arrays of one float dtype with fitting shapes; None otherwise.
+#[pyfunction]
+pub fn matmul2d(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, trans_a: bool, trans_b: bool)
+                -> PyResult<Option<Obj>> {
+    if let (Ok(a), Ok(b)) = (a.cast::<numpy::PyArray2<f64>>(), b.cast::<numpy::PyArray2<f64>>()) {
+        return matmul2d_t(py, a, b, alpha, trans_a, trans_b);
+    }
+    if let (Ok(a), Ok(b)) = (a.cast::<numpy::PyArray2<f32>>(), b.cast::<numpy::PyArray2<f32>>()) {
+        return matmul2d_t(py, a, b, alpha, trans_a, trans_b);
+    }
+    Ok(None)
 }
 
 // ---- low level: one matrix, LAPACK's outputs ----

@@ -12,7 +12,7 @@ use crate::layout::{matrices, matrices_mut, split_shape};
 use crate::scalar::Scalar;
 
 /// Products with m*n*k at or below this run in a plain loop.
-const SMALL: usize = 8 * 8 * 8;
+pub const SMALL: usize = 8 * 8 * 8;
 
 /// Products with m*n*k at or above this are split into column blocks of C, one per rayon
 /// thread, each a single-threaded BLAS call (OpenBLAS itself runs with one thread, see
