@@ -7,6 +7,10 @@
 For every (routine, size) the two callables run in alternating rounds on the same inputs;
 the figure is the median of per-round means, and the ratio is ours / theirs (below 1 is
 faster). Routines, inputs and peers come from lapack_ai.registry.REGISTRY.
+
+From n = 128 the runner pauses SETTLE seconds before each contender's round: OpenBLAS worker
+threads spin for about 0.1 s after a call, and on a 2-vCPU machine the library that runs next
+would otherwise share the core with the other library's spinning threads.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -33,7 +38,10 @@ def _budget(n: int) -> tuple[int, float]:
     return (15, 0.02) if n <= 64 else (7, 0.05) if n <= 256 else (5, 0.0)
 
 
-def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float, float]:
+SETTLE = 0.25
+
+
+def time_pair(ours, theirs, args, rounds: int, per_round: float, settle: float = 0.0) -> tuple[float, float]:
     def reps_for(f):
         t0 = time.perf_counter()
         f(*args)
@@ -44,6 +52,7 @@ def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float,
     so, st = [], []
     for _ in range(rounds):
         for f, reps, out in ((ours, ro, so), (theirs, rt, st)):
+            time.sleep(settle)
             t0 = time.perf_counter()
             for _ in range(reps):
                 f(*args)
@@ -92,6 +101,7 @@ def main(argv=None) -> int:
         print("| routine | n | lapack_ai | peer | ours / peer | peer function |\n|---|---|---|---|---|---|")
     else:
         print(head)
+    warnings.simplefilter("ignore")  # e.g. NumPy's det overflow warning on large random input
     for name in ops:
         r = REGISTRY[name]
         for n in sizes:
@@ -99,7 +109,7 @@ def main(argv=None) -> int:
             rounds, per = _budget(n)
             if a.quick:
                 rounds = min(rounds, 5)
-            ours, theirs = time_pair(r.func, _peer(name), args, rounds, per)
+            ours, theirs = time_pair(r.func, _peer(name), args, rounds, per, SETTLE if n >= 128 else 0.0)
             ratio = ours / theirs
             if a.markdown:
                 print(f"| {name} | {n} | {fmt_time(ours)} | {fmt_time(theirs)} | {ratio:.2f} | `{r.peer}` |")

@@ -245,10 +245,14 @@ def inv(a, *, check_finite=True):
 
     Raises SingularMatrixError naming the zero pivot. Warns IllConditionedWarning when rcond < eps.
     """
-    a = as_float(a, "inv", "a")
-    square("inv", "a", a)
-    x, rc = _call("inv", _core.inv, {"a": a}, check_finite)
-    _warn_ill_conditioned("inv", rc, a.dtype)
+    try:  # well-formed input goes straight to the core; refusals are explained below
+        x, rc, rmin = _core.inv(a, check_finite)
+    except (_core.CoreError, TypeError, ValueError):
+        a = as_float(a, "inv", "a")
+        square("inv", "a", a)
+        x, rc, rmin = _call("inv", _core.inv, {"a": a}, check_finite)
+    if rmin < _EPS[x.dtype]:
+        _warn_ill_conditioned("inv", rc, x.dtype)
     return x
 
 
@@ -264,9 +268,7 @@ def det(a, *, check_finite=True):
     """Determinant via LU, computed as ``sign * exp(logabsdet)`` like NumPy."""
     a = as_float(a, "det", "a")
     square("det", "a", a)
-    s, l = _call("det", _core.slogdet, {"a": a}, check_finite)
-    with np.errstate(over="ignore"):  # NumPy returns inf silently when |det| overflows
-        return _scalar(s * np.exp(l))
+    return _scalar(_call("det", _core.det, {"a": a}, check_finite))
 
 
 def lstsq(a, b, rcond=None, *, check_finite=True):

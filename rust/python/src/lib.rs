@@ -66,7 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     use routines::*;
     for f in [
         wrap_pyfunction!(svd, m)?, wrap_pyfunction!(solve, m)?, wrap_pyfunction!(inv, m)?,
-        wrap_pyfunction!(slogdet, m)?, wrap_pyfunction!(cholesky, m)?, wrap_pyfunction!(qr, m)?,
+        wrap_pyfunction!(slogdet, m)?, wrap_pyfunction!(det, m)?, wrap_pyfunction!(cholesky, m)?, wrap_pyfunction!(qr, m)?,
         wrap_pyfunction!(eigh, m)?, wrap_pyfunction!(rcond, m)?, wrap_pyfunction!(gemm, m)?, wrap_pyfunction!(matmul2d, m)?,
         wrap_pyfunction!(lstsq, m)?, wrap_pyfunction!(getrf, m)?, wrap_pyfunction!(getri, m)?, wrap_pyfunction!(gesv, m)?,
         wrap_pyfunction!(potrf, m)?, wrap_pyfunction!(posv, m)?, wrap_pyfunction!(geqrf, m)?,

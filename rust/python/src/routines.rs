@@ -122,18 +122,32 @@ pub fn solve(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume_a: &str,
     by_dtype!(a, solve_t(py, a, b, assume_a, lower, check_finite))
 }
 
-fn inv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn inv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     let a = ro::<T>(a)?;
     let d = decide("inv", a.shape(), T::DTYPE);
     let v = a.as_array();
     let r = run(py, &d, || core::inv::inv(v, check_finite))?;
-    Ok((arr(py, r.x), arr(py, r.rcond)))
+    let rmin = r.rcond.iter().fold(f64::INFINITY, |m, v| m.min(v.to_f64().unwrap()));
+    Ok((arr(py, r.x), arr(py, r.rcond), rmin))
 }
 
-/// inv(a, check_finite) -> (inverse, rcond per matrix)
+/// inv(a, check_finite) -> (inverse, rcond per matrix, smallest rcond)
 #[pyfunction]
-pub fn inv(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
+pub fn inv(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     by_dtype!(a, inv_t(py, a, check_finite))
+}
+
+fn det_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
+    let a = ro::<T>(a)?;
+    let d = decide("det", a.shape(), T::DTYPE);
+    let v = a.as_array();
+    Ok(arr(py, run(py, &d, || core::det::det(v, check_finite))?))
+}
+
+/// det(a, check_finite) -> determinant per matrix
+#[pyfunction]
+pub fn det(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
+    by_dtype!(a, det_t(py, a, check_finite))
 }
 
 fn slogdet_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {

@@ -45,3 +45,9 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
     let (sign, logdet): (Vec<T>, Vec<T>) = out.into_iter().unzip();
     Ok((per_matrix(&batch, sign), per_matrix(&batch, logdet)))
 }
+
+/// Determinant as `sign * exp(logabsdet)`, as NumPy computes it (overflow gives +-inf).
+pub fn det<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<ArrayD<T>> {
+    let (sign, logdet) = slogdet(a, check_finite)?;
+    Ok(ndarray::Zip::from(&sign).and(&logdet).map_collect(|&s, &l| s * l.exp()))
+}
