@@ -8,9 +8,9 @@ For every (routine, size) the two callables run in alternating rounds on the sam
 the figure is the median of per-round means, and the ratio is ours / theirs (below 1 is
 faster). Routines, inputs and peers come from lapack_ai.registry.REGISTRY.
 
-From n = 128 the runner pauses SETTLE seconds before each contender's round: OpenBLAS worker
-threads spin for about 0.1 s after a call, and on a 2-vCPU machine the library that runs next
-would otherwise share the core with the other library's spinning threads.
+Both libraries run in their default configuration: NumPy's OpenBLAS with its threads,
+lapack_ai's with one thread and rayon (see docs/architecture.md). Interleaving is deliberate:
+the two see the same machine state, including each other's idle worker threads.
 """
 
 from __future__ import annotations
@@ -35,13 +35,10 @@ DEFAULT_SIZES = [4, 64, 256, 1024]
 
 def _budget(n: int) -> tuple[int, float]:
     """(rounds, seconds per round per contender): tiny calls need many repetitions."""
-    return (15, 0.02) if n <= 64 else (7, 0.05) if n <= 256 else (5, 0.0)
+    return (15, 0.02) if n <= 64 else (9, 0.05) if n <= 256 else (7, 0.0)
 
 
-SETTLE = 0.25
-
-
-def time_pair(ours, theirs, args, rounds: int, per_round: float, settle: float = 0.0) -> tuple[float, float]:
+def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float, float]:
     def reps_for(f):
         t0 = time.perf_counter()
         f(*args)
@@ -52,7 +49,6 @@ def time_pair(ours, theirs, args, rounds: int, per_round: float, settle: float =
     so, st = [], []
     for _ in range(rounds):
         for f, reps, out in ((ours, ro, so), (theirs, rt, st)):
-            time.sleep(settle)
             t0 = time.perf_counter()
             for _ in range(reps):
                 f(*args)
@@ -86,6 +82,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ops", nargs="+", default=DEFAULT_OPS, choices=sorted(REGISTRY))
     p.add_argument("--sizes", nargs="+", type=int, default=DEFAULT_SIZES)
+    p.add_argument("--batch", type=int, default=0, help="time stacks of this many n x n matrices")
     p.add_argument("--quick", action="store_true", help="small sizes, few rounds (for the demo)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     a = p.parse_args(argv)
@@ -104,17 +101,20 @@ def main(argv=None) -> int:
     warnings.simplefilter("ignore")  # e.g. NumPy's det overflow warning on large random input
     for name in ops:
         r = REGISTRY[name]
+        if a.batch and not r.stacked:
+            continue
         for n in sizes:
-            args = r.make(rng, (n, n), np.float64)
+            args = r.make(rng, (a.batch, n, n) if a.batch else (n, n), np.float64)
             rounds, per = _budget(n)
             if a.quick:
                 rounds = min(rounds, 5)
-            ours, theirs = time_pair(r.func, _peer(name), args, rounds, per, SETTLE if n >= 128 else 0.0)
+            ours, theirs = time_pair(r.func, _peer(name), args, rounds, per)
             ratio = ours / theirs
+            label = f"{a.batch}x{n}" if a.batch else str(n)
             if a.markdown:
-                print(f"| {name} | {n} | {fmt_time(ours)} | {fmt_time(theirs)} | {ratio:.2f} | `{r.peer}` |")
+                print(f"| {name} | {label} | {fmt_time(ours)} | {fmt_time(theirs)} | {ratio:.2f} | `{r.peer}` |")
             else:
-                print(f"{name:<10}{n:>6}  {fmt_time(ours):>11}  {fmt_time(theirs):>11}  {ratio:>9.2f}  {r.peer}")
+                print(f"{name:<10}{label:>6}  {fmt_time(ours):>11}  {fmt_time(theirs):>11}  {ratio:>9.2f}  {r.peer}")
             sys.stdout.flush()
     return 0
 
