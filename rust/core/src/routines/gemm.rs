@@ -58,16 +58,7 @@ pub fn gemm1<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2
         return;
     }
     if m * n * k <= SMALL {
-        for j in 0..n {
-            for i in 0..m {
-                let mut acc = T::zero();
-                for p in 0..k {
-                    acc = acc + a[[i, p]] * b[[p, j]];
-                }
-                let old = if beta == T::zero() { T::zero() } else { beta * c[[i, j]] };
-                c[[i, j]] = alpha * acc + old;
-            }
-        }
+        small(a, b, c, alpha, beta);
         return;
     }
     // BLAS writes a column-major C; for a row-major C compute C^T = op(B)^T op(A)^T instead.
@@ -82,6 +73,26 @@ pub fn gemm1<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2
         }
         blas_into(a, b, tmp.view_mut(), alpha, beta);
         c.assign(&tmp);
+    }
+}
+
+/// Plain triple loop for tiny products, where a BLAS call's overhead exceeds the work.
+fn small<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
+    let (sa0, sa1, sb0, sb1, sc0, sc1) = (sa[0], sa[1], sb[0], sb[1], sc[0], sc[1]);
+    let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    for j in 0..n as isize {
+        for i in 0..m as isize {
+            let mut acc = T::zero();
+            for p in 0..k as isize {
+                // SAFETY: i < m, p < k, j < n and the strides are the views' own.
+                acc = acc + unsafe { *pa.offset(i * sa0 + p * sa1) * *pb.offset(p * sb0 + j * sb1) };
+            }
+            // SAFETY: as above, for C.
+            let cij = unsafe { &mut *pc.offset(i * sc0 + j * sc1) };
+            *cij = if beta == T::zero() { alpha * acc } else { alpha * acc + beta * *cij };
+        }
     }
 }
 
