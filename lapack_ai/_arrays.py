@@ -40,12 +40,11 @@ def _convert(a: np.ndarray, op: str, arg: str) -> np.ndarray:
     raise DTypeError(op, arg, a.dtype, "expected a real numeric array (float32, float64, int or bool)")
 
 
-def common(op: str, *pairs: tuple[str, np.ndarray]) -> list[np.ndarray]:
-    """Cast arrays to their common float dtype (float32 only if all are float32)."""
-    dts = {a.dtype for _, a in pairs}
-    if len(dts) == 1:
-        return [a for _, a in pairs]
-    return [a.astype(np.float64, copy=False) for _, a in pairs]
+def promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays in their common float dtype (float32 only if both are float32)."""
+    if a.dtype == b.dtype:
+        return a, b
+    return a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
 
 
 def square(op: str, arg: str, a: np.ndarray) -> None:
@@ -53,14 +52,14 @@ def square(op: str, arg: str, a: np.ndarray) -> None:
         raise ShapeError(op, arg, f"must be square in its last two dimensions, got shape {a.shape}")
 
 
-def batch_broadcast(op: str, a: np.ndarray, b: np.ndarray, a_core: int = 2, b_core: int = 2):
-    """Broadcast the leading (batch) dimensions of ``a`` and ``b`` as NumPy's gufuncs do."""
-    ba, bb = a.shape[: a.ndim - a_core], b.shape[: b.ndim - b_core]
+def batch_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Broadcast the leading (batch) dimensions of two stacks of matrices, as NumPy's gufuncs
+    do, without copying (read-only views)."""
+    ba, bb = a.shape[:-2], b.shape[:-2]
     if ba == bb:
         return a, b
     try:
         batch = np.broadcast_shapes(ba, bb)
     except ValueError:
         raise ShapeError(op, "b", f"has batch dimensions {bb} that do not broadcast with a's {ba}") from None
-    return (np.broadcast_to(a, batch + a.shape[a.ndim - a_core:]),
-            np.broadcast_to(b, batch + b.shape[b.ndim - b_core:]))
+    return np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])

@@ -365,6 +365,18 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
                      recommendations=recs)
 
 
+def call(operation: str, fn: Callable, args: dict[str, np.ndarray], *rest):
+    """Call a core function with ``args`` (in order) and ``rest``; turn its failure into the
+    user-facing error. Every Python module reaches the core through here or, on fast paths,
+    falls back to it when the core refuses."""
+    from . import _core
+
+    try:
+        return fn(*args.values(), *rest)
+    except _core.CoreError as e:
+        raise from_core(e, operation, args) from None
+
+
 def _cheap_rcond(m: np.ndarray) -> float | None:
     """1-norm rcond estimate of a square, finite matrix of modest size; None otherwise."""
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] > 2000 or not np.isfinite(m).all():

@@ -31,7 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from .errors import ShapeError, from_core
+from .errors import DTypeError, ShapeError
+from .errors import call as _call
 
 _ROUTINES = ("gesvd", "gesdd", "gesv", "posv", "potrf", "getrf", "getri", "geqrf", "orgqr", "syevd",
              "gelsd", "gecon", "pocon")
@@ -41,19 +42,11 @@ __all__ = [p + r for r in _ROUTINES for p in "ds"]
 def _mat(x, name, dtype, op, ndim=2):
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
-        from .errors import DTypeError
         raise DTypeError(op, name, a.dtype, "expected a real array")
     a = a.astype(dtype, copy=False)
     if a.ndim != ndim:
         raise ShapeError(op, name, f"must be {ndim}-D, got shape {a.shape}")
     return a
-
-
-def _call(op, fn, args, *rest):
-    try:
-        return fn(*args.values(), *rest)
-    except _core.CoreError as e:
-        raise from_core(e, op, args) from None
 
 
 def _square(op, a):

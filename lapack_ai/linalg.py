@@ -14,8 +14,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._arrays import as_float, batch_broadcast, common, square
-from .errors import IllConditionedWarning, ShapeError, SingularMatrixError, from_core
+from ._arrays import as_float, batch_broadcast, promote, square
+from .errors import DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
+from .errors import call as _call
 
 __all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
            "qr", "eigh", "eigvalsh", "cond", "rcond",
@@ -48,14 +49,6 @@ class LstsqResult(NamedTuple):
     residuals: np.ndarray
     rank: int
     s: np.ndarray
-
-
-def _call(op: str, fn, args: dict, *rest):
-    """Call the core; map its failure to the user-facing error (the one place that does)."""
-    try:
-        return fn(*args.values(), *rest)
-    except _core.CoreError as e:
-        raise from_core(e, op, args) from None
 
 
 _EPS = {np.dtype(np.float32): float(np.finfo(np.float32).eps),
@@ -93,7 +86,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     a = as_float(a, "gemm", "a")
     b = as_float(b, "gemm", "b")
     if a.dtype != b.dtype:
-        a, b = common("gemm", ("a", a), ("b", b))
+        a, b = promote(a, b)
     sa, sb = a.shape, b.shape
     m, k = (sa[-1], sa[-2]) if trans_a else sa[-2:]
     kb, n = (sb[-1], sb[-2]) if trans_b else sb[-2:]
@@ -116,7 +109,6 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         if c.shape != out_shape:
             raise ShapeError("gemm", "c", f"must have shape {out_shape} to hold op(a) @ op(b), got {c.shape}")
         if c.dtype != a.dtype:
-            from .errors import DTypeError
             raise DTypeError("gemm", "c", c.dtype, f"must be {a.dtype} like the product to be updated in place")
         out = c if c.flags.writeable else c.copy()
         # BLAS must not read what it writes: copy inputs that overlap the output.
@@ -227,7 +219,7 @@ def _solve_checked(a, b, assume_a, lower, check_finite):
     if assume_a not in ("gen", "sym", "pos"):
         raise ValueError(f"solve: assume_a must be 'gen', 'sym' or 'pos', got {assume_a!r}")
     if a.dtype != b.dtype:
-        a, b = common("solve", ("a", a), ("b", b))
+        a, b = promote(a, b)
     vector = b.ndim == 1
     n = a.shape[-1]
     if b.shape[0 if vector else -2] != n:
@@ -282,7 +274,7 @@ def lstsq(a, b, rcond=None, *, check_finite=True):
         raise ShapeError("lstsq", "a", f"must be 2-D (M, N), as in numpy.linalg.lstsq; got shape {a.shape}")
     if b.ndim > 2:
         raise ShapeError("lstsq", "b", f"must be 1-D or 2-D, got shape {b.shape}")
-    a, b = common("lstsq", ("a", a), ("b", b))
+    a, b = promote(a, b)
     vector = b.ndim == 1
     if vector:
         b = b[:, None]

@@ -1,10 +1,10 @@
 //! Who uses the CPU threads: rayon (across stacks, and across column blocks of large gemm),
 //! not OpenBLAS.
 //!
-//! OpenBLAS 0.3.21 (the one bundled) threads its LAPACK paths badly on these machines:
-//! measured from pure Rust on 2 cores, dgetrf with 2 threads took 40 ms at n = 1024 and
-//! 7.9 ms at n = 128, against 19 ms and 0.15 ms with one thread (SkylakeX kernels). So the core
-//! pins OpenBLAS to one thread and spreads work itself. `LAPACK_AI_BLAS_THREADS` overrides
+//! OpenBLAS 0.3.21 (the one bundled) threads its LAPACK paths badly on these machines: dgetrf
+//! with 2 threads took 40 ms at n = 1024 and 6.6 ms at n = 128, against 21 ms and 0.11 ms with
+//! one (benchmarks/openblas_threads.py). So the core pins OpenBLAS to one thread and spreads
+//! work itself. `LAPACK_AI_BLAS_THREADS` overrides
 //! the OpenBLAS thread count for machines where its threading pays off.
 
 use std::ffi::c_int;
