@@ -15,7 +15,8 @@ use crate::scalar::Scalar;
 pub const SMALL: usize = 8 * 8 * 8;
 
 /// Products with m*n*k at or above this are split into column blocks of C, one per rayon
-/// thread (measured: at 128^3 one call is faster, from 512^3 the split wins), each a single-threaded BLAS call (OpenBLAS itself runs with one thread, see
+/// thread (one call is faster at 128^3, the split wins at 512^3: compare
+/// `RAYON_NUM_THREADS=1 python -m lapack_ai.benchmark --ops gemm --sizes 128 512` with the default), each a single-threaded BLAS call (OpenBLAS itself runs with one thread, see
 /// `crate::threads`).
 const SPLIT: usize = 256 * 256 * 256;
 

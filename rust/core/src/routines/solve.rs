@@ -18,8 +18,8 @@ pub enum Assume {
 }
 
 /// Up to this order the general solver computes rcond exactly (from A^-1 through one more
-/// getrs) instead of estimating it with xGECON, whose fixed cost (~3 us) would otherwise
-/// dominate a 4x4 solve.
+/// substitution) instead of estimating it with xGECON, whose fixed cost is several times that
+/// of the whole 4x4 solve.
 pub const EXACT_RCOND_MAX: usize = 8;
 
 pub struct Solved<T> {
