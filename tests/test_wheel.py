@@ -12,14 +12,23 @@ import pytest
 ROOT = Path(__file__).parents[1]
 
 
+def _fresh_target(name: str) -> dict:
+    """Environment for a wheel build in target/<name>, with the extension library removed so
+    cargo relinks it: maturin's repair patched the previous one in place (docs/packaging.md)."""
+    target = ROOT / "target" / name
+    for lib in (*target.glob("release/lib_core*.so"), *target.glob("release/deps/lib_core*.so")):
+        lib.unlink()
+    return dict(os.environ, CARGO_TARGET_DIR=str(target))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_wheel_bundles_openblas_and_runs_in_fresh_venv(tmp_path):
     maturin = Path(sys.executable).parent / "maturin"
     dist = tmp_path / "dist"
-    # Own target dir: auditwheel's repair patches the built library in place, which must not
-    # touch the in-tree development build.
-    env = dict(os.environ, CARGO_TARGET_DIR=str(ROOT / "target" / "wheel"))
+    # Own target dir: maturin's repair step patches the built library inside target/ in place,
+    # so a later build that does not relink would find it already renamed (docs/packaging.md).
+    env = _fresh_target("wheel")
     subprocess.run([str(maturin), "build", "--release", "--quiet", "-o", str(dist)],
                    cwd=ROOT, check=True, env=env)
     (whl,) = dist.glob("lapack_ai-*.whl")
@@ -44,3 +53,18 @@ def test_wheel_bundles_openblas_and_runs_in_fresh_venv(tmp_path):
     out = subprocess.run([str(py), "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert str(venv) in out.stdout  # imported from the fresh venv, not the source tree
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_pip_install_from_source(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    env = _fresh_target("wheel-pip")
+    subprocess.run([str(py), "-m", "pip", "install", "-q", str(ROOT)], check=True, env=env, timeout=800)
+    out = subprocess.run([str(py), "-c", "import numpy as np, lapack_ai as la; print(la.det(np.eye(3) * 2), la.__file__)"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    value, path = out.stdout.split()
+    assert abs(float(value) - 8.0) < 1e-12 and str(venv) in path

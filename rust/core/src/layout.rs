@@ -56,6 +56,12 @@ pub fn matrices<'a, T>(a: ArrayViewD<'a, T>) -> Vec<ArrayView2<'a, T>> {
 
 /// Split `(..., m, n)` into the batch shape and the matrix shape.
 pub fn split_shape(shape: &[usize]) -> crate::Result<(Vec<usize>, usize, usize)> {
+    // LAPACK (LP64) counts rows, columns and workspace in 32-bit integers.
+    if let Some(&d) = shape.iter().rev().take(2).find(|&&d| d > i32::MAX as usize / 2) {
+        return Err(crate::CoreError::Shape(format!(
+            "dimension {d} exceeds what 32-bit LAPACK can index (about {})", i32::MAX / 2
+        )));
+    }
     match shape.len() {
         0 | 1 => Err(crate::CoreError::Shape(format!(
             "expected an array of at least 2 dimensions, got shape {shape:?}"
