@@ -26,18 +26,22 @@ fn merged_batch<D: ndarray::Dimension, S: ndarray::RawData>(mut a: ndarray::Arra
     Some(a)
 }
 
+/// A stack whose batch axes merged into one, as a 3-D `(batch, m, n)` array of the same data.
+fn as_3d<S: ndarray::RawData>(merged: ndarray::ArrayBase<S, ndarray::IxDyn>) -> ndarray::ArrayBase<S, ndarray::Ix3> {
+    let mut flat = merged;
+    while flat.ndim() > 3 {
+        flat = flat.index_axis_move(Axis(0), 0); // the merged-away axes have length 1
+    }
+    flat.into_dimensionality().expect("3-D")
+}
+
 /// The matrices of a stack `(..., m, n)`, in C order of the batch indices, keeping strides.
 pub fn matrices<'a, T>(a: ArrayViewD<'a, T>) -> Vec<ArrayView2<'a, T>> {
     if a.ndim() >= 3 {
         if let Some(m) = merged_batch(a.clone()) {
             // Fast path: one batch axis, iterated directly (the recursion below costs far more per
             // matrix, which shows on stacks of 4x4).
-            let nb = m.ndim() - 2;
-            let mut flat = m;
-            for _ in 0..nb - 1 {
-                flat = flat.index_axis_move(Axis(0), 0);
-            }
-            return flat.into_dimensionality::<ndarray::Ix3>().expect("3-D").into_outer_iter().collect();
+            return as_3d(m).into_outer_iter().collect();
         }
     }
     fn collect<'a, T>(a: ArrayViewD<'a, T>, out: &mut Vec<ArrayView2<'a, T>>) {
@@ -208,13 +212,7 @@ pub fn matrices_mut<'a, T>(a: ndarray::ArrayViewMutD<'a, T>) -> Vec<ArrayViewMut
     // Trial on a read-only reborrow: merging works in place, and the same shape and strides
     // merge the same way on the real view.
     if a.ndim() >= 3 && merged_batch(a.view()).is_some() {
-        let m = merged_batch(a).expect("trial merge succeeded");
-        let nb = m.ndim() - 2;
-        let mut flat = m;
-        for _ in 0..nb - 1 {
-            flat = flat.index_axis_move(Axis(0), 0);
-        }
-        return flat.into_dimensionality::<ndarray::Ix3>().expect("3-D").into_outer_iter_mut().collect();
+        return as_3d(merged_batch(a).expect("trial merge succeeded")).into_outer_iter_mut().collect();
     }
     fn collect<'a, T>(a: ndarray::ArrayViewMutD<'a, T>, out: &mut Vec<ArrayViewMut2<'a, T>>) {
         if a.ndim() == 2 {
