@@ -17,6 +17,7 @@ from . import _core
 from ._arrays import as_float, batch_broadcast, promote, square
 from .errors import DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
 from .errors import call as _call
+from .errors import from_core
 
 __all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
            "qr", "eigh", "eigvalsh", "cond", "rcond",
@@ -205,7 +206,11 @@ def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
     """
     try:  # the core takes well-formed input as it is; anything else goes the validating way
         x, rc, rmin = _core.solve(a, b, assume_a, lower, check_finite)
-    except (_core.CoreError, TypeError, ValueError):
+    except _core.CoreError as e:
+        if e.args[0]["kind"] != "shape":  # a numerical failure: report it, don't recompute
+            raise from_core(e, "solve", {"a": a, "b": b}) from None
+        x, rc, rmin = _solve_checked(a, b, assume_a, lower, check_finite)
+    except (TypeError, ValueError):
         x, rc, rmin = _solve_checked(a, b, assume_a, lower, check_finite)
     if rmin < _EPS[x.dtype]:
         _warn_ill_conditioned("solve", rc, x.dtype)
@@ -239,7 +244,13 @@ def inv(a, *, check_finite=True):
     """
     try:  # well-formed input goes straight to the core; refusals are explained below
         x, rc, rmin = _core.inv(a, check_finite)
-    except (_core.CoreError, TypeError, ValueError):
+    except _core.CoreError as e:
+        if e.args[0]["kind"] != "shape":  # a numerical failure: report it, don't recompute
+            raise from_core(e, "inv", {"a": a}) from None
+        a = as_float(a, "inv", "a")
+        square("inv", "a", a)
+        x, rc, rmin = _call("inv", _core.inv, {"a": a}, check_finite)
+    except (TypeError, ValueError):
         a = as_float(a, "inv", "a")
         square("inv", "a", a)
         x, rc, rmin = _call("inv", _core.inv, {"a": a}, check_finite)
