@@ -104,9 +104,10 @@ fn tiled_copy<T: Scalar>(src: &ArrayView2<T>, dst: &mut [T]) {
         for ib in (0..r).step_by(TILE) {
             for j in jb..(jb + TILE).min(c) {
                 let col = &mut dst[j * r..(j + 1) * r];
-                for i in ib..(ib + TILE).min(r) {
-                    // SAFETY: i < r and j < c by the loop bounds.
-                    col[i] = unsafe { *src.uget((i, j)) };
+                let end = (ib + TILE).min(r);
+                for (i, d) in col[ib..end].iter_mut().enumerate() {
+                    // SAFETY: ib + i < r and j < c by the loop bounds.
+                    *d = unsafe { *src.uget((ib + i, j)) };
                 }
             }
         }
@@ -114,6 +115,7 @@ fn tiled_copy<T: Scalar>(src: &ArrayView2<T>, dst: &mut [T]) {
 }
 
 /// NaN/Inf check written so the compiler vectorises it: x - x is 0 for finite x, NaN otherwise.
+#[allow(clippy::eq_op)] // x - x is the point
 pub fn all_finite<T: Scalar>(xs: &[T]) -> bool {
     let mut acc = [T::zero(); 8];
     let chunks = xs.chunks_exact(8);

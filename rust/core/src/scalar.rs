@@ -3,10 +3,17 @@
 //! Every routine in `routines/` is generic over `Scalar`; the macro below binds the `s*` and
 //! `d*` symbols once, so a reader sees each LAPACK signature exactly one time.
 
+// One contract for every method, stated on the trait: arguments follow LAPACK's documentation.
+#![allow(clippy::missing_safety_doc)]
+
 use num_traits::Float;
 
 /// A real floating-point type that LAPACK knows. All methods are thin `unsafe` forwards to the
-/// Fortran routines (column-major, 32-bit integers); callers uphold LAPACK's size contracts.
+/// Fortran routines (column-major, 32-bit integers).
+///
+/// # Safety
+/// Callers uphold LAPACK's contracts: slices at least as long as the dimensions and leading
+/// dimensions imply, workspace sizes from a query, and no aliasing between outputs.
 #[allow(clippy::too_many_arguments)]
 pub trait Scalar: Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static {
     /// LAPACK's type letter: "s" or "d". The actual routine name is `PREFIX + "getrf"`.

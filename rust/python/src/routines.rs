@@ -225,6 +225,7 @@ pub fn rcond(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check
     by_dtype!(a, rcond_t(py, a, norm, positive, check_finite))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>,
                                alpha: f64, beta: f64, ta: bool, tb: bool) -> PyResult<()> {
     let (a, b) = (ro::<T>(a)?, ro::<T>(b)?);
@@ -308,7 +309,7 @@ fn a2<T: Element, D: ndarray::Dimension>(py: Python<'_>, a: ndarray::Array<T, D>
 fn lstsq_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rc: f64, check_finite: bool)
                                 -> PyResult<(Obj, Obj, usize, Obj)> {
     let (a, b) = (ro2::<T>(a)?, ro2::<T>(b)?);
-    let d = decide("lstsq", &a.shape().to_vec(), T::DTYPE);
+    let d = decide("lstsq", a.shape(), T::DTYPE);
     let (va, vb) = (a.as_array(), b.as_array());
     let rc = T::from(rc).unwrap();
     let r = run(py, &d, || core::lstsq::lstsq(va, vb, rc, check_finite))?;
@@ -324,7 +325,7 @@ pub fn lstsq(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rcond: f64, che
 
 fn getrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro2::<T>(a)?;
-    let d = decide("getrf", &a.shape().to_vec(), T::DTYPE);
+    let d = decide("getrf", a.shape(), T::DTYPE);
     let v = a.as_array();
     let (lu, piv) = run(py, &d, || raw::getrf(v, check_finite))?;
     Ok((a2(py, lu), a2(py, piv)))
@@ -337,7 +338,7 @@ pub fn getrf(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(
 
 fn gesv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
     let (a, b) = (ro2::<T>(a)?, ro2::<T>(b)?);
-    let d = decide("gesv", &a.shape().to_vec(), T::DTYPE);
+    let d = decide("gesv", a.shape(), T::DTYPE);
     let (va, vb) = (a.as_array(), b.as_array());
     let (lu, piv, x) = run(py, &d, || raw::gesv(va, vb, check_finite))?;
     Ok((a2(py, lu), a2(py, piv), a2(py, x)))
@@ -350,7 +351,7 @@ pub fn gesv(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bo
 
 fn potrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_finite: bool) -> PyResult<Obj> {
     let a = ro2::<T>(a)?;
-    let d = decide("potrf", &a.shape().to_vec(), T::DTYPE);
+    let d = decide("potrf", a.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
     let v = a.as_array();
     Ok(a2(py, run(py, &d, || raw::potrf(v, ul, clean, check_finite))?))
@@ -363,7 +364,7 @@ pub fn potrf(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_fi
 
 fn posv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let (a, b) = (ro2::<T>(a)?, ro2::<T>(b)?);
-    let d = decide("posv", &a.shape().to_vec(), T::DTYPE);
+    let d = decide("posv", a.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
     let (va, vb) = (a.as_array(), b.as_array());
     let (c, x) = run(py, &d, || raw::posv(va, vb, ul, check_finite))?;
@@ -377,7 +378,7 @@ pub fn posv(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, chec
 
 fn geqrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro2::<T>(a)?;
-    let d = decide("geqrf", &a.shape().to_vec(), T::DTYPE);
+    let d = decide("geqrf", a.shape(), T::DTYPE);
     let v = a.as_array();
     let (qr, tau) = run(py, &d, || raw::geqrf(v, check_finite))?;
     Ok((a2(py, qr), a2(py, tau)))
@@ -391,7 +392,7 @@ pub fn geqrf(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(
 fn orgqr_t<T: Scalar + Element>(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<Obj> {
     let qr = ro2::<T>(qr)?;
     let tau: PyReadonlyArray1<T> = tau.cast::<numpy::PyArray1<T>>()?.readonly();
-    let d = decide("orgqr", &qr.shape().to_vec(), T::DTYPE);
+    let d = decide("orgqr", qr.shape(), T::DTYPE);
     let v = qr.as_array();
     let t = tau.as_array().to_vec();
     Ok(a2(py, run(py, &d, || raw::orgqr(v, &t))?))
@@ -404,7 +405,7 @@ pub fn orgqr(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<
 
 fn gecon_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyResult<f64> {
     let lu = ro2::<T>(lu)?;
-    let d = decide("gecon", &lu.shape().to_vec(), T::DTYPE);
+    let d = decide("gecon", lu.shape(), T::DTYPE);
     let nm = letter(norm, b"1OI", "norm")?;
     let nm = if nm == b'O' { b'1' } else { nm };
     let v = lu.as_array();
@@ -419,7 +420,7 @@ pub fn gecon(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyRes
 
 fn pocon_t<T: Scalar + Element>(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResult<f64> {
     let c = ro2::<T>(c)?;
-    let d = decide("pocon", &c.shape().to_vec(), T::DTYPE);
+    let d = decide("pocon", c.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
     let v = c.as_array();
     let an = T::from(anorm).unwrap();
@@ -434,7 +435,7 @@ pub fn pocon(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResu
 fn getri_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
     let lu = ro2::<T>(lu)?;
     let piv: PyReadonlyArray1<i32> = ipiv.cast::<numpy::PyArray1<i32>>()?.readonly();
-    let d = decide("getri", &lu.shape().to_vec(), T::DTYPE);
+    let d = decide("getri", lu.shape(), T::DTYPE);
     let v = lu.as_array();
     let p = piv.as_array().to_vec();
     Ok(a2(py, run(py, &d, || raw::getri(v, &p))?))
