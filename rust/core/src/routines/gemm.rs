@@ -11,8 +11,8 @@ use crate::error::{CoreError, Result};
 use crate::layout::{matrices, matrices_mut, split_shape};
 use crate::scalar::Scalar;
 
-/// Products with m*n*k at or below this run in a plain loop.
-pub const SMALL: usize = 8 * 8 * 8;
+/// Products with m*n*k at or below this run in a plain loop (BLAS wins from 6x6x6 on).
+pub const SMALL: usize = 5 * 5 * 5;
 
 /// Products with m*n*k at or above this are split into column blocks of C, one per rayon
 /// thread (one call is faster at 128^3, the split wins at 512^3: compare
@@ -34,6 +34,23 @@ pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, 
             "gemm: op(a) is {am}x{k}, op(b) is {kb}x{bn}, c is {m}x{n}"
         )));
     }
+    if m * n * k > 0 && m * n * k <= SMALL {
+        if let (Some(sa), Some(sb)) = (a.as_slice(), b.as_slice()) {
+            let mut c = c;
+            if let Some(sc) = c.as_slice_mut() {
+                small_stack(sa, sb, sc, (m, n, k), (trans_a, trans_b), alpha, beta);
+                return Ok(());
+            }
+            return generic(a, b, c, alpha, beta, trans_a, trans_b, (m, n, k));
+        }
+    }
+    generic(a, b, c, alpha, beta, trans_a, trans_b, (m, n, k))
+}
+
+/// Any layout: one view per matrix.
+#[allow(clippy::too_many_arguments)]
+fn generic<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
+                      trans_a: bool, trans_b: bool, (m, n, k): (usize, usize, usize)) -> Result<()> {
     let items: Vec<_> = matrices(a).into_iter().zip(matrices(b)).zip(matrices_mut(c)).collect();
     run(items, m.max(n).max(k), |_, ((a, b), c)| {
         let a = if trans_a { a.reversed_axes() } else { a };
@@ -41,6 +58,44 @@ pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, 
         gemm1(a, b, c, alpha, beta);
         Ok(())
     })
+}
+
+/// A C-contiguous stack of tiny products, walked as raw chunks: per-matrix views would cost
+/// more than the arithmetic (this is the case NumPy users meet with stacks of 4x4 matmuls).
+fn small_stack<T: Scalar>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usize, usize),
+                          (ta, tb): (bool, bool), alpha: T, beta: T) {
+    // Element strides (row, column) of op(A) and op(B) inside one row-major matrix.
+    let sa = if ta { (1, m) } else { (k, 1) };
+    let sb = if tb { (1, k) } else { (n, 1) };
+    let one = |(c, (a, b)): (&mut [T], (&[T], &[T]))| {
+        for i in 0..m {
+            let crow = &mut c[i * n..(i + 1) * n];
+            if beta == T::zero() {
+                crow.fill(T::zero());
+            } else {
+                crow.iter_mut().for_each(|v| *v = beta * *v);
+            }
+            for p in 0..k {
+                let aip = alpha * a[i * sa.0 + p * sa.1];
+                if sb.1 == 1 {
+                    for (cv, &bv) in crow.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+                        *cv = *cv + aip * bv;
+                    }
+                } else {
+                    for (j, cv) in crow.iter_mut().enumerate() {
+                        *cv = *cv + aip * b[p * sb.0 + j * sb.1];
+                    }
+                }
+            }
+        }
+    };
+    let count = c.len() / (m * n);
+    if crate::batch::parallel(count, m.max(n).max(k)) {
+        c.par_chunks_mut(m * n).zip(a.par_chunks(m * k).zip(b.par_chunks(k * n)))
+            .with_min_len(256).for_each(one);
+    } else {
+        c.chunks_mut(m * n).zip(a.chunks(m * k).zip(b.chunks(k * n))).for_each(one);
+    }
 }
 
 /// One product; `a` and `b` are already op(A) and op(B).
@@ -83,6 +138,28 @@ fn small<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>,
     let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
     let (sa0, sa1, sb0, sb1, sc0, sc1) = (sa[0], sa[1], sb[0], sb[1], sc[0], sc[1]);
     let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    if sb1 == 1 && sc1 == 1 {
+        // Rows of B and C are contiguous (the usual C-ordered stack): i-p-j order keeps the
+        // inner loop on unit stride so it vectorises.
+        for i in 0..m as isize {
+            // SAFETY: row i of C has n contiguous elements.
+            let crow = unsafe { std::slice::from_raw_parts_mut(pc.offset(i * sc0), n) };
+            if beta == T::zero() {
+                crow.fill(T::zero());
+            } else {
+                crow.iter_mut().for_each(|v| *v = beta * *v);
+            }
+            for p in 0..k as isize {
+                // SAFETY: i < m, p < k; row p of B has n contiguous elements.
+                let aip = alpha * unsafe { *pa.offset(i * sa0 + p * sa1) };
+                let brow = unsafe { std::slice::from_raw_parts(pb.offset(p * sb0), n) };
+                for (cv, &bv) in crow.iter_mut().zip(brow) {
+                    *cv = *cv + aip * bv;
+                }
+            }
+        }
+        return;
+    }
     for j in 0..n as isize {
         for i in 0..m as isize {
             let mut acc = T::zero();
