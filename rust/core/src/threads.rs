@@ -2,7 +2,7 @@
 //! not OpenBLAS.
 //!
 //! OpenBLAS 0.3.21 (the one bundled) threads its LAPACK paths badly on these machines: dgetrf
-//! with 2 threads took 40 ms at n = 1024 and 6.6 ms at n = 128, against 21 ms and 0.11 ms with
+//! with 2 threads took 39 ms at n = 1024 and 3.9 ms at n = 128, against 21 ms and 0.11 ms with
 //! one (benchmarks/openblas_threads.py). So the core pins OpenBLAS to one thread and spreads
 //! work itself. `LAPACK_AI_BLAS_THREADS` overrides
 //! the OpenBLAS thread count for machines where its threading pays off.
