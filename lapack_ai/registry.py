@@ -1,5 +1,5 @@
 """The one registry of public routines: what each is, what it runs in LAPACK, its NumPy/SciPy
-peer, how to make valid inputs, and its flop count. Tests and benchmarks iterate over it, so a
+peer, and how to make valid inputs. Tests and benchmarks iterate over it, so a
 routine added here is tested for layouts, stacks, empty input and untouched arguments, and
 benchmarked against its peer, without further code.
 """
@@ -59,8 +59,6 @@ class Routine:
     """Dotted path of the NumPy/SciPy function it is compared and benchmarked against."""
     make: Callable
     """``make(rng, shape, dtype) -> args``: valid random inputs for matrices of ``shape``."""
-    flops: Callable[[int], float]
-    """Approximate floating-point operations for one n x n problem."""
     stacked: bool = True
     """Accepts stacks ``(..., M, N)``."""
 
@@ -77,19 +75,19 @@ class Routine:
 
 
 REGISTRY: dict[str, Routine] = {r.name: r for r in [
-    Routine("gemm", ("gemm",), "numpy.matmul", _pair, lambda n: 2.0 * n**3),
-    Routine("svd", ("gesdd", "gesvd"), "numpy.linalg.svd", _general, lambda n: 22.0 * n**3),
-    Routine("svdvals", ("gesdd",), "scipy.linalg.svdvals", _general, lambda n: 8.0 / 3 * n**3),
+    Routine("gemm", ("gemm",), "numpy.matmul", _pair),
+    Routine("svd", ("gesdd", "gesvd"), "numpy.linalg.svd", _general),
+    Routine("svdvals", ("gesdd",), "scipy.linalg.svdvals", _general),
     Routine("solve", ("getrf", "gecon", "getrs", "sytrf", "potrf"), "numpy.linalg.solve", _system,
             lambda n: 2.0 / 3 * n**3),
-    Routine("lstsq", ("gelsd",), "numpy.linalg.lstsq", _lstsq, lambda n: 4.0 * n**3, stacked=False),
-    Routine("inv", ("getrf", "gecon", "getri"), "numpy.linalg.inv", _square, lambda n: 2.0 * n**3),
-    Routine("det", ("getrf",), "numpy.linalg.det", _square, lambda n: 2.0 / 3 * n**3),
-    Routine("slogdet", ("getrf",), "numpy.linalg.slogdet", _square, lambda n: 2.0 / 3 * n**3),
-    Routine("cholesky", ("potrf",), "numpy.linalg.cholesky", _spd, lambda n: 1.0 / 3 * n**3),
-    Routine("qr", ("geqrf", "orgqr"), "numpy.linalg.qr", _general, lambda n: 8.0 / 3 * n**3),
-    Routine("eigh", ("syevd",), "numpy.linalg.eigh", _sym, lambda n: 9.0 * n**3),
-    Routine("eigvalsh", ("syevd",), "numpy.linalg.eigvalsh", _sym, lambda n: 4.0 / 3 * n**3),
-    Routine("cond", ("gesdd",), "numpy.linalg.cond", _square, lambda n: 8.0 / 3 * n**3),
-    Routine("rcond", ("getrf", "gecon"), "numpy.linalg.cond", _square, lambda n: 2.0 / 3 * n**3),
+    Routine("lstsq", ("gelsd",), "numpy.linalg.lstsq", _lstsq, stacked=False),
+    Routine("inv", ("getrf", "gecon", "getri"), "numpy.linalg.inv", _square),
+    Routine("det", ("getrf",), "numpy.linalg.det", _square),
+    Routine("slogdet", ("getrf",), "numpy.linalg.slogdet", _square),
+    Routine("cholesky", ("potrf",), "numpy.linalg.cholesky", _spd),
+    Routine("qr", ("geqrf", "orgqr"), "numpy.linalg.qr", _general),
+    Routine("eigh", ("syevd",), "numpy.linalg.eigh", _sym),
+    Routine("eigvalsh", ("syevd",), "numpy.linalg.eigvalsh", _sym),
+    Routine("cond", ("gesdd",), "numpy.linalg.cond", _square),
+    Routine("rcond", ("getrf", "gecon"), "numpy.linalg.cond", _square),
 ]}

@@ -3,7 +3,6 @@
 import re
 from pathlib import Path
 
-import pytest
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 
-import lapack_ai as la
 from lapack_ai.registry import REGISTRY
 
 from conftest import DTYPES, LAYOUTS, as_layout, close, flatten
