@@ -1,32 +1,367 @@
 //! The one place where a call is assigned to a backend.
 //!
-//! Today only the CPU (LAPACK through OpenBLAS) exists, so every decision is `Cpu`; the OpenCL
-//! backend adds its rules here, and every routine already asks here first.
+//! `decide` weighs the operation, shapes, dtype, the devices, their memory under the
+//! `LAPACK_GPU_MEMORY_LIMIT` cap, the host's (cgroup) memory, and the measured or default
+//! crossover size, and returns a named strategy with its reasons in words. Routines without an
+//! OpenCL kernel always get the CPU. The last decision of each thread is kept for `last()`.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, RwLock};
+
+use crate::opencl::{self, DeviceInfo};
 
 /// Where a call runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Cpu,
+    /// OpenCL device by its index in `opencl::devices()`.
+    OpenCl(usize),
 }
 
 impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Cpu => "cpu",
+            Backend::OpenCl(_) => "opencl",
         }
     }
 }
 
-/// A backend choice and the reason for it, in words a user can read.
+/// A backend choice and why, in words a user can read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub backend: Backend,
-    pub reason: &'static str,
+    /// "cpu", "opencl", or "cpu-fallback" (the device failed during the call).
+    pub strategy: &'static str,
+    pub reason: Cow<'static, str>,
+    /// The OpenCL device considered or used, by name.
+    pub device: Option<String>,
 }
 
-/// Decide where `op` on matrices of shape `dims` (batch count, rows, cols) in `dtype` runs.
-pub fn decide(op: &str, dims: (usize, usize, usize), dtype: &str) -> Decision {
-    let _ = (op, dims, dtype);
+impl Decision {
+    fn cpu(reason: impl Into<Cow<'static, str>>) -> Self {
+        Decision { backend: Backend::Cpu, strategy: "cpu", reason: reason.into(), device: None }
+    }
+    pub fn fallback(device: Option<String>, reason: impl Into<Cow<'static, str>>) -> Self {
+        Decision { backend: Backend::Cpu, strategy: "cpu-fallback", reason: reason.into(), device }
+    }
+}
+
+/// What the caller asked for: `device="auto" | "cpu" | "opencl" | "opencl:<index or name>"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Auto,
+    Cpu,
+    /// Forced OpenCL; None picks the best device.
+    OpenCl(Option<String>),
+}
+
+pub fn parse_request(s: &str) -> Result<Request, String> {
+    let t = s.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "" | "auto" => Ok(Request::Auto),
+        "cpu" => Ok(Request::Cpu),
+        "opencl" | "gpu" => Ok(Request::OpenCl(None)),
+        _ => match t.strip_prefix("opencl:") {
+            Some(sel) if !sel.is_empty() => Ok(Request::OpenCl(Some(sel.to_string()))),
+            _ => Err(format!("device must be 'auto', 'cpu', 'opencl' or 'opencl:<index or name>', got {s:?}")),
+        },
+    }
+}
+
+/// Process settings from the environment (read once; `reload` re-reads them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `LAPACK_AI_DEVICE`: the default request.
+    pub device: Request,
+    /// `LAPACK_GPU_ENABLED` (default true).
+    pub gpu_enabled: bool,
+    /// `LAPACK_GPU_MEMORY_LIMIT`: percent of a device's free memory one call may use (default 90).
+    pub memory_limit_pct: f64,
+}
+
+fn env_settings() -> Result<Settings, String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let device = match var("LAPACK_AI_DEVICE") {
+        Some(v) => parse_request(&v).map_err(|e| format!("LAPACK_AI_DEVICE={v:?}: {e}"))?,
+        None => Request::Auto,
+    };
+    let gpu_enabled = match var("LAPACK_GPU_ENABLED").map(|v| v.trim().to_ascii_lowercase()) {
+        None => true,
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => true,
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => false,
+        Some(v) => return Err(format!("LAPACK_GPU_ENABLED={v:?}: expected true/false (or 1/0, yes/no, on/off)")),
+    };
+    let memory_limit_pct = match var("LAPACK_GPU_MEMORY_LIMIT") {
+        None => 90.0,
+        Some(v) => match v.trim().trim_end_matches('%').parse::<f64>() {
+            Ok(p) if p > 0.0 && p <= 100.0 => p,
+            _ => return Err(format!("LAPACK_GPU_MEMORY_LIMIT={v:?}: expected a percentage in (0, 100]")),
+        },
+    };
+    Ok(Settings { device, gpu_enabled, memory_limit_pct })
+}
+
+static SETTINGS: RwLock<Option<Result<Settings, String>>> = RwLock::new(None);
+
+/// The current settings, or the message naming the bad variable.
+pub fn settings() -> Result<Settings, String> {
+    if let Some(s) = SETTINGS.read().unwrap().as_ref() {
+        return s.clone();
+    }
+    reload()
+}
+
+/// Re-read the environment.
+pub fn reload() -> Result<Settings, String> {
+    let s = env_settings();
+    *SETTINGS.write().unwrap() = Some(s.clone());
+    s
+}
+
+// ---- crossovers (measured by calibrate(), stored per device) ----
+
+/// Matrix size (cube root of m*n*k) from which the device beats the CPU end to end, when
+/// nothing was measured: a GPU pays ~1-2 ms of transfers for a 1024^2 problem.
+pub const DEFAULT_CROSSOVER: usize = 1024;
+
+static CROSSOVERS: Mutex<Option<BTreeMap<String, BTreeMap<String, usize>>>> = Mutex::new(None);
+
+fn crossover_path() -> std::path::PathBuf {
+    crate::cache::dir().join("crossover.json")
+}
+
+fn with_crossovers<R>(f: impl FnOnce(&mut BTreeMap<String, BTreeMap<String, usize>>) -> R) -> R {
+    let mut guard = CROSSOVERS.lock().unwrap();
+    let map = guard.get_or_insert_with(|| {
+        std::fs::read(crossover_path()).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    });
+    f(map)
+}
+
+/// The stored crossover of `op` in `dtype` on `dev`; None when never calibrated. `usize::MAX`
+/// means the device never won.
+pub fn crossover(dev: &DeviceInfo, op: &str, dtype: &str) -> Option<usize> {
+    with_crossovers(|m| m.get(&dev.key()).and_then(|d| d.get(&format!("{op}/{dtype}")).copied()))
+}
+
+/// Store a measured crossover (writes the user's cache file).
+pub fn set_crossover(dev: &DeviceInfo, op: &str, dtype: &str, n: usize) -> std::io::Result<()> {
+    let bytes = with_crossovers(|m| {
+        m.entry(dev.key()).or_default().insert(format!("{op}/{dtype}"), n);
+        serde_json::to_vec_pretty(m).expect("plain map")
+    });
+    crate::cache::write_atomic(&crossover_path(), &bytes)
+}
+
+/// Forget stored crossovers in memory (the file is re-read on next use).
+pub fn reload_crossovers() {
+    *CROSSOVERS.lock().unwrap() = None;
+}
+
+// ---- the decision ----
+
+/// Operations with an OpenCL implementation.
+pub const OPENCL_OPS: &[&str] = &["gemm"];
+
+/// A problem as dispatch sees it: `count` products of (m x k) by (k x n), or for other
+/// routines `count` matrices of m x n (k = n).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Problem<'a> {
+    pub op: &'a str,
+    pub count: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub dtype: &'a str,
+}
+
+impl Problem<'_> {
+    fn elem(&self) -> u64 {
+        if self.dtype == "float32" { 4 } else { 8 }
+    }
+    /// Bytes on the device (gemm: A, B and C).
+    pub fn device_bytes(&self) -> u64 {
+        let (c, m, n, k) = (self.count as u64, self.m as u64, self.n as u64, self.k as u64);
+        c * (m * k + k * n + m * n) * self.elem()
+    }
+    fn size(&self) -> usize {
+        ((self.m as f64) * (self.n as f64) * (self.k as f64)).cbrt().round() as usize
+    }
+    fn describe(&self) -> String {
+        let stack = if self.count != 1 { format!("{} x ", self.count) } else { String::new() };
+        format!("{stack}{}x{}x{} {}", self.m, self.n, self.k, self.dtype)
+    }
+}
+
+fn gib(b: u64) -> String {
+    let g = b as f64 / (1u64 << 30) as f64;
+    if g >= 10.0 { format!("{g:.0} GiB") } else if g >= 0.1 { format!("{g:.1} GiB") } else { format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64) }
+}
+
+/// Why `dev` cannot run `p`, or None when it can (memory under the cap, fp64, index limits).
+fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
+    if let Some(why) = &dev.unusable {
+        return Some(format!("{} is unusable: {why}", dev.name));
+    }
+    if p.dtype == "float64" && !dev.fp64 {
+        return Some(format!("{} has no float64 support (cl_khr_fp64)", dev.name));
+    }
+    if [p.m, p.n, p.k].iter().any(|&x| x >= i32::MAX as usize) {
+        return Some("a dimension exceeds the kernels' 32-bit indices".into());
+    }
+    let need = p.device_bytes();
+    let (avail, what) = match dev.free_mem {
+        Some(f) => (f, "free"),
+        None => (dev.global_mem, "total"),
+    };
+    let cap = (avail as f64 * limit_pct / 100.0) as u64;
+    if need > cap {
+        return Some(format!("{} needs {} on the device, over the {limit_pct}% of {} {what} allowed by LAPACK_GPU_MEMORY_LIMIT",
+                            p.describe(), gib(need), gib(avail)));
+    }
+    let largest = p.count as u64 * (p.m.max(p.n) as u64) * (p.k.max(p.n) as u64) * p.elem();
+    if largest > dev.max_alloc {
+        return Some(format!("one operand ({}) exceeds the device's largest buffer ({})", gib(largest), gib(dev.max_alloc)));
+    }
+    // The GPU path may stage copies of the operands on the host: respect the cgroup.
+    if let Some(host) = crate::container::current().memory_available() {
+        if need > host {
+            return Some(format!("staging {} on the host would exceed the container's memory limit ({} left)", gib(need), gib(host)));
+        }
+    }
+    None
+}
+
+/// Pick the OpenCL device a forced request names.
+fn select(sel: &Option<String>, p: &Problem) -> Result<&'static DeviceInfo, String> {
+    let found = opencl::devices();
+    if found.list.is_empty() {
+        let mut why = found.problem.clone().unwrap_or_else(|| "no OpenCL device found".into());
+        for h in &found.hints {
+            why.push_str("; ");
+            why.push_str(h);
+        }
+        return Err(why);
+    }
+    match sel {
+        None => {
+            // Best: a GPU that can run it, else any device that can.
+            let can = |d: &&DeviceInfo| d.unusable.is_none() && (p.dtype != "float64" || d.fp64);
+            found.list.iter().filter(can).find(|d| d.kind == "gpu").or_else(|| found.list.iter().find(can))
+                .ok_or_else(|| format!("no OpenCL device can run {} (devices: {})", p.dtype, names(&found.list)))
+        }
+        Some(s) => match s.parse::<usize>() {
+            Ok(i) => found.list.get(i).ok_or_else(|| format!("no OpenCL device {i}; there are {} ({})", found.list.len(), names(&found.list))),
+            Err(_) => {
+                let s = s.to_ascii_lowercase();
+                found.list.iter().find(|d| d.name.to_ascii_lowercase().contains(&s) || d.platform.to_ascii_lowercase().contains(&s))
+                    .ok_or_else(|| format!("no OpenCL device matches {s:?} (devices: {})", names(&found.list)))
+            }
+        },
+    }
+}
+
+fn names(list: &[DeviceInfo]) -> String {
+    list.iter().map(|d| format!("{}: {} [{}]", d.index, d.name, d.platform)).collect::<Vec<_>>().join(", ")
+}
+
+/// Decide where `p` runs. `request` None means the process default (`LAPACK_AI_DEVICE`).
+/// Err: a forced device cannot run the call (or a setting is invalid); "auto" never fails
+/// because of a device.
+pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, String> {
     crate::threads::init();
-    Decision { backend: Backend::Cpu, reason: "cpu: LAPACK via OpenBLAS (the only backend built)" }
+    let settings = settings()?;
+    let explicit = request.is_some();
+    let request = request.cloned().unwrap_or(settings.device.clone());
+    if request == Request::Cpu {
+        return Ok(Decision::cpu("cpu: requested"));
+    }
+    let has_kernel = OPENCL_OPS.contains(&p.op);
+    let forced = matches!(request, Request::OpenCl(_));
+    if !has_kernel {
+        if forced && explicit {
+            return Err(format!("{} has no OpenCL implementation yet; use device='cpu' or 'auto'", p.op));
+        }
+        return Ok(Decision::cpu(format!("cpu: LAPACK via OpenBLAS ({} has no OpenCL kernel)", p.op)));
+    }
+    if !settings.gpu_enabled {
+        let why = "OpenCL devices are turned off by LAPACK_GPU_ENABLED=false";
+        return if forced { Err(why.into()) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
+    }
+    if let Err(why) = opencl::enabled() {
+        let why = format!("OpenCL devices were disabled for this process after a failure: {why}");
+        return if forced { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
+    }
+    let empty = p.count == 0 || p.m == 0 || p.n == 0 || p.k == 0;
+    if let Request::OpenCl(sel) = &request {
+        let dev = select(sel, p)?;
+        if let Some(why) = cannot_run(dev, p, settings.memory_limit_pct) {
+            return Err(format!("device {} cannot run this call: {why}", dev.index));
+        }
+        if empty {
+            return Ok(Decision::cpu(format!("cpu: {} has nothing to multiply; no device needed", p.describe())));
+        }
+        return Ok(Decision { backend: Backend::OpenCl(dev.index), strategy: "opencl", device: Some(dev.name.clone()),
+                             reason: Cow::Owned(format!("opencl: {} on {} (requested)", p.describe(), dev.name)) });
+    }
+    // Auto: the first GPU-like device that can run it and is past its crossover.
+    if empty {
+        return Ok(Decision::cpu(format!("cpu: {} has nothing to multiply", p.describe())));
+    }
+    let found = opencl::devices();
+    let mut why_not = Vec::new();
+    for dev in found.list.iter().filter(|d| d.kind != "cpu") {
+        if let Some(why) = cannot_run(dev, p, settings.memory_limit_pct) {
+            why_not.push(why);
+            continue;
+        }
+        let (cross, source) = match crossover(dev, p.op, p.dtype) {
+            Some(n) => (n, "measured"),
+            None => (DEFAULT_CROSSOVER, "default, not calibrated"),
+        };
+        let size = p.size();
+        if size < cross {
+            let at = if cross == usize::MAX { "the device never won when measured".to_string() } else { format!("below the {source} crossover n={cross}") };
+            why_not.push(format!("{} on {}: {at}", p.describe(), dev.name));
+            continue;
+        }
+        let (avail, what) = dev.free_mem.map_or((dev.global_mem, "total"), |f| (f, "free"));
+        return Ok(Decision { backend: Backend::OpenCl(dev.index), strategy: "opencl", device: Some(dev.name.clone()),
+            reason: Cow::Owned(format!("opencl: {} needs {} of {} {what} on {}; above the {source} crossover n={cross}",
+                            p.describe(), gib(p.device_bytes()), gib(avail), dev.name)) });
+    }
+    if why_not.is_empty() {
+        why_not.push(match &found.problem {
+            Some(pr) if found.list.is_empty() => format!("no OpenCL device ({pr})"),
+            _ => "no OpenCL GPU (CPU OpenCL devices are used only when requested)".into(),
+        });
+    }
+    Ok(Decision::cpu(format!("cpu: {}", why_not.join("; "))))
+}
+
+thread_local! {
+    static LAST: RefCell<Option<(&'static str, Decision)>> = const { RefCell::new(None) };
+}
+
+/// Remember the final decision of a call on this thread (after any fallback).
+pub fn record(op: &'static str, d: &Decision) {
+    LAST.with(|l| *l.borrow_mut() = Some((op, d.clone())));
+}
+
+/// The last recorded decision on this thread: (operation, decision).
+pub fn last() -> Option<(&'static str, Decision)> {
+    LAST.with(|l| l.borrow().clone())
+}
+
+/// Decide for a routine without an OpenCL kernel (every LAPACK routine today): always the
+/// CPU, recorded like any other decision.
+pub fn decide(op: &'static str, dims: (usize, usize, usize), dtype: &str) -> Decision {
+    crate::threads::init();
+    let d = Decision::cpu("cpu: LAPACK via OpenBLAS");
+    let _ = (dims, dtype);
+    record(op, &d);
+    d
 }

@@ -20,6 +20,8 @@ pub enum CoreError {
     /// Shapes that the core cannot work with. The Python layer validates first with friendlier
     /// messages; this is the safety net that keeps the core sound when used from Rust.
     Shape(String),
+    /// The requested device cannot run the call (or a device setting is invalid).
+    Device(String),
 }
 
 impl CoreError {
@@ -37,7 +39,7 @@ impl fmt::Display for CoreError {
             CoreError::NonFinite { arg, batch } => {
                 write!(f, "argument {arg} contains NaN or Inf (matrix {batch})")
             }
-            CoreError::Shape(msg) => write!(f, "{msg}"),
+            CoreError::Shape(msg) | CoreError::Device(msg) => write!(f, "{msg}"),
         }
     }
 }

@@ -8,9 +8,12 @@
 extern crate openblas_src;
 
 pub mod batch;
+pub mod cache;
+pub mod container;
 pub mod dispatch;
 pub mod error;
 pub mod lapack;
+pub mod opencl;
 pub mod layout;
 pub mod routines;
 pub mod scalar;

@@ -7,6 +7,8 @@ use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis
 use rayon::prelude::*;
 
 use crate::batch::{run, same_batch};
+use crate::dispatch::{self, Backend, Decision, Problem, Request};
+use crate::opencl::{self, gemm::{KernelChoice, Run}, FailKind};
 use crate::error::{CoreError, Result};
 use crate::layout::{matrices, matrices_mut, split_shape};
 use crate::scalar::Scalar;
@@ -20,11 +22,11 @@ pub const SMALL: usize = 5 * 5 * 5;
 /// `crate::threads`).
 const SPLIT: usize = 256 * 256 * 256;
 
-pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
-                       trans_a: bool, trans_b: bool) -> Result<()> {
-    let (ba, ar, ac) = split_shape(a.shape())?;
-    let (bb, br, bc) = split_shape(b.shape())?;
-    let (bcb, m, n) = split_shape(c.shape())?;
+/// (count, m, n, k) of a stacked product, after checking that the shapes agree.
+pub fn dims(a: &[usize], b: &[usize], c: &[usize], trans_a: bool, trans_b: bool) -> Result<(usize, usize, usize, usize)> {
+    let (ba, ar, ac) = split_shape(a)?;
+    let (bb, br, bc) = split_shape(b)?;
+    let (bcb, m, n) = split_shape(c)?;
     same_batch("gemm", &ba, &bcb)?;
     same_batch("gemm", &bb, &bcb)?;
     let (am, k) = if trans_a { (ac, ar) } else { (ar, ac) };
@@ -34,6 +36,59 @@ pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, 
             "gemm: op(a) is {am}x{k}, op(b) is {kb}x{bn}, c is {m}x{n}"
         )));
     }
+    Ok((bcb.iter().product(), m, n, k))
+}
+
+/// What a dispatched call did: the final decision (after any fallback), the device run, and
+/// a warning for the caller when the device failed and the CPU took over.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub decision: Decision,
+    pub run: Option<Run>,
+    pub warning: Option<String>,
+}
+
+/// gemm through the dispatcher: decide, run on the chosen backend, fall back to the CPU when
+/// the device fails (out of memory or resources, kernel build, lost device). Never returns a
+/// partial result: C is written only by a run that completed.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: ArrayViewMutD<T>, alpha: T, beta: T,
+                                  trans_a: bool, trans_b: bool, request: Option<&Request>, kernel: KernelChoice) -> Result<Outcome> {
+    let (count, m, n, k) = dims(a.shape(), b.shape(), c.shape(), trans_a, trans_b)?;
+    let problem = Problem { op: "gemm", count, m, n, k: if alpha == T::zero() { 0 } else { k }, dtype: T::DTYPE };
+    let decision = dispatch::decide_for(&problem, request).map_err(CoreError::Device)?;
+    let Backend::OpenCl(index) = decision.backend else {
+        gemm(a, b, c, alpha, beta, trans_a, trans_b)?;
+        dispatch::record("gemm", &decision);
+        return Ok(Outcome { decision, run: None, warning: None });
+    };
+    let tried = opencl::gpu(index).and_then(|g| opencl::gemm::gemm(&g, a.view(), b.view(), c.view_mut(), alpha, beta, trans_a, trans_b, kernel));
+    match tried {
+        Ok(run) => {
+            dispatch::record("gemm", &decision);
+            Ok(Outcome { decision, run: Some(run), warning: None })
+        }
+        Err(fail) => {
+            let device = decision.device.clone().unwrap_or_default();
+            let mut warning = Some(format!("gemm on OpenCL device {index} ({device}) failed: {fail}; computed on the CPU instead"));
+            if fail.kind == FailKind::Lost {
+                let first = opencl::disable(&format!("device {index} ({device}) lost: {fail}"));
+                opencl::runtime::forget();
+                warning = first.then(|| format!("OpenCL device {index} ({device}) was lost ({fail}); OpenCL devices are disabled \
+                                                 for the rest of this process and calls run on the CPU"));
+            }
+            log::warn!(target: "lapack_ai", "gemm fell back to the CPU: {fail}");
+            gemm(a, b, c, alpha, beta, trans_a, trans_b)?;
+            let decision = Decision::fallback(decision.device, format!("cpu-fallback: {} failed ({}): {fail}", device, fail.kind.name()));
+            dispatch::record("gemm", &decision);
+            Ok(Outcome { decision, run: None, warning })
+        }
+    }
+}
+
+pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
+                       trans_a: bool, trans_b: bool) -> Result<()> {
+    let (_, m, n, k) = dims(a.shape(), b.shape(), c.shape(), trans_a, trans_b)?;
     if m * n * k > 0 && m * n * k <= SMALL {
         if let (Some(sa), Some(sb)) = (a.as_slice(), b.as_slice()) {
             let mut c = c;

@@ -1,0 +1,73 @@
+// Portable GEMM: C = alpha op(A) op(B) + beta C for any device with OpenCL C 1.2.
+//
+// C is row-major (ldc); the host transposes the whole problem when the caller's C is
+// column-major. Operand layouts are compile-time (no branches in the loop):
+//   A_MFAST: op(A)(i,p) at a[p*lda + i] (else a[i*lda + p]);
+//   B_NFAST: op(B)(p,j) at b[p*ldb + j] (else b[j*ldb + p]).
+// Tiling (compile-time): a work-group of WM x WN work-items owns a TM x TN block of C and
+// walks K in steps of TK through local memory; each work-item keeps (TM/WM) x (TN/WN)
+// accumulators, for rows ty + x*WM and columns tx + y*WN (strided, so local reads are
+// conflict-free and stores coalesce). The next K-tile is fetched into registers while the
+// current one is multiplied. Edges are zero-filled on load and masked on store, so any
+// M, N, K works. Dimension 2 of the range walks a batch (strides sa, sb, sc; 0 broadcasts).
+
+#include "common.h"
+
+#define RM (TM / WM)
+#define RN (TN / WN)
+#define NT (WM * WN)
+#include "tile.h"
+
+__kernel __attribute__((reqd_work_group_size(WN, WM, 1)))
+void gemm(const int m, const int n, const int k, const real alpha, const real beta, const int read_c,
+          __global const real* restrict a, const int lda, const long sa,
+          __global const real* restrict b, const int ldb, const long sb,
+          __global real* restrict c, const int ldc, const long sc)
+{
+    const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WN + tx;
+    const int i0 = get_group_id(1) * TM, j0 = get_group_id(0) * TN;
+    const long batch = get_global_id(2);
+    a += batch * sa;
+    b += batch * sb;
+    c += batch * sc;
+
+    __local real As[TK][TM + 1];
+    __local real Bs[TK][TN + 1];
+    real acc[RM][RN];
+    real ra[LA], rb[LB];
+    for (int x = 0; x < RM; x++)
+        for (int y = 0; y < RN; y++)
+            acc[x][y] = 0;
+
+    FETCH(0);
+    for (int p0 = 0; p0 < k; p0 += TK) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        STORE_TILES();
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (p0 + TK < k) {
+            FETCH(p0 + TK);
+        }
+#pragma unroll
+        for (int q = 0; q < TK; q++) {
+            real av[RM], bv[RN];
+            for (int x = 0; x < RM; x++) av[x] = As[q][ty + x * WM];
+            for (int y = 0; y < RN; y++) bv[y] = Bs[q][tx + y * WN];
+            for (int x = 0; x < RM; x++)
+                for (int y = 0; y < RN; y++)
+                    acc[x][y] = fma(av[x], bv[y], acc[x][y]);
+        }
+    }
+
+    for (int x = 0; x < RM; x++) {
+        const int i = i0 + ty + x * WM;
+        if (i >= m) break;
+        for (int y = 0; y < RN; y++) {
+            const int j = j0 + tx + y * WN;
+            if (j < n) {
+                const long o = (long)i * ldc + j;
+                // beta = 0 never reads C: NaN there must not leak into the result.
+                c[o] = read_c ? alpha * acc[x][y] + beta * c[o] : alpha * acc[x][y];
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! GEMM on an OpenCL device: stage operands, pick a kernel variant for the device and shape,
+//! launch, read C back. C = alpha op(A) op(B) + beta C over stacks, xGEMM semantics.
+//!
+//! Any layout works: an operand whose matrices are C- or F-contiguous and evenly spaced is
+//! uploaded as it lies (the kernel reads either layout); anything else is first copied to a
+//! C-ordered host buffer. A column-major C is handled by computing C^T = op(B)^T op(A)^T.
+//! C is only written after the device finished: a failure leaves it untouched (or, with
+//! beta = 0, about to be overwritten by the CPU fallback), never half-updated.
+
+use std::ffi::c_void;
+use std::time::Instant;
+
+use ndarray::{ArrayView2, ArrayViewD, ArrayViewMutD};
+use opencl3::kernel::{ExecuteKernel, Kernel};
+use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+
+use super::fail::{check, classify, ClFail, Fault};
+use super::program::source;
+use super::runtime::{DeviceInfo, Gpu};
+use crate::layout::{matrices, matrices_mut, split_shape};
+use crate::Scalar;
+
+/// Which kernel to use; `Auto` takes the fastest one the device can build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelChoice {
+    Auto,
+    Portable,
+    TensorCore,
+}
+
+/// What one call did on the device, for metrics, explain() and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Run {
+    pub kernel: String,
+    pub kernel_ns: u64,
+    pub total_ns: u64,
+    pub bytes_to_device: u64,
+    pub bytes_from_device: u64,
+}
+
+/// One compiled configuration of a GEMM kernel.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: &'static str,
+    file: &'static str,
+    defines: String,
+    /// Block of C per work-group, work-group size, and how many groups per tile row/column.
+    tile: (usize, usize),
+    local: [usize; 3],
+    /// Work-items per group along dimension 0 and 1 (global = groups * these).
+    per_group: (usize, usize),
+}
+
+fn tile_override(var: &str, n: usize) -> Option<Vec<usize>> {
+    let v: Vec<usize> = std::env::var(var).ok()?.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+    (v.len() == n).then_some(v)
+}
+
+/// The FP64 tensor-core kernel, on NVIDIA devices of compute capability >= 8.0.
+/// Tuning knob: LAPACK_AI_DMMA_TILE="MI,NI,WARPS_M,WARPS_N,TK".
+pub fn tensor_core_eligible(info: &DeviceInfo) -> bool {
+    info.is_nvidia() && info.nv_compute_capability.is_some_and(|(major, _)| major >= 8)
+}
+
+fn tensor_core() -> Variant {
+    let v = tile_override("LAPACK_AI_DMMA_TILE", 5).unwrap_or_else(|| vec![4, 4, 2, 4, 16]);
+    let (mi, ni, wm, wn, tk) = (v[0], v[1], v[2], v[3], v[4]);
+    let nt = wm * wn * 32;
+    Variant {
+        name: "dmma-m16n8k4",
+        file: "gemm_dmma.cl",
+        defines: format!("-DMI={mi} -DNI={ni} -DWARPS_M={wm} -DWARPS_N={wn} -DTK={tk}"),
+        tile: (wm * mi * 16, wn * ni * 8),
+        local: [nt, 1, 1],
+        per_group: (nt, 1),
+    }
+}
+
+/// The portable FMA kernel; tiles by device type. Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
+fn portable(info: &DeviceInfo) -> Variant {
+    let default = if info.kind == "gpu" { vec![128, 128, 16, 16, 16] } else { vec![32, 32, 8, 8, 8] };
+    let v = tile_override("LAPACK_AI_GEMM_TILE", 5).unwrap_or(default);
+    let (tm, tn, tk, wm, wn) = (v[0], v[1], v[2], v[3], v[4]);
+    Variant {
+        name: "portable-fma",
+        file: "gemm.cl",
+        defines: format!("-DTM={tm} -DTN={tn} -DTK={tk} -DWM={wm} -DWN={wn}"),
+        tile: (tm, tn),
+        local: [wn, wm, 1],
+        per_group: (wn, wm),
+    }
+}
+
+/// Variants to try, best first.
+pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice) -> Vec<Variant> {
+    let tc = double && tensor_core_eligible(info);
+    match choice {
+        KernelChoice::Portable => vec![portable(info)],
+        KernelChoice::TensorCore if tc => vec![tensor_core()],
+        KernelChoice::TensorCore => vec![],
+        KernelChoice::Auto if tc => vec![tensor_core(), portable(info)],
+        KernelChoice::Auto => vec![portable(info)],
+    }
+}
+
+/// A stack of matrices as the device will read it.
+struct Operand<'a, T: Clone> {
+    data: std::borrow::Cow<'a, [T]>,
+    /// The first index (row) is the contiguous one (column-major matrices).
+    col_major: bool,
+    ld: usize,
+    /// Elements between consecutive matrices (0 when one matrix is broadcast).
+    stride: usize,
+}
+
+/// Evenly spaced matrices, each C- or F-contiguous: (col_major, ld, stride between matrices).
+fn uniform<T>(mats: &[ArrayView2<T>]) -> Option<(bool, usize, usize)> {
+    let first = mats.first()?;
+    let (r, c) = first.dim();
+    let s = first.strides();
+    let row = (c == 1 || s[1] == 1) && (r == 1 || s[0] == c as isize);
+    let col = (r == 1 || s[0] == 1) && (c == 1 || s[1] == r as isize);
+    let col_major = match (row, col) {
+        (true, _) => false, // vectors and 1x1 are both; take row-major
+        (false, true) => true,
+        (false, false) => return None,
+    };
+    let want = if col_major { (1, r.max(1) as isize) } else { (c.max(1) as isize, 1) };
+    let stride = if mats.len() > 1 { (mats[1].as_ptr() as isize - first.as_ptr() as isize) / std::mem::size_of::<T>() as isize } else { 0 };
+    if stride < 0 {
+        return None;
+    }
+    for (i, m) in mats.iter().enumerate() {
+        let ms = m.strides();
+        let ok_r = r == 1 || ms[0] == want.0;
+        let ok_c = c == 1 || ms[1] == want.1;
+        let at = (m.as_ptr() as isize - first.as_ptr() as isize) / std::mem::size_of::<T>() as isize;
+        if !(ok_r && ok_c) || at != i as isize * stride {
+            return None;
+        }
+    }
+    Some((col_major, if col_major { r.max(1) } else { c.max(1) }, stride as usize))
+}
+
+fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Operand<'a, T> {
+    let mats = matrices(a);
+    let (r, c) = mats[0].dim();
+    if let Some((col_major, ld, stride)) = uniform(&mats) {
+        let extent = (mats.len() - 1) * stride + r * c;
+        // SAFETY: every matrix lies within `extent` elements from the first one's first element
+        // (checked strides and spacing, all non-negative), inside the same allocation.
+        let data = unsafe { std::slice::from_raw_parts(mats[0].as_ptr(), extent) };
+        return Operand { data: data.into(), col_major, ld, stride };
+    }
+    let mut owned = Vec::with_capacity(mats.len() * r * c);
+    for m in &mats {
+        owned.extend(m.iter().copied()); // logical (row-major) order
+    }
+    Operand { data: owned.into(), col_major: false, ld: c.max(1), stride: r * c }
+}
+
+fn alloc<T>(gpu: &Gpu, count: usize, flags: u64) -> Result<Buffer<T>, ClFail> {
+    let count = if super::fail::injected() == Some(Fault::Alloc) {
+        // A real driver error: more than the largest buffer the device allows.
+        (gpu.info.max_alloc as usize / std::mem::size_of::<T>()).saturating_mul(2).max(1 << 40)
+    } else {
+        count.max(1)
+    };
+    // SAFETY: no host pointer; the buffer is written before any kernel reads it.
+    check(unsafe { Buffer::<T>::create(&gpu.context, flags, count, std::ptr::null_mut::<c_void>()) },
+          &format!("allocating {} MiB on the device", (count * std::mem::size_of::<T>()) >> 20))
+}
+
+/// The problem as the kernel sees it (after the optional transposition for a column-major C).
+struct Plan<'x, T: Clone> {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &'x Operand<'x, T>,
+    a_mfast: bool,
+    b: &'x Operand<'x, T>,
+    b_nfast: bool,
+}
+
+/// C = alpha op(A) op(B) + beta C on `gpu`. Shapes are validated by the caller (the CPU routine
+/// shares the checks); `m, n, k > 0` and `alpha != 0` here.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: ArrayViewMutD<T>, alpha: T, beta: T,
+                       trans_a: bool, trans_b: bool, choice: KernelChoice) -> Result<Run, ClFail> {
+    let start = Instant::now();
+    let (_, ar, ac) = split_shape(a.shape()).map_err(|e| classify(0, e.to_string()))?;
+    let (_, m, n) = split_shape(c.shape()).map_err(|e| classify(0, e.to_string()))?;
+    let k = if trans_a { ar } else { ac };
+    let sa = stage(a);
+    let sb = stage(b);
+    // op(A)(i,p): with A stored row-major, i is the slow index unless transposed.
+    let a_mfast = sa.col_major != trans_a;
+    // op(B)(p,j): with B stored row-major, j is the fast index unless transposed.
+    let b_nfast = sb.col_major == trans_b;
+
+    let read_c = beta != T::zero();
+    let count = c.len() / (m * n);
+    // C as the kernel writes it: row-major stacks (direct), column-major (transposed problem),
+    // or a row-major host copy.
+    let cmats = matrices(c.view());
+    let c_layout = uniform(&cmats).filter(|&(_, _, stride)| count == 1 || stride == m * n);
+    drop(cmats);
+    // (transpose the problem, write into the caller's memory)
+    let (transpose, direct) = match c_layout {
+        Some((col_major, _, _)) => (col_major, true),
+        None => (false, false),
+    };
+    let plan = if transpose {
+        Plan { m: n, n: m, k, a: &sb, a_mfast: b_nfast, b: &sa, b_nfast: a_mfast }
+    } else {
+        Plan { m, n, k, a: &sa, a_mfast, b: &sb, b_nfast }
+    };
+    let total = count * m * n;
+    let mut staged: Option<Vec<T>> = None;
+    if !direct {
+        let mut buf = Vec::with_capacity(total);
+        if read_c {
+            for mat in matrices(c.view()) {
+                buf.extend(mat.iter().copied());
+            }
+        } else {
+            buf.resize(total, T::zero());
+        }
+        staged = Some(buf);
+    }
+
+    let info = &gpu.info;
+    let double = T::DTYPE == "float64";
+    let mut last = classify(0, "no kernel variant for this device");
+    for v in variants(info, double, choice) {
+        match launch(gpu, &v, &plan, &mut c, staged.as_deref_mut(), direct, read_c, count, alpha, beta, double) {
+            Ok(mut run) => {
+                if let Some(buf) = staged {
+                    // Copy the finished result into the caller's C (any strides).
+                    let mut it = buf.into_iter();
+                    for mut mat in matrices_mut(c.view_mut()) {
+                        mat.iter_mut().for_each(|x| *x = it.next().expect("sized"));
+                    }
+                }
+                run.total_ns = start.elapsed().as_nanos() as u64;
+                return Ok(run);
+            }
+            Err(e) if e.kind == super::FailKind::Build && v.name != "portable-fma" && choice == KernelChoice::Auto => {
+                log::warn!(target: "lapack_ai", "{} kernel unavailable on {} ({e}); using the portable kernel", v.name, info.name);
+                last = e;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<T>, staged: Option<&mut [T]>,
+                     direct: bool, read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
+    let options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines);
+    let src = source(v.file);
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
+    let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
+
+    let q = &gpu.queue;
+    let size = std::mem::size_of::<T>() as u64;
+    let mut run = Run { kernel: v.name.to_string(), ..Run::default() };
+    let mut da = alloc::<T>(gpu, p.a.data.len(), CL_MEM_READ_ONLY)?;
+    let mut db = alloc::<T>(gpu, p.b.data.len(), CL_MEM_READ_ONLY)?;
+    let total = count * p.m * p.n;
+    let mut dc = alloc::<T>(gpu, total, CL_MEM_READ_WRITE)?;
+    // SAFETY: host slices outlive the blocking read at the end, which orders after these writes.
+    unsafe {
+        check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &p.a.data, &[]), "copying a to the device")?;
+        check(q.enqueue_write_buffer(&mut db, CL_NON_BLOCKING, 0, &p.b.data, &[]), "copying b to the device")?;
+    }
+    run.bytes_to_device = (p.a.data.len() + p.b.data.len()) as u64 * size;
+    // C's host memory: the caller's (direct) or the staging copy.
+    let host_c: &mut [T] = match staged {
+        Some(s) => s,
+        // SAFETY: direct means the C stack is one contiguous run of `total` elements.
+        None => unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr(), total) },
+    };
+    if read_c {
+        unsafe { check(q.enqueue_write_buffer(&mut dc, CL_NON_BLOCKING, 0, host_c, &[]), "copying c to the device")? };
+        run.bytes_to_device += total as u64 * size;
+    }
+
+    let (tm, tn) = v.tile;
+    let global = [p.n.div_ceil(tn) * v.per_group.0, p.m.div_ceil(tm) * v.per_group.1, count];
+    match super::fail::injected() {
+        Some(Fault::Launch) => return Err(classify(-5, "launching the gemm kernel (injected fault)")),
+        Some(Fault::Lost) => return Err(classify(-36, "launching the gemm kernel (injected fault)")),
+        _ => {}
+    }
+    let dims = |x: usize| x as cl_int;
+    let event = unsafe {
+        check(ExecuteKernel::new(&kernel)
+            .set_arg(&dims(p.m)).set_arg(&dims(p.n)).set_arg(&dims(p.k))
+            .set_arg(&alpha).set_arg(&beta).set_arg(&(read_c as cl_int))
+            .set_arg(&da).set_arg(&dims(p.a.ld)).set_arg(&(p.a.stride as cl_long))
+            .set_arg(&db).set_arg(&dims(p.b.ld)).set_arg(&(p.b.stride as cl_long))
+            .set_arg(&dc).set_arg(&dims(p.n)).set_arg(&((p.m * p.n) as cl_long))
+            .set_global_work_sizes(&global).set_local_work_sizes(&v.local)
+            .enqueue_nd_range(q), "launching the gemm kernel")?
+    };
+    // Read into a scratch buffer unless a failure could not hurt C: with beta = 0 the CPU
+    // fallback overwrites C without reading it.
+    if direct && !read_c {
+        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, host_c, &[]), "copying c from the device")? };
+    } else {
+        let mut tmp = vec![T::zero(); total];
+        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, &mut tmp, &[]), "copying c from the device")? };
+        host_c.copy_from_slice(&tmp);
+    }
+    run.bytes_from_device = total as u64 * size;
+    let t0 = check(event.profiling_command_start(), "reading the kernel's start time")?;
+    let t1 = check(event.profiling_command_end(), "reading the kernel's end time")?;
+    run.kernel_ns = t1.saturating_sub(t0);
+    Ok(run)
+}
+
+/// Kernel-only timing for benchmarks: random m x k and k x n operands (row-major) uploaded
+/// once, `reps` launches, each launch's device time in ns. Also returns the variant used.
+pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, choice: KernelChoice) -> Result<(String, Vec<u64>), ClFail> {
+    let double = T::DTYPE == "float64";
+    let v = variants(&gpu.info, double, choice).into_iter().next()
+        .ok_or_else(|| classify(0, "this device has no such kernel"))?;
+    let options = format!("-DREAL_DOUBLE={} -DA_MFAST=0 -DB_NFAST=1 {}", double as u8, v.defines);
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
+    let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
+    let mut seed = 0x9E3779B97F4A7C15u64;
+    let mut rand = |len: usize| -> Vec<T> {
+        (0..len).map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            T::from((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5).unwrap()
+        }).collect()
+    };
+    let (ha, hb) = (rand(m * k), rand(k * n));
+    let q = &gpu.queue;
+    let mut da = alloc::<T>(gpu, m * k, CL_MEM_READ_ONLY)?;
+    let mut db = alloc::<T>(gpu, k * n, CL_MEM_READ_ONLY)?;
+    let dc = alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?;
+    unsafe {
+        check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
+        check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;
+    }
+    let (tm, tn) = v.tile;
+    let global = [n.div_ceil(tn) * v.per_group.0, m.div_ceil(tm) * v.per_group.1, 1];
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let d = |x: usize| x as cl_int;
+        let ev = unsafe {
+            check(ExecuteKernel::new(&kernel)
+                .set_arg(&d(m)).set_arg(&d(n)).set_arg(&d(k)).set_arg(&T::one()).set_arg(&T::zero()).set_arg(&(0 as cl_int))
+                .set_arg(&da).set_arg(&d(k)).set_arg(&(0 as cl_long))
+                .set_arg(&db).set_arg(&d(n)).set_arg(&(0 as cl_long))
+                .set_arg(&dc).set_arg(&d(n)).set_arg(&(0 as cl_long))
+                .set_global_work_sizes(&global).set_local_work_sizes(&v.local)
+                .enqueue_nd_range(q), "launch")?
+        };
+        check(ev.wait(), "waiting for the kernel")?;
+        let t0 = check(ev.profiling_command_start(), "profiling")?;
+        let t1 = check(ev.profiling_command_end(), "profiling")?;
+        times.push(t1 - t0);
+    }
+    Ok((v.name.to_string(), times))
+}

@@ -1,0 +1,15 @@
+//! The OpenCL backend: device discovery and per-device runtime (`runtime`), compiled-program
+//! cache in memory and on disk (`program`), failure classes and the fault-injection switch
+//! (`fail`), and one host file per routine (`gemm`). Kernel sources live in `kernels/` at the
+//! repository root and are embedded at build time.
+//!
+//! libOpenCL is loaded at first use (opencl3's `dynamic` feature): without it every function
+//! here reports "no OpenCL" and the CPU path runs.
+
+pub mod fail;
+pub mod gemm;
+pub mod program;
+pub mod runtime;
+
+pub use fail::{ClFail, FailKind};
+pub use runtime::{devices, disable, enabled, gpu, DeviceInfo, Discovery, Gpu};

@@ -1,0 +1,111 @@
+//! Compiled programs, cached per device and build options: in memory for the process, and on
+//! disk (keyed by device, driver version, options and source hash) so a new process loads the
+//! binary instead of recompiling. A failed build is remembered and its log is logged.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use opencl3::context::Context;
+use opencl3::program::Program;
+use opencl3::types::cl_device_id;
+
+use super::fail::{check, classify, ClFail, FailKind, Fault};
+use super::runtime::DeviceInfo;
+use crate::cache;
+
+/// A built program. OpenCL programs may be used from several threads (only kernel arguments
+/// are not thread-safe, and each call creates its own kernel object).
+pub struct Built(pub Program);
+// SAFETY: see above; clCreateKernel on one program from several threads is allowed.
+unsafe impl Sync for Built {}
+
+pub struct Programs {
+    device_key: String,
+    built: Mutex<HashMap<u64, Result<Arc<Built>, ClFail>>>,
+}
+
+impl Programs {
+    pub fn new(info: &DeviceInfo) -> Self {
+        Programs { device_key: info.key(), built: Mutex::new(HashMap::new()) }
+    }
+
+    /// The program made of `sources` (concatenated in order, headers first) built with
+    /// `options`, from memory, disk, or the compiler.
+    pub fn get(&self, context: &Context, device: cl_device_id, sources: &[&str], options: &str) -> Result<Arc<Built>, ClFail> {
+        let mut sources: Vec<&str> = sources.to_vec();
+        if super::fail::injected() == Some(Fault::Build) {
+            sources.push("\n#error \"lapack_ai: injected build fault\"\n");
+        }
+        let mut parts: Vec<&[u8]> = vec![self.device_key.as_bytes(), options.as_bytes()];
+        parts.extend(sources.iter().map(|s| s.as_bytes()));
+        let key = cache::fnv1a(&parts);
+        let mut built = self.built.lock().unwrap();
+        if let Some(r) = built.get(&key) {
+            return r.clone();
+        }
+        let r = self.load_or_build(context, device, &sources, options, key).map(Arc::new);
+        built.insert(key, r.clone());
+        r
+    }
+
+    fn load_or_build(&self, context: &Context, device: cl_device_id, sources: &[&str], options: &str, key: u64) -> Result<Built, ClFail> {
+        let path = cache::dir().join("kernels").join(format!("{key:016x}.bin"));
+        if let Ok(bin) = std::fs::read(&path) {
+            // SAFETY: `device` belongs to `context`.
+            let loaded = unsafe { Program::create_from_binary(context, &[device], &[&bin]) };
+            if let Ok(mut p) = loaded {
+                if p.build(&[device], options).is_ok() {
+                    log::debug!(target: "lapack_ai", "kernel binary loaded from {}", path.display());
+                    return Ok(Built(p));
+                }
+            }
+            log::info!(target: "lapack_ai", "stale kernel binary {} ignored; recompiling", path.display());
+        }
+        let mut p = check(Program::create_from_sources(context, sources), "creating the program")?;
+        if let Err(e) = p.build(&[device], options) {
+            let log = p.get_build_log(device).unwrap_or_default();
+            log::warn!(target: "lapack_ai", "OpenCL kernel build failed (options {options:?}):\n{log}");
+            let mut fail = classify(e.0, format!("building kernels: {}", first_error(&log)));
+            fail.kind = FailKind::Build;
+            return Err(fail);
+        }
+        match p.get_binaries() {
+            Ok(bins) if bins.first().is_some_and(|b| !b.is_empty()) => {
+                if let Err(e) = cache::write_atomic(&path, &bins[0]) {
+                    log::debug!(target: "lapack_ai", "kernel cache not written to {}: {e}", path.display());
+                }
+            }
+            _ => {}
+        }
+        Ok(Built(p))
+    }
+}
+
+/// The first line of a build log that says "error", for short messages.
+fn first_error(log: &str) -> String {
+    log.lines().find(|l| l.contains("error")).unwrap_or("see the log").trim().chars().take(200).collect()
+}
+
+/// Kernel sources under `kernels/`, embedded at build time.
+const SOURCES: &[(&str, &str)] = &[
+    ("common.h", include_str!("../../../../kernels/common.h")),
+    ("tile.h", include_str!("../../../../kernels/tile.h")),
+    ("gemm.cl", include_str!("../../../../kernels/gemm.cl")),
+    ("gemm_dmma.cl", include_str!("../../../../kernels/gemm_dmma.cl")),
+];
+
+/// The source of kernel file `name` with its `#include "..."` lines replaced by the embedded
+/// headers (the driver's compiler never sees a file system path).
+pub fn source(name: &str) -> String {
+    let text = SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+        .unwrap_or_else(|| panic!("no embedded kernel source {name}"));
+    let mut out = String::with_capacity(text.len() * 2);
+    for line in text.lines() {
+        match line.trim().strip_prefix("#include \"").and_then(|r| r.strip_suffix('"')) {
+            Some(header) => out.push_str(&source(header)),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
