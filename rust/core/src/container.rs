@@ -76,7 +76,9 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("lapack_ai_cg_{}_{}", std::process::id(), files.len() * 7 + files[0].1.len()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("lapack_ai_cg_{}_{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         for (p, s) in files {
             let f = dir.join(p);
