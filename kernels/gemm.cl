@@ -31,32 +31,25 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
     b += batch * sb;
     c += batch * sc;
 
-    __local real As[TK][TM + 1];
-    __local real Bs[TK][TN + 1];
+    __local real As[STAGES][TK][TM + 1];
+    __local real Bs[STAGES][TK][TN + 1];
     real acc[RM][RN];
     real ra[LA], rb[LB];
     for (int x = 0; x < RM; x++)
         for (int y = 0; y < RN; y++)
             acc[x][y] = 0;
 
-    FETCH(0);
-    for (int p0 = 0; p0 < k; p0 += TK) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        STORE_TILES();
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (p0 + TK < k) {
-            FETCH(p0 + TK);
-        }
-#pragma unroll
-        for (int q = 0; q < TK; q++) {
-            real av[RM], bv[RN];
-            for (int x = 0; x < RM; x++) av[x] = As[q][ty + x * WM];
-            for (int y = 0; y < RN; y++) bv[y] = Bs[q][tx + y * WN];
-            for (int x = 0; x < RM; x++)
-                for (int y = 0; y < RN; y++)
-                    acc[x][y] = fma(av[x], bv[y], acc[x][y]);
-        }
+#define COMPUTE(X, Y)                                                                      \
+    _Pragma("unroll")                                                                      \
+    for (int q = 0; q < TK; q++) {                                                         \
+        real av[RM], bv[RN];                                                               \
+        for (int x = 0; x < RM; x++) av[x] = X[q][ty + x * WM];                            \
+        for (int y = 0; y < RN; y++) bv[y] = Y[q][tx + y * WN];                            \
+        for (int x = 0; x < RM; x++)                                                       \
+            for (int y = 0; y < RN; y++)                                                   \
+                acc[x][y] = fma(av[x], bv[y], acc[x][y]);                                  \
     }
+    K_LOOP(COMPUTE)
 
     for (int x = 0; x < RM; x++) {
         const int i = i0 + ty + x * WM;

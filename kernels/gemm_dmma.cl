@@ -19,8 +19,15 @@
 
 #include "tile.h"
 
+// Not volatile by default: the instruction has no side effects beyond its operands, so the
+// compiler may interleave it with the local loads (ASM_VOLATILE=1 pins the order).
+#if ASM_VOLATILE
+#define MMA_ASM asm volatile
+#else
+#define MMA_ASM asm
+#endif
 #define MMA(c, a0, a1, b0)                                                                  \
-    asm volatile("mma.sync.aligned.m16n8k4.row.col.f64.f64.f64.f64 "                         \
+    MMA_ASM("mma.sync.aligned.m16n8k4.row.col.f64.f64.f64.f64 "                         \
                  "{%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"                              \
                  : "+d"(c[0]), "+d"(c[1]), "+d"(c[2]), "+d"(c[3]) : "d"(a0), "d"(a1), "d"(b0))
 
@@ -39,8 +46,8 @@ void gemm(const int m, const int n, const int k, const double alpha, const doubl
     b += batch * sb;
     c += batch * sc;
 
-    __local double As[TK][TM + PAD];
-    __local double Bs[TK][TN + PAD];
+    __local double As[STAGES][TK][TM + PAD];
+    __local double Bs[STAGES][TK][TN + PAD];
     double acc[MI][NI][4];
     double ra[LA], rb[LB];
 #pragma unroll
@@ -51,32 +58,25 @@ void gemm(const int m, const int n, const int k, const double alpha, const doubl
             for (int z = 0; z < 4; z++)
                 acc[x][y][z] = 0.0;
 
-    FETCH(0);
-    for (int p0 = 0; p0 < k; p0 += TK) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        STORE_TILES();
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (p0 + TK < k) {
-            FETCH(p0 + TK);
-        }
-#pragma unroll
-        for (int q = 0; q < TK; q += 4) {
-            double fa[MI][2], fb[NI];
-#pragma unroll
-            for (int x = 0; x < MI; x++) {
-                fa[x][0] = As[q + t][wm + x * 16 + g];
-                fa[x][1] = As[q + t][wm + x * 16 + g + 8];
-            }
-#pragma unroll
-            for (int y = 0; y < NI; y++)
-                fb[y] = Bs[q + t][wn + y * 8 + g];
-#pragma unroll
-            for (int x = 0; x < MI; x++)
-#pragma unroll
-                for (int y = 0; y < NI; y++)
-                    MMA(acc[x][y], fa[x][0], fa[x][1], fb[y]);
-        }
+#define COMPUTE(X, Y)                                                                      \
+    _Pragma("unroll")                                                                      \
+    for (int q = 0; q < TK; q += 4) {                                                      \
+        double fa[MI][2], fb[NI];                                                          \
+        _Pragma("unroll")                                                                  \
+        for (int x = 0; x < MI; x++) {                                                     \
+            fa[x][0] = X[q + t][wm + x * 16 + g];                                          \
+            fa[x][1] = X[q + t][wm + x * 16 + g + 8];                                      \
+        }                                                                                  \
+        _Pragma("unroll")                                                                  \
+        for (int y = 0; y < NI; y++)                                                       \
+            fb[y] = Y[q + t][wn + y * 8 + g];                                              \
+        _Pragma("unroll")                                                                  \
+        for (int x = 0; x < MI; x++)                                                       \
+            _Pragma("unroll")                                                              \
+            for (int y = 0; y < NI; y++)                                                   \
+                MMA(acc[x][y], fa[x][0], fa[x][1], fb[y]);                                 \
     }
+    K_LOOP(COMPUTE)
 
 #pragma unroll
     for (int x = 0; x < MI; x++) {

@@ -27,7 +27,38 @@
         rb[r] = (j0 + j < n && (p0) + p < k) ? AT(b, ldb, (p0) + p, j0 + j, !B_NFAST) : 0;  \
     }
 
-// Registers -> local tiles As[TK][*], Bs[TK][*] (k-major rows).
-#define STORE_TILES()                                                                      \
-    for (int r = 0; r < LA; r++) { A_POS(tid + r * NT, i, p); As[p][i] = ra[r]; }          \
-    for (int r = 0; r < LB; r++) { B_POS(tid + r * NT, j, p); Bs[p][j] = rb[r]; }
+// Registers -> local tiles X[TK][*], Y[TK][*] (k-major rows).
+#define STORE_TILES(X, Y)                                                                  \
+    for (int r = 0; r < LA; r++) { A_POS(tid + r * NT, i, p); X[p][i] = ra[r]; }           \
+    for (int r = 0; r < LB; r++) { B_POS(tid + r * NT, j, p); Y[p][j] = rb[r]; }
+
+// STAGES = 1: one local buffer, two barriers per K-tile. STAGES = 2: the next tile is stored
+// into the other buffer while this one is multiplied, one barrier per K-tile.
+#ifndef STAGES
+#define STAGES 1
+#endif
+
+// The K loop around COMPUTE(X, Y), which multiplies the local tiles X (A) and Y (B).
+#if STAGES == 2
+#define K_LOOP(COMPUTE)                                                                    \
+    FETCH(0);                                                                              \
+    STORE_TILES(As[0], Bs[0]);                                                             \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                          \
+    for (int p0 = 0, s = 0; p0 < k; p0 += TK, s ^= 1) {                                    \
+        const bool more = p0 + TK < k;                                                     \
+        if (more) { FETCH(p0 + TK); }                                                      \
+        COMPUTE(As[s], Bs[s]);                                                             \
+        if (more) { STORE_TILES(As[s ^ 1], Bs[s ^ 1]); }                                   \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+    }
+#else
+#define K_LOOP(COMPUTE)                                                                    \
+    FETCH(0);                                                                              \
+    for (int p0 = 0; p0 < k; p0 += TK) {                                                   \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        STORE_TILES(As[0], Bs[0]);                                                         \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        if (p0 + TK < k) { FETCH(p0 + TK); }                                               \
+        COMPUTE(As[0], Bs[0]);                                                             \
+    }
+#endif

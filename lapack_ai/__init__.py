@@ -12,8 +12,9 @@ from . import _openblas
 _openblas.load()  # before anything else touches _core: picks the OpenBLAS kernel
 
 from . import errors, lapack
+from .devices import Decision, Device, container, devices, explain, last_decision, reload_settings
 from .diagnose import Report, diagnose
-from .errors import (ConvergenceError, DTypeError, IllConditionedWarning, InputError,
+from .errors import (ConvergenceError, DeviceError, DeviceFallbackWarning, DTypeError, IllConditionedWarning, InputError,
                      LapackArgumentError, LinAlgError, LinAlgWarning, NonFiniteError,
                      NotPositiveDefiniteError, ShapeError, SingularMatrixError)
 from .linalg import (EighResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cholesky, cond,
@@ -49,4 +50,14 @@ __all__ = [
     "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
     "LinAlgWarning", "IllConditionedWarning", "SVDResult", "EighResult", "QRResult",
     "SlogdetResult", "LstsqResult", "reset_log_cache", "blas_config",
+    "devices", "Device", "explain", "Decision", "last_decision", "container", "reload_settings",
+    "calibrate", "DeviceError", "DeviceFallbackWarning",
 ]
+
+
+def calibrate(*args, **kwargs):
+    """Measure CPU against each OpenCL device and store the crossovers; see
+    ``lapack_ai.calibration.calibrate``."""
+    from .calibration import calibrate as _calibrate
+
+    return _calibrate(*args, **kwargs)

@@ -195,6 +195,28 @@ class DTypeError(InputError, TypeError):
         super().__init__(f"{operation}: argument '{argument}' has dtype {dtype}: {problem}")
 
 
+class DeviceError(_Report, RuntimeError):
+    """The requested device cannot run the call (none found, no float64, not enough memory,
+    turned off), or a device setting is invalid. ``device="auto"`` never raises this."""
+
+    _fields = ("operation", "device", "problem", "recommendations")
+
+    def __init__(self, operation: str, device: str | None, problem: str):
+        self.operation, self.device, self.problem = operation, device, problem
+        self.recommendations = [
+            "use device='auto' to let lapack_ai pick a device that can run the call, or device='cpu'",
+            "lapack_ai.devices() lists the OpenCL devices and why any is unusable",
+        ]
+        where = f" on device {device!r}" if device else ""
+        super().__init__(f"{operation}{where}: {problem}")
+
+
+class DeviceFallbackWarning(RuntimeWarning):
+    """An OpenCL device failed during the call (out of memory or resources, a kernel that did
+    not build, a lost device) and the CPU computed the result instead. The result is correct;
+    ``lapack_ai.last_decision()`` records the reason."""
+
+
 class LinAlgWarning(RuntimeWarning):
     """Base of lapack_ai's numerical warnings (SciPy's LinAlgWarning is also a RuntimeWarning)."""
 
@@ -336,6 +358,8 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
                               first_index=first, batch=batch)
     if kind == "shape":
         return ShapeError(operation, "a", facts["message"])
+    if kind == "device":
+        return DeviceError(operation, None, facts["message"])
     routine, info = facts["routine"], facts["info"]
     entry = INFO_TABLE[routine[1:]]
     if info < 0:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _core
 from ._arrays import as_float, batch_broadcast, promote, square
-from .errors import DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
+from .errors import DeviceFallbackWarning, DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
 from .errors import call as _call
 from .errors import from_core
 
@@ -70,17 +70,22 @@ def _scalar(x: np.ndarray):
 
 # ---- products ----
 
-def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, device=None):
     """``alpha * op(a) @ op(b) + beta * c`` with BLAS xGEMM semantics, over stacks.
 
     ``op(x)`` is ``x`` or its transpose (``trans_a``/``trans_b``). When ``c`` is given and
     writable it is updated in place and returned; a read-only ``c`` is read, not written, and
     a new array is returned. ``beta=0`` never reads ``c``, so NaN there does not leak.
 
+    ``device``: "auto" (measured crossover decides), "cpu", "opencl" or "opencl:<index or
+    name>"; None takes the process default ``LAPACK_AI_DEVICE`` (else "auto"). If the device
+    fails during the call the CPU computes the result and a DeviceFallbackWarning says why.
+
     Raises ShapeError when inner dimensions or ``c``'s shape do not match, DTypeError for
-    unsupported dtypes, or when ``c``'s dtype differs from the result's.
+    unsupported dtypes, or when ``c``'s dtype differs from the result's; DeviceError when a
+    forced device cannot run the call.
     """
-    if c is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
+    if c is None and device is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
         out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
         if out is not None:
             return out
@@ -121,7 +126,10 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         a = np.broadcast_to(a, batch + a.shape[-2:])
     if b.shape[:-2] != batch:
         b = np.broadcast_to(b, batch + b.shape[-2:])
-    _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, float(alpha), float(beta), bool(trans_a), bool(trans_b))
+    warning = _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, float(alpha), float(beta), bool(trans_a),
+                    bool(trans_b), device)
+    if warning:
+        warnings.warn(warning, DeviceFallbackWarning, stacklevel=2)
     return out
 
 

@@ -44,6 +44,10 @@ impl Decision {
     fn cpu(reason: impl Into<Cow<'static, str>>) -> Self {
         Decision { backend: Backend::Cpu, strategy: "cpu", reason: reason.into(), device: None }
     }
+    /// A tiny product, computed inline on the CPU (no device could win at this size).
+    pub fn small() -> Self {
+        Decision::cpu(Cow::Borrowed("cpu: tiny product, computed inline"))
+    }
     pub fn fallback(device: Option<String>, reason: impl Into<Cow<'static, str>>) -> Self {
         Decision { backend: Backend::Cpu, strategy: "cpu-fallback", reason: reason.into(), device }
     }
@@ -145,6 +149,12 @@ fn with_crossovers<R>(f: impl FnOnce(&mut BTreeMap<String, BTreeMap<String, usiz
 /// means the device never won.
 pub fn crossover(dev: &DeviceInfo, op: &str, dtype: &str) -> Option<usize> {
     with_crossovers(|m| m.get(&dev.key()).and_then(|d| d.get(&format!("{op}/{dtype}")).copied()))
+}
+
+/// The smallest crossover of `op`/`dtype` over every device (the default included).
+fn smallest_crossover(op: &str, dtype: &str) -> usize {
+    let key = format!("{op}/{dtype}");
+    with_crossovers(|m| m.values().filter_map(|d| d.get(&key).copied()).min()).map_or(DEFAULT_CROSSOVER, |n| n.min(DEFAULT_CROSSOVER))
 }
 
 /// Store a measured crossover (writes the user's cache file).
@@ -310,6 +320,10 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     // Auto: the first GPU-like device that can run it and is past its crossover.
     if empty {
         return Ok(Decision::cpu(format!("cpu: {} has nothing to multiply", p.describe())));
+    }
+    if p.size() < smallest_crossover(p.op, p.dtype) {
+        // Below every device's crossover: decided without even looking for devices.
+        return Ok(Decision::cpu(Cow::Borrowed("cpu: below every OpenCL device's crossover")));
     }
     let found = opencl::devices();
     let mut why_not = Vec::new();

@@ -28,6 +28,7 @@ pub fn to_py(py: Python<'_>, err: CoreError, backend: &str) -> PyErr {
                 set("batch", batch.into_pyobject(py)?.into_any())?;
             }
             CoreError::Shape(_) => set("kind", "shape".into_pyobject(py)?.into_any())?,
+            CoreError::Device(_) => set("kind", "device".into_pyobject(py)?.into_any())?,
         }
         Ok(())
     })();

@@ -2,6 +2,7 @@
 //! map errors. Arguments are validated by the Python facade first; the core re-checks shapes.
 
 use lapack_ai_core::dispatch::{self, Decision};
+use lapack_ai_core::opencl::gemm::KernelChoice;
 use lapack_ai_core::routines as core;
 use lapack_ai_core::routines::{qr as qrm, raw, solve as solvem, svd as svdm};
 use lapack_ai_core::{CoreError, Scalar};
@@ -27,7 +28,7 @@ macro_rules! by_dtype {
     }};
 }
 
-fn decide(op: &str, shape: &[usize], dtype: &str) -> Decision {
+fn decide(op: &'static str, shape: &[usize], dtype: &str) -> Decision {
     let d = shape.len();
     let (r, c) = if d >= 2 { (shape[d - 2], shape[d - 1]) } else { (0, 0) };
     let count = shape[..d.saturating_sub(2)].iter().product();
@@ -227,22 +228,26 @@ pub fn rcond(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check
 
 #[allow(clippy::too_many_arguments)]
 fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>,
-                               alpha: f64, beta: f64, ta: bool, tb: bool) -> PyResult<()> {
+                               alpha: f64, beta: f64, ta: bool, tb: bool, device: Option<&str>) -> PyResult<Option<String>> {
+    let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
     let (a, b) = (ro::<T>(a)?, ro::<T>(b)?);
     let mut c: PyReadwriteArrayDyn<T> = c.cast::<PyArrayDyn<T>>()?.try_readwrite()
         .map_err(|e| PyValueError::new_err(format!("c cannot be written: {e}")))?;
-    let d = decide("gemm", c.shape(), T::DTYPE);
     let (va, vb, vc) = (a.as_array(), b.as_array(), c.as_array_mut());
     let (alpha, beta) = (T::from(alpha).unwrap(), T::from(beta).unwrap());
-    run(py, &d, || core::gemm::gemm(va, vb, vc, alpha, beta, ta, tb))
+    let out = py.detach(|| core::gemm::gemm_dispatched(va, vb, vc, alpha, beta, ta, tb, request.as_ref(), KernelChoice::Auto))
+        .map_err(|e| to_py(py, e, "dispatch"))?;
+    Ok(out.warning)
 }
 
-/// gemm(a, b, c, alpha, beta, trans_a, trans_b): c <- alpha op(a) op(b) + beta c, in place.
+/// gemm(a, b, c, alpha, beta, trans_a, trans_b, device=None): c <- alpha op(a) op(b) + beta c,
+/// in place, on the backend dispatch picks. Returns a fallback warning's text, or None.
 #[pyfunction]
+#[pyo3(signature = (a, b, c, alpha, beta, trans_a, trans_b, device=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
-            trans_a: bool, trans_b: bool) -> PyResult<()> {
-    by_dtype!(a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b))
+            trans_a: bool, trans_b: bool, device: Option<&str>) -> PyResult<Option<String>> {
+    by_dtype!(a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b, device))
 }
 
 fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>, b: &Bound<numpy::PyArray2<T>>,
@@ -256,6 +261,17 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>
     if k != kb {
         return Ok(None); // the validating path explains the mismatch
     }
+    // Only CPU decisions are taken here; anything else goes through the general path.
+    let decision = if m * n * k <= core::gemm::SMALL {
+        Decision::small()
+    } else {
+        let p = dispatch::Problem { op: "gemm", count: 1, m, n, k, dtype: T::DTYPE };
+        match dispatch::decide_for(&p, None) {
+            Ok(d) if d.backend == dispatch::Backend::Cpu => d,
+            _ => return Ok(None),
+        }
+    };
+    dispatch::record("gemm", &decision);
     // SAFETY: freshly created, uninitialised; gemm with beta = 0 writes every element before
     // anyone can read it, and no other reference to it exists yet.
     let out = unsafe { numpy::PyArray2::<T>::new(py, [m, n], false) };
@@ -273,8 +289,7 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>
         let (av, bv) = (ra.as_array(), rb.as_array());
         let av = if ta { av.reversed_axes() } else { av };
         let bv = if tb { bv.reversed_axes() } else { bv };
-        let d = decide("gemm", &[m, n], T::DTYPE);
-        run(py, &d, || {
+        run(py, &decision, || {
             core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero());
             Ok(())
         })?;

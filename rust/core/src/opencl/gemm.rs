@@ -52,6 +52,17 @@ pub struct Variant {
     per_group: (usize, usize),
 }
 
+impl Variant {
+    /// Build options: the variant's tile, plus `LAPACK_AI_KERNEL_DEFINES` (a tuning knob,
+    /// e.g. "-DSTAGES=2", used by benchmarks/gemm_tiles.py).
+    fn defines(&self) -> String {
+        match std::env::var("LAPACK_AI_KERNEL_DEFINES") {
+            Ok(extra) => format!("{} {extra}", self.defines),
+            Err(_) => self.defines.clone(),
+        }
+    }
+}
+
 fn tile_override(var: &str, n: usize) -> Option<Vec<usize>> {
     let v: Vec<usize> = std::env::var(var).ok()?.split(',').filter_map(|x| x.trim().parse().ok()).collect();
     (v.len() == n).then_some(v)
@@ -259,7 +270,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
 #[allow(clippy::too_many_arguments)]
 fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<T>, staged: Option<&mut [T]>,
                      direct: bool, read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
-    let options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines);
+    let options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines());
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
@@ -328,7 +339,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let double = T::DTYPE == "float64";
     let v = variants(&gpu.info, double, choice).into_iter().next()
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
-    let options = format!("-DREAL_DOUBLE={} -DA_MFAST=0 -DB_NFAST=1 {}", double as u8, v.defines);
+    let options = format!("-DREAL_DOUBLE={} -DA_MFAST=0 -DB_NFAST=1 {}", double as u8, v.defines());
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
     let mut seed = 0x9E3779B97F4A7C15u64;

@@ -1,0 +1,179 @@
+//! Python entry points of the device runtime and the dispatcher: device list, explain, last
+//! decision, crossovers, container facts, kernel benchmarks, and the test-only fault switch.
+
+use lapack_ai_core::dispatch::{self, Decision, Problem};
+use lapack_ai_core::opencl::{self, fail, gemm::KernelChoice, DeviceInfo};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+fn info_dict<'py>(py: Python<'py>, d: &DeviceInfo) -> PyResult<Bound<'py, PyDict>> {
+    let o = PyDict::new(py);
+    o.set_item("index", d.index)?;
+    o.set_item("platform", &d.platform)?;
+    o.set_item("platform_version", &d.platform_version)?;
+    o.set_item("name", &d.name)?;
+    o.set_item("vendor", &d.vendor)?;
+    o.set_item("type", d.kind)?;
+    o.set_item("driver_version", &d.driver_version)?;
+    o.set_item("opencl_version", &d.opencl_version)?;
+    o.set_item("global_memory", d.global_mem)?;
+    o.set_item("free_memory", d.free_mem)?;
+    o.set_item("max_allocation", d.max_alloc)?;
+    o.set_item("local_memory", d.local_mem)?;
+    o.set_item("compute_units", d.compute_units)?;
+    o.set_item("clock_mhz", d.clock_mhz)?;
+    o.set_item("fp64", d.fp64)?;
+    o.set_item("compute_capability", d.nv_compute_capability)?;
+    o.set_item("tensor_core_gemm", opencl::gemm::tensor_core_eligible(d))?;
+    o.set_item("unusable", &d.unusable)?;
+    Ok(o)
+}
+
+/// opencl_devices() -> (list of dicts, problem or None, hints)
+#[pyfunction]
+pub fn opencl_devices(py: Python<'_>) -> PyResult<(Vec<Bound<'_, PyDict>>, Option<String>, Vec<String>)> {
+    let found = py.detach(opencl::devices);
+    let list = found.list.iter().map(|d| info_dict(py, d)).collect::<PyResult<_>>()?;
+    Ok((list, found.problem.clone(), found.hints.clone()))
+}
+
+fn decision_dict<'py>(py: Python<'py>, op: &str, d: &Decision) -> PyResult<Bound<'py, PyDict>> {
+    let o = PyDict::new(py);
+    o.set_item("operation", op)?;
+    o.set_item("strategy", d.strategy)?;
+    o.set_item("backend", d.backend.name())?;
+    o.set_item("device_index", match d.backend { dispatch::Backend::OpenCl(i) => Some(i), _ => None })?;
+    o.set_item("device", &d.device)?;
+    o.set_item("reason", d.reason.as_ref())?;
+    Ok(o)
+}
+
+/// explain(op, count, m, n, k, dtype, device=None) -> decision dict; raises ValueError when
+/// a forced device cannot run it.
+#[pyfunction]
+#[pyo3(signature = (op, count, m, n, k, dtype, device=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn explain<'py>(py: Python<'py>, op: &str, count: usize, m: usize, n: usize, k: usize, dtype: &str,
+                    device: Option<&str>) -> PyResult<Bound<'py, PyDict>> {
+    let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
+    let p = Problem { op, count, m, n, k, dtype };
+    let d = py.detach(|| dispatch::decide_for(&p, request.as_ref())).map_err(PyValueError::new_err)?;
+    decision_dict(py, op, &d)
+}
+
+/// The last call's final decision on this thread, or None.
+#[pyfunction]
+pub fn last_decision(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
+    dispatch::last().map(|(op, d)| decision_dict(py, op, &d)).transpose()
+}
+
+fn device(index: usize) -> PyResult<&'static DeviceInfo> {
+    opencl::devices().list.get(index).ok_or_else(|| PyValueError::new_err(format!("no OpenCL device {index}")))
+}
+
+/// The stored crossover of op/dtype on device `index` (None: not calibrated).
+#[pyfunction]
+pub fn crossover(index: usize, op: &str, dtype: &str) -> PyResult<Option<usize>> {
+    Ok(dispatch::crossover(device(index)?, op, dtype))
+}
+
+/// Store a crossover (`n` = None: the device never won) in the user's cache.
+#[pyfunction]
+#[pyo3(signature = (index, op, dtype, n))]
+pub fn set_crossover(index: usize, op: &str, dtype: &str, n: Option<usize>) -> PyResult<String> {
+    dispatch::set_crossover(device(index)?, op, dtype, n.unwrap_or(usize::MAX))
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot write the crossover file: {e}")))?;
+    Ok(lapack_ai_core::cache::dir().join("crossover.json").display().to_string())
+}
+
+/// Re-read LAPACK_AI_DEVICE, LAPACK_GPU_ENABLED, LAPACK_GPU_MEMORY_LIMIT and the crossover
+/// file; raises ValueError naming a bad variable.
+#[pyfunction]
+pub fn reload_settings() -> PyResult<()> {
+    dispatch::reload_crossovers();
+    dispatch::reload().map(|_| ()).map_err(PyValueError::new_err)
+}
+
+/// cgroup facts: version, memory limit/usage (bytes), CPU quota, usable CPUs.
+#[pyfunction]
+pub fn cgroup(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let c = lapack_ai_core::container::current();
+    let o = PyDict::new(py);
+    o.set_item("version", c.version)?;
+    o.set_item("memory_limit", c.memory_limit)?;
+    o.set_item("memory_usage", c.memory_usage)?;
+    o.set_item("cpu_quota", c.cpu_quota)?;
+    o.set_item("cpus", lapack_ai_core::container::cpus())?;
+    Ok(o)
+}
+
+fn choice(kernel: &str) -> PyResult<KernelChoice> {
+    match kernel {
+        "auto" => Ok(KernelChoice::Auto),
+        "portable" => Ok(KernelChoice::Portable),
+        "tensor-core" => Ok(KernelChoice::TensorCore),
+        _ => Err(PyValueError::new_err(format!("kernel must be 'auto', 'portable' or 'tensor-core', got {kernel:?}"))),
+    }
+}
+
+/// gemm_kernel_times(index, m, n, k, dtype, reps, kernel) -> (variant, [ns per launch]):
+/// device-only timing on random operands already on the device.
+#[pyfunction]
+#[pyo3(signature = (index, m, n, k, dtype, reps, kernel="auto"))]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, k: usize, dtype: &str, reps: usize,
+                         kernel: &str) -> PyResult<(String, Vec<u64>)> {
+    let kernel = choice(kernel)?;
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        match dtype {
+            "float64" => opencl::gemm::bench::<f64>(&gpu, m, n, k, reps, kernel),
+            _ => opencl::gemm::bench::<f32>(&gpu, m, n, k, reps, kernel),
+        }
+    }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// gemm_on(index, a, b, c, alpha, beta, trans_a, trans_b, kernel) -> (variant, kernel_ns,
+/// total_ns): run on one device with a chosen kernel, no dispatch and no fallback (tests and
+/// benchmarks).
+#[pyfunction]
+#[pyo3(signature = (index, a, b, c, alpha, beta, trans_a, trans_b, kernel="auto"))]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_on(py: Python<'_>, index: usize, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
+               trans_a: bool, trans_b: bool, kernel: &str) -> PyResult<(String, u64, u64)> {
+    use numpy::{PyArrayDyn, PyArrayMethods};
+    let kernel = choice(kernel)?;
+    macro_rules! go {
+        ($t:ty) => {{
+            let (a, b) = (a.cast::<PyArrayDyn<$t>>()?.readonly(), b.cast::<PyArrayDyn<$t>>()?.readonly());
+            let mut c = c.cast::<PyArrayDyn<$t>>()?.readwrite();
+            let (va, vb, vc) = (a.as_array(), b.as_array(), c.as_array_mut());
+            lapack_ai_core::routines::gemm::dims(va.shape(), vb.shape(), vc.shape(), trans_a, trans_b)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            py.detach(|| {
+                let gpu = opencl::gpu(index)?;
+                opencl::gemm::gemm(&gpu, va, vb, vc, alpha as $t, beta as $t, trans_a, trans_b, kernel)
+            }).map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        }};
+    }
+    let run = if a.cast::<PyArrayDyn<f64>>().is_ok() { go!(f64) } else { go!(f32) };
+    Ok((run.kernel, run.kernel_ns, run.total_ns))
+}
+
+/// Test switch: inject "alloc" | "launch" | "build" | "lost" faults into the OpenCL runtime,
+/// or clear with None. `reset=True` also re-enables devices disabled by a lost device.
+#[pyfunction]
+#[pyo3(signature = (fault, reset=false))]
+pub fn inject_fault(fault: Option<&str>, reset: bool) -> PyResult<()> {
+    let f = match fault {
+        None => None,
+        Some(s) => Some(fail::parse_fault(s).ok_or_else(|| PyValueError::new_err(format!("unknown fault {s:?}")))?),
+    };
+    fail::inject(f);
+    if reset {
+        opencl::runtime::reenable();
+        opencl::runtime::forget();
+    }
+    Ok(())
+}
