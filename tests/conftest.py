@@ -1,6 +1,10 @@
 """Shared test helpers: Hypothesis profiles, tolerances scaled by size and dtype, layouts."""
 
 import os
+import tempfile
+
+# Compiled kernels and calibrated crossovers go to a cache of this test run, not the user's.
+os.environ.setdefault("LAPACK_AI_CACHE_DIR", tempfile.mkdtemp(prefix="lapack_ai_test_cache_"))
 
 import numpy as np
 import pytest

@@ -327,7 +327,10 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     }
     let found = opencl::devices();
     let mut why_not = Vec::new();
-    for dev in found.list.iter().filter(|d| d.kind != "cpu") {
+    // CPU OpenCL devices share the host with LAPACK: only a calibration that saw one win
+    // makes it a candidate.
+    let candidate = |d: &&DeviceInfo| d.kind != "cpu" || crossover(d, p.op, p.dtype).is_some_and(|n| n != usize::MAX);
+    for dev in found.list.iter().filter(candidate) {
         if let Some(why) = cannot_run(dev, p, settings.memory_limit_pct) {
             why_not.push(why);
             continue;
@@ -350,7 +353,7 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     if why_not.is_empty() {
         why_not.push(match &found.problem {
             Some(pr) if found.list.is_empty() => format!("no OpenCL device ({pr})"),
-            _ => "no OpenCL GPU (CPU OpenCL devices are used only when requested)".into(),
+            _ => "no OpenCL GPU (CPU OpenCL devices run only when requested or calibrated faster)".into(),
         });
     }
     Ok(Decision::cpu(format!("cpu: {}", why_not.join("; "))))

@@ -39,4 +39,17 @@ fn gemm_matches_cpu_over_shapes_layouts_and_transposes() {
             }
         }
     }
+    injected_build_fault_is_a_build_failure();
+}
+
+/// Called from the test above: the fault switch is process-wide, tests run in parallel.
+fn injected_build_fault_is_a_build_failure() {
+    let Some(dev) = opencl::devices().list.iter().find(|d| d.unusable.is_none()) else { return };
+    let gpu = opencl::gpu(dev.index).unwrap();
+    opencl::fail::inject(Some(opencl::fail::Fault::Build));
+    let src = opencl::program::source("gemm.cl");
+    let r = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], "-DREAL_DOUBLE=1 -DA_MFAST=0 -DB_NFAST=1 -DTM=32 -DTN=32 -DTK=8 -DWM=8 -DWN=8");
+    opencl::fail::inject(None);
+    let e = r.err().expect("must fail");
+    assert_eq!(e.kind, opencl::FailKind::Build, "{e}");
 }

@@ -90,8 +90,7 @@ pub fn status_name(code: i32) -> &'static str {
 /// Faults the tests can force; each is raised at the point where the real failure happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// The next device allocation asks for more than the device's largest buffer (a real
-    /// CL_INVALID_BUFFER_SIZE from the driver).
+    /// Device allocations fail with CL_MEM_OBJECT_ALLOCATION_FAILURE.
     Alloc,
     /// Kernel launches fail with CL_OUT_OF_RESOURCES.
     Launch,

@@ -34,7 +34,7 @@ impl Programs {
     pub fn get(&self, context: &Context, device: cl_device_id, sources: &[&str], options: &str) -> Result<Arc<Built>, ClFail> {
         let mut sources: Vec<&str> = sources.to_vec();
         if super::fail::injected() == Some(Fault::Build) {
-            sources.push("\n#error \"lapack_ai: injected build fault\"\n");
+            sources.push("\nlapack_ai_injected_build_fault x;\n");
         }
         let mut parts: Vec<&[u8]> = vec![self.device_key.as_bytes(), options.as_bytes()];
         parts.extend(sources.iter().map(|s| s.as_bytes()));
@@ -61,7 +61,9 @@ impl Programs {
             }
             log::info!(target: "lapack_ai", "stale kernel binary {} ignored; recompiling", path.display());
         }
-        let mut p = check(Program::create_from_sources(context, sources), "creating the program")?;
+        // One string: opencl3 0.12's create_from_sources crashed here with two (seen on PoCL).
+        let text = sources.concat();
+        let mut p = check(Program::create_from_source(context, &text), "creating the program")?;
         if let Err(e) = p.build(&[device], options) {
             let log = p.get_build_log(device).unwrap_or_default();
             log::warn!(target: "lapack_ai", "OpenCL kernel build failed (options {options:?}):\n{log}");

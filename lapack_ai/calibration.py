@@ -1,0 +1,111 @@
+"""``calibrate()``: time the CPU against each OpenCL device over a size ladder and store, per
+device, the size from which the device wins end to end (NumPy in, NumPy out, transfers
+included). The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
+user's cache directory; until a device is calibrated a default applies.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from . import _core
+from .devices import devices as _devices
+
+LADDER = (128, 256, 512, 1024, 2048, 4096)
+
+
+def _progress(total: int, enabled: bool):
+    """A tqdm bar when tqdm is installed (the ``gpu`` extra), else one line per step."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="calibrate", unit="step")
+    except ImportError:
+        class Line:
+            n = 0
+
+            def update(self, k=1):
+                self.n += k
+                print(f"\rcalibrate: {self.n}/{total}", end="", file=sys.stderr, flush=True)
+
+            def set_postfix_str(self, s):
+                pass
+
+            def close(self):
+                print(file=sys.stderr)
+
+        return Line()
+
+
+def _time(fn, repeats: int) -> float:
+    fn()  # warm-up: kernel build, allocations
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
+              progress: bool = True, store: bool = True) -> dict:
+    """Measure ``gemm`` on the CPU and on each OpenCL device; store the crossovers.
+
+    ``devices``: indices (default: every usable GPU or accelerator). For each device and dtype
+    the crossover is the smallest ladder size from which the device was faster at every larger
+    size measured; None when it never won (then "auto" keeps that dtype on the CPU). Sizes the
+    device cannot hold are skipped. Returns ``{"crossovers": {(index, dtype): n or None},
+    "timings": [dict per measurement], "file": path}``.
+    """
+    from . import linalg
+
+    found = _devices()
+    if devices is None:
+        devices = [d.index for d in found if d.type != "cpu" and not d.unusable]
+    devices = list(devices)
+    steps = len(devices) * len(dtypes) * len(sizes)
+    bar = _progress(steps, progress)
+    rng = np.random.default_rng(0)
+    timings, crossovers, path = [], {}, None
+    for index in devices:
+        for dt in dtypes:
+            wins = []
+            for n in sizes:
+                if bar:
+                    bar.set_postfix_str(f"device {index} {dt} n={n}")
+                a = rng.standard_normal((n, n)).astype(dt)
+                b = rng.standard_normal((n, n)).astype(dt)
+                try:
+                    from .devices import explain
+
+                    explain("gemm", a.shape, b.shape, dtype=dt, device=f"opencl:{index}")
+                except Exception as e:  # cannot hold or run it: the CPU keeps this size
+                    timings.append({"device": index, "dtype": dt, "n": n, "skipped": str(e)})
+                    wins.append((n, False))
+                    if bar:
+                        bar.update()
+                    continue
+                cpu = _time(lambda: linalg.gemm(a, b, device="cpu"), repeats)
+                dev = _time(lambda: linalg.gemm(a, b, device=f"opencl:{index}"), repeats)
+                timings.append({"device": index, "dtype": dt, "n": n, "cpu_s": cpu, "device_s": dev})
+                wins.append((n, dev < cpu))
+                if bar:
+                    bar.update()
+            cross = None
+            for i, (n, _) in enumerate(wins):
+                if all(w for _, w in wins[i:]):
+                    cross = n
+                    break
+            crossovers[(index, dt)] = cross
+            if store:
+                path = _core.set_crossover(index, "gemm", dt, cross)
+    if bar:
+        bar.close()
+    _core.reload_settings()
+    return {"crossovers": crossovers, "timings": timings, "file": path}

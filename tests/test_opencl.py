@@ -1,0 +1,283 @@
+"""The OpenCL backend on whatever OpenCL device this machine has (PoCL, a CPU driver, in CI):
+gemm against NumPy over shapes, layouts, transposes, dtypes and stacks; dispatch decisions and
+their reasons; every failure path through the runtime's fault-injection switch; the program
+cache on disk; calibration. ``./dev test`` sets LAPACK_AI_REQUIRE_OPENCL=1, so a missing
+driver fails the run instead of skipping."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lapack_ai
+from lapack_ai import DeviceError, DeviceFallbackWarning, _core
+
+from conftest import as_layout
+
+DEVS = [d for d in lapack_ai.devices() if not d.unusable and d.fp64]
+if not DEVS:
+    if os.environ.get("LAPACK_AI_REQUIRE_OPENCL") == "1":
+        raise RuntimeError(f"no usable OpenCL device with fp64: {lapack_ai.devices()}")
+    pytest.skip("no OpenCL device (install pocl-opencl-icd)", allow_module_level=True)
+DEV = DEVS[0]
+SEL = DEV.selector
+
+
+@pytest.fixture(autouse=True)
+def clean_runtime():
+    """Every test starts with no injected fault, devices enabled and env settings re-read."""
+    _core.inject_fault(None, reset=True)
+    lapack_ai.reload_settings()
+    yield
+    _core.inject_fault(None, reset=True)
+    lapack_ai.reload_settings()
+
+
+def reference(a, b, c, alpha, beta, ta, tb):
+    oa = np.swapaxes(a, -1, -2) if ta else a
+    ob = np.swapaxes(b, -1, -2) if tb else b
+    r = alpha * (oa.astype(np.float64) @ ob.astype(np.float64))
+    return r if c is None or beta == 0 else r + beta * c.astype(np.float64)
+
+
+def check(got, want, dtype, k):
+    # A dot product of length k: error grows like sqrt(k) eps in practice, k eps at worst.
+    scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
+    err = float(np.abs(got.astype(np.float64) - want).max()) if want.size else 0.0
+    assert err <= 4 * np.finfo(dtype).eps * max(k, 1) * scale, f"error {err:.3g} (k={k}, {dtype})"
+
+
+def test_devices_report_the_driver():
+    d = DEV
+    assert d.type in ("cpu", "gpu", "accelerator", "other") and d.global_memory > 0 and d.compute_units > 0
+    assert d.name in str(lapack_ai.devices()) and d.selector == f"opencl:{d.index}"
+
+
+SHAPES = [(1, 1, 1), (2, 3, 5), (7, 11, 13), (31, 33, 8), (33, 1, 40), (1, 45, 3), (64, 64, 64), (97, 70, 129)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,n,k", SHAPES)
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_gemm_matches_numpy(dtype, m, n, k, ta, tb):
+    rng = np.random.default_rng(m * 1000 + n * 10 + k)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    c = rng.standard_normal((m, n)).astype(dtype)
+    keep = (a.copy(), b.copy())
+    want = reference(a, b, c, 1.5, -0.5, ta, tb)
+    out = lapack_ai.gemm(a, b, c, alpha=1.5, beta=-0.5, trans_a=ta, trans_b=tb, device=SEL)
+    assert out is c  # updated in place
+    check(c, want, dtype, k)
+    assert lapack_ai.last_decision().strategy == "opencl"
+    np.testing.assert_array_equal(a, keep[0])
+    np.testing.assert_array_equal(b, keep[1])
+
+
+@pytest.mark.parametrize("la", ["C", "F", "strided", "negative"])
+@pytest.mark.parametrize("lb", ["C", "F", "strided", "negative"])
+@pytest.mark.parametrize("lc", ["C", "F", "strided"])
+def test_gemm_any_layout(la, lb, lc):
+    rng = np.random.default_rng(3)
+    a = as_layout(rng.standard_normal((19, 23)), la)
+    b = as_layout(rng.standard_normal((23, 17)), lb)
+    c = as_layout(rng.standard_normal((19, 17)), lc)
+    want = reference(a, b, c, 2.0, 0.25, False, False)
+    base = c.base if c.base is not None else c
+    before = base.copy()
+    lapack_ai.gemm(a, b, c, alpha=2.0, beta=0.25, device=SEL)
+    check(c, want, np.float64, 23)
+    if lc == "strided":  # elements of the parent array outside the view are untouched
+        mask = np.ones(base.shape, bool)
+        mask[1::2, ::3][:19, :17] = False
+        np.testing.assert_array_equal(base[mask], before[mask])
+
+
+def test_beta_zero_never_reads_c_and_zero_sizes():
+    a, b = np.ones((5, 4)), np.ones((4, 3))
+    c = np.full((5, 3), np.nan)
+    lapack_ai.gemm(a, b, c, beta=0.0, device=SEL)
+    np.testing.assert_array_equal(c, np.full((5, 3), 4.0))
+    c = np.full((5, 3), 2.0)
+    lapack_ai.gemm(np.ones((5, 0)), np.ones((0, 3)), c, beta=0.5, device=SEL)  # k = 0: C = beta C
+    np.testing.assert_array_equal(c, np.ones((5, 3)))
+    assert lapack_ai.gemm(np.ones((0, 4)), np.ones((4, 3)), device=SEL).shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stacks_and_broadcast(dtype):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 4, 10, 7)).astype(dtype)
+    b = rng.standard_normal((7, 9)).astype(dtype)  # broadcast over the stack
+    out = lapack_ai.gemm(a, b, device=SEL)
+    check(out, a.astype(np.float64) @ b, dtype, 7)
+    at = np.swapaxes(rng.standard_normal((6, 7, 10)).astype(dtype), -1, -2)  # F-ordered matrices
+    out = lapack_ai.gemm(at, b, trans_b=False, device=SEL)
+    check(out, at.astype(np.float64) @ b, dtype, 7)
+
+
+@given(m=st.integers(1, 70), n=st.integers(1, 70), k=st.integers(1, 70), ta=st.booleans(), tb=st.booleans(),
+       f64=st.booleans(), alpha=st.floats(-2, 2), beta=st.sampled_from([0.0, 1.0, -0.75]))
+def test_gemm_property(m, n, k, ta, tb, f64, alpha, beta):
+    dtype = np.float64 if f64 else np.float32
+    rng = np.random.default_rng(m + 100 * n + 10000 * k)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    c = rng.standard_normal((m, n)).astype(dtype)
+    want = reference(a, b, c, alpha, beta, ta, tb)
+    lapack_ai.gemm(a, b, c, alpha=alpha, beta=beta, trans_a=ta, trans_b=tb, device=SEL)
+    check(c, want, dtype, k)
+
+
+# ---- dispatch ----
+
+def test_explain_auto_forced_and_impossible(monkeypatch):
+    d = lapack_ai.explain("gemm", (4096, 4096), (4096, 4096))
+    if DEV.type == "cpu" and not any(x.type == "gpu" for x in lapack_ai.devices()):
+        assert d.strategy == "cpu" and "CPU OpenCL devices run only when requested" in d.reason
+    f = lapack_ai.explain("gemm", (100, 50), (50, 20), device=SEL)
+    assert f.strategy == "opencl" and f.device_index == DEV.index and "100x20x50 float64" in f.reason
+    with pytest.raises(DeviceError, match="no OpenCL device 99"):
+        lapack_ai.explain("gemm", (4, 4), (4, 4), device="opencl:99")
+    with pytest.raises(DeviceError, match="no OpenCL implementation"):
+        lapack_ai.explain("svd", (4, 4), device="opencl")
+    with pytest.raises(DeviceError, match="no OpenCL device matches"):
+        lapack_ai.gemm(np.ones((2, 2)), np.ones((2, 2)), device="opencl:nosuchdevice")
+    with pytest.raises(ValueError, match="device must be"):
+        lapack_ai.gemm(np.ones((2, 2)), np.ones((2, 2)), device="tpu")
+    assert lapack_ai.explain("svd", (4, 4)).strategy == "cpu"
+
+
+def test_memory_cap_and_gpu_switch(monkeypatch):
+    monkeypatch.setenv("LAPACK_GPU_MEMORY_LIMIT", "0.0001")
+    lapack_ai.reload_settings()
+    with pytest.raises(DeviceError, match="LAPACK_GPU_MEMORY_LIMIT"):
+        lapack_ai.explain("gemm", (2000, 2000), (2000, 2000), device=SEL)
+    monkeypatch.setenv("LAPACK_GPU_MEMORY_LIMIT", "100")
+    monkeypatch.setenv("LAPACK_GPU_ENABLED", "false")
+    lapack_ai.reload_settings()
+    with pytest.raises(DeviceError, match="LAPACK_GPU_ENABLED=false"):
+        lapack_ai.gemm(np.ones((2, 2)), np.ones((2, 2)), device=SEL)
+    assert "LAPACK_GPU_ENABLED=false" in lapack_ai.explain("gemm", (4096, 4096), (4096, 4096)).reason
+
+
+@pytest.mark.parametrize("var,value", [("LAPACK_GPU_MEMORY_LIMIT", "150"), ("LAPACK_GPU_ENABLED", "maybe"),
+                                       ("LAPACK_AI_DEVICE", "tpu:0")])
+def test_bad_settings_name_the_variable(monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(DeviceError, match=var):
+        lapack_ai.reload_settings()
+    with pytest.raises(DeviceError, match=var):
+        lapack_ai.gemm(np.ones((64, 64)), np.ones((64, 64)))
+
+
+def test_process_default_device(monkeypatch):
+    monkeypatch.setenv("LAPACK_AI_DEVICE", SEL)
+    lapack_ai.reload_settings()
+    a = np.random.default_rng(0).standard_normal((40, 30))
+    check(lapack_ai.gemm(a, a.T), a @ a.T, np.float64, 30)
+    assert lapack_ai.last_decision().strategy == "opencl"
+    lapack_ai.svd(a)  # no OpenCL kernel: the process default does not force it
+    assert lapack_ai.last_decision().strategy == "cpu"
+
+
+def test_calibrated_crossover_drives_auto():
+    _core.set_crossover(DEV.index, "gemm", "float64", 64)
+    lapack_ai.reload_settings()
+    assert lapack_ai.explain("gemm", (128, 128), (128, 128)).strategy == "opencl"
+    small = lapack_ai.explain("gemm", (32, 32), (32, 32))
+    assert small.strategy == "cpu"
+    _core.set_crossover(DEV.index, "gemm", "float64", None)  # never wins
+    assert lapack_ai.explain("gemm", (512, 512), (512, 512)).strategy == "cpu"
+    with open(os.path.join(os.environ["LAPACK_AI_CACHE_DIR"], "crossover.json")) as f:
+        stored = json.load(f)
+    assert any("gemm/float64" in v for v in stored.values())
+
+
+def test_calibrate_stores_crossovers():
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(8, 16), dtypes=("float64",), repeats=1, progress=False)
+    assert set(r["crossovers"]) == {(DEV.index, "float64")}
+    assert len(r["timings"]) == 2 and all(t["cpu_s"] > 0 and t["device_s"] > 0 for t in r["timings"])
+    cross = r["crossovers"][(DEV.index, "float64")]
+    assert _core.crossover(DEV.index, "gemm", "float64") == (cross if cross is not None else 2**64 - 1)
+    _core.set_crossover(DEV.index, "gemm", "float64", None)
+
+
+# ---- failures: each falls back (or raises) and never returns a wrong result ----
+
+@pytest.mark.parametrize("fault,kind", [("alloc", "out-of-memory"), ("launch", "out-of-memory"), ("build", "build")])
+def test_fault_falls_back_to_cpu_with_a_warning(fault, kind, caplog):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((30, 20)), rng.standard_normal((20, 10))
+    c = rng.standard_normal((30, 10))
+    want = reference(a, b, c, 1.0, 0.5, False, False)
+    _core.inject_fault(fault)
+    lapack_ai.reset_log_cache()
+    with caplog.at_level(logging.WARNING, logger="lapack_ai"):
+        with pytest.warns(DeviceFallbackWarning, match="computed on the CPU"):
+            lapack_ai.gemm(a, b, c, beta=0.5, device=SEL)
+    check(c, want, np.float64, 20)
+    d = lapack_ai.last_decision()
+    assert d.strategy == "cpu-fallback" and kind in d.reason
+    if fault == "build":  # the driver's real build log is logged
+        assert "lapack_ai_injected_build_fault" in caplog.text
+    _core.inject_fault(None)
+    lapack_ai.gemm(a, b, c, device=SEL)
+    assert lapack_ai.last_decision().strategy == "opencl"
+
+
+def test_lost_device_disables_gpus_once():
+    a = np.random.default_rng(2).standard_normal((20, 20))
+    _core.inject_fault("lost")
+    with pytest.warns(DeviceFallbackWarning, match="disabled for the rest of this process"):
+        out = lapack_ai.gemm(a, a, device=SEL)
+    check(out, a @ a, np.float64, 20)
+    _core.inject_fault(None)
+    with pytest.raises(DeviceError, match="disabled for this process"):
+        lapack_ai.gemm(a, a, device=SEL)  # forced: a clear error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # auto: no second warning, just the CPU
+        check(lapack_ai.gemm(a, a), a @ a, np.float64, 20)
+
+
+def run_py(code, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **env})
+
+
+def test_kernel_binaries_are_cached_on_disk(tmp_path):
+    code = ("import logging, numpy as np, lapack_ai; logging.basicConfig(level=logging.DEBUG); "
+            "lapack_ai.reset_log_cache(); "
+            f"print(float(lapack_ai.gemm(np.ones((3, 4)), np.ones((4, 5)), device='{SEL}').sum()))")
+    first = run_py(code, LAPACK_AI_CACHE_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "60.0"
+    bins = list((tmp_path / "kernels").glob("*.bin"))
+    assert bins, first.stderr
+    second = run_py(code, LAPACK_AI_CACHE_DIR=str(tmp_path))
+    assert second.returncode == 0 and second.stdout.strip() == "60.0"
+    assert "kernel binary loaded" in second.stderr
+
+
+def test_no_driver_registered_says_so(tmp_path):
+    r = run_py("import lapack_ai; d = lapack_ai.devices(); print(len(d)); print(d.problem)",
+               OCL_ICD_VENDORS=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    count, problem = r.stdout.splitlines()[:2]
+    assert count == "0" and "no OpenCL driver is registered" in problem
+    r = run_py("import numpy as np, lapack_ai; print(lapack_ai.gemm(np.eye(70), np.eye(70)).trace())",
+               OCL_ICD_VENDORS=str(tmp_path))
+    assert r.returncode == 0 and r.stdout.strip() == "70.0", r.stderr
+
+
+def test_container_facts():
+    c = lapack_ai.container()
+    assert c["cpus"] >= 1 and c["version"] in (None, 1, 2)
+    assert c["memory_limit"] is None or c["memory_limit"] > 0
