@@ -24,6 +24,13 @@ pub fn init() {
         // SAFETY: plain setter of OpenBLAS's thread count.
         unsafe { openblas_set_num_threads(n.max(1)) };
         log::debug!(target: "lapack_ai", "OpenBLAS threads set to {}", n.max(1));
+        // rayon gets the CPUs the container allows (cgroup CPU quota), unless told otherwise.
+        if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+            let cpus = crate::container::cpus();
+            if rayon::ThreadPoolBuilder::new().num_threads(cpus).build_global().is_ok() {
+                log::debug!(target: "lapack_ai", "rayon threads: {cpus} (cgroup-aware)");
+            }
+        }
     });
 }
 

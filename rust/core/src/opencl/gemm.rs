@@ -93,16 +93,24 @@ fn tensor_core() -> Variant {
     }
 }
 
-/// The portable FMA kernel; tiles by device type. Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
-fn portable(info: &DeviceInfo) -> Variant {
-    // GPUs: 8x8 accumulators per work-item over a 128x128 tile (sweep in docs/benchmarks.md).
-    let default = if info.kind == "gpu" { vec![128, 128, 8, 16, 16] } else { vec![32, 32, 8, 8, 8] };
-    let v = tile_override("LAPACK_AI_GEMM_TILE", 5).unwrap_or(default);
+/// The portable FMA kernel; tiles by device type and precision (GPU figures from the sweep
+/// in docs/benchmarks.md: float64 prefers TK=8, float32 TK=16 double-buffered).
+/// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
+fn portable(info: &DeviceInfo, double: bool) -> Variant {
+    let (default, stages) = match (info.kind == "gpu", double) {
+        (true, true) => (vec![128, 128, 8, 16, 16], ""),
+        (true, false) => (vec![128, 128, 16, 16, 16], " -DSTAGES=2"),
+        (false, _) => (vec![32, 32, 8, 8, 8], ""),
+    };
+    let (v, stages) = match tile_override("LAPACK_AI_GEMM_TILE", 5) {
+        Some(v) => (v, ""),
+        None => (default, stages),
+    };
     let (tm, tn, tk, wm, wn) = (v[0], v[1], v[2], v[3], v[4]);
     Variant {
         name: "portable-fma",
         file: "gemm.cl",
-        defines: format!("-DTM={tm} -DTN={tn} -DTK={tk} -DWM={wm} -DWN={wn}"),
+        defines: format!("-DTM={tm} -DTN={tn} -DTK={tk} -DWM={wm} -DWN={wn}{stages}"),
         tile: (tm, tn),
         local: [wn, wm, 1],
         per_group: (wn, wm),
@@ -113,11 +121,11 @@ fn portable(info: &DeviceInfo) -> Variant {
 pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice) -> Vec<Variant> {
     let tc = double && tensor_core_eligible(info);
     match choice {
-        KernelChoice::Portable => vec![portable(info)],
+        KernelChoice::Portable => vec![portable(info, double)],
         KernelChoice::TensorCore if tc => vec![tensor_core()],
         KernelChoice::TensorCore => vec![],
-        KernelChoice::Auto if tc => vec![tensor_core(), portable(info)],
-        KernelChoice::Auto => vec![portable(info)],
+        KernelChoice::Auto if tc => vec![tensor_core(), portable(info, double)],
+        KernelChoice::Auto => vec![portable(info, double)],
     }
 }
 
