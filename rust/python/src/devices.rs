@@ -31,6 +31,7 @@ fn info_dict<'py>(py: Python<'py>, d: &DeviceInfo) -> PyResult<Bound<'py, PyDict
 }
 
 /// opencl_devices() -> (list of dicts, problem or None, hints)
+#[allow(clippy::type_complexity)]
 #[pyfunction]
 pub fn opencl_devices(py: Python<'_>) -> PyResult<(Vec<Bound<'_, PyDict>>, Option<String>, Vec<String>)> {
     let found = py.detach(opencl::devices);
