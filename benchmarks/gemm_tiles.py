@@ -42,6 +42,7 @@ def main() -> None:
     p.add_argument("--dtype", default="float64")
     p.add_argument("--reps", type=int, default=6)
     p.add_argument("--kernels", nargs="+", default=["tensor-core", "portable"])
+    p.add_argument("--tiles", nargs="+", default=None, help="override the list: TILE or TILE:DEFINES")
     args = p.parse_args()
     if args.device is None:
         args.device = first_gpu()
@@ -52,6 +53,8 @@ def main() -> None:
     out = []
     for kernel in args.kernels:
         var, tiles = ("LAPACK_AI_DMMA_TILE", TENSOR) if kernel == "tensor-core" else ("LAPACK_AI_GEMM_TILE", PORTABLE)
+        if args.tiles:
+            tiles = [tuple((t + ":").split(":")[:2]) for t in args.tiles]
         for tile, defines in tiles:
             os.environ[var] = tile
             os.environ["LAPACK_AI_KERNEL_DEFINES"] = defines
