@@ -26,7 +26,8 @@ if not DEVS:
     if os.environ.get("LAPACK_AI_REQUIRE_OPENCL") == "1":
         raise RuntimeError(f"no usable OpenCL device with fp64: {lapack_ai.devices()}")
     pytest.skip("no OpenCL device (install pocl-opencl-icd)", allow_module_level=True)
-DEV = DEVS[0]
+# LAPACK_AI_TEST_DEVICE=<index> runs these tests on another device (e.g. a GPU).
+DEV = next((d for d in DEVS if str(d.index) == os.environ.get("LAPACK_AI_TEST_DEVICE")), DEVS[0])
 SEL = DEV.selector
 
 

@@ -223,7 +223,7 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
         return Some("a dimension exceeds the kernels' 32-bit indices".into());
     }
     let need = p.device_bytes();
-    let (avail, what) = match dev.free_mem {
+    let (avail, what) = match opencl::free_memory(dev) {
         Some(f) => (f, "free"),
         None => (dev.global_mem, "total"),
     };
@@ -345,7 +345,7 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
             why_not.push(format!("{} on {}: {at}", p.describe(), dev.name));
             continue;
         }
-        let (avail, what) = dev.free_mem.map_or((dev.global_mem, "total"), |f| (f, "free"));
+        let (avail, what) = opencl::free_memory(dev).map_or((dev.global_mem, "total"), |f| (f, "free"));
         return Ok(Decision { backend: Backend::OpenCl(dev.index), strategy: "opencl", device: Some(dev.name.clone()),
             reason: Cow::Owned(format!("opencl: {} needs {} of {} {what} on {}; above the {source} crossover n={cross}",
                             p.describe(), gib(p.device_bytes()), gib(avail), dev.name)) });

@@ -18,7 +18,7 @@ fn info_dict<'py>(py: Python<'py>, d: &DeviceInfo) -> PyResult<Bound<'py, PyDict
     o.set_item("driver_version", &d.driver_version)?;
     o.set_item("opencl_version", &d.opencl_version)?;
     o.set_item("global_memory", d.global_mem)?;
-    o.set_item("free_memory", d.free_mem)?;
+    o.set_item("free_memory", opencl::free_memory(d))?;
     o.set_item("max_allocation", d.max_alloc)?;
     o.set_item("local_memory", d.local_mem)?;
     o.set_item("compute_units", d.compute_units)?;

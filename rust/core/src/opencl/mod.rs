@@ -8,8 +8,9 @@
 
 pub mod fail;
 pub mod gemm;
+pub mod nvml;
 pub mod program;
 pub mod runtime;
 
 pub use fail::{ClFail, FailKind};
-pub use runtime::{devices, disable, enabled, gpu, DeviceInfo, Discovery, Gpu};
+pub use runtime::{devices, disable, enabled, free_memory, gpu, DeviceInfo, Discovery, Gpu};

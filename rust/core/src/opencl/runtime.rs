@@ -27,8 +27,11 @@ pub struct DeviceInfo {
     pub driver_version: String,
     pub opencl_version: String,
     pub global_mem: u64,
-    /// Free device memory where the driver says (AMD's extension); None elsewhere.
+    /// Free device memory at discovery where known (AMD's extension, NVML on NVIDIA); None
+    /// elsewhere. `free_memory()` asks again.
     pub free_mem: Option<u64>,
+    /// PCI bus of an NVIDIA device (to find it in NVML).
+    pub nv_pci_bus: Option<u32>,
     pub max_alloc: u64,
     pub local_mem: u64,
     pub compute_units: u32,
@@ -119,9 +122,9 @@ fn describe(d: &Device, index: usize, platform: &str, platform_version: &str) ->
     let nv = (extensions.contains("cl_nv_device_attribute_query"))
         .then(|| Some((d.compute_capability_major_nv().ok()?, d.compute_capability_minor_nv().ok()?)))
         .flatten();
-    // AMD reports free memory in KiB, as two numbers (total free, largest free block).
-    let free_mem = extensions.contains("cl_amd_device_attribute_query")
-        .then(|| d.global_free_memory_amd().ok().map(|kib| kib as u64 * 1024)).flatten();
+    let nv_pci_bus = extensions.contains("cl_nv_device_attribute_query").then(|| d.pci_bus_id_nv().ok()).flatten();
+    let amd = extensions.contains("cl_amd_device_attribute_query");
+    let free_mem = live_free(amd, nv_pci_bus, d);
     let version = d.version().unwrap_or_default();
     let unusable = if !d.available().unwrap_or(false) {
         Some("the driver reports the device as not available".to_string())
@@ -149,8 +152,24 @@ fn describe(d: &Device, index: usize, platform: &str, platform_version: &str) ->
         clock_mhz: d.max_clock_frequency().unwrap_or(0),
         fp64: d.double_fp_config().unwrap_or(0) != 0,
         nv_compute_capability: nv,
+        nv_pci_bus,
         unusable,
     }
+}
+
+fn live_free(amd: bool, nv_pci_bus: Option<u32>, d: &Device) -> Option<u64> {
+    if amd {
+        // AMD reports KiB (total free, largest free block): the first.
+        return d.global_free_memory_amd().ok().map(|kib| kib as u64 * 1024);
+    }
+    nv_pci_bus.and_then(super::nvml::free_memory)
+}
+
+/// Free memory on `dev` now, where the driver or NVML can say.
+pub fn free_memory(dev: &DeviceInfo) -> Option<u64> {
+    let (_, ids) = FOUND.get_or_init(discover);
+    let d = Device::new(ids.get(dev.index)?.0);
+    live_free(d.extensions().unwrap_or_default().contains("cl_amd_device_attribute_query"), dev.nv_pci_bus, &d)
 }
 
 fn vendors_dir() -> String {
