@@ -3,8 +3,10 @@
 #if REAL_DOUBLE
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 typedef double real;
+typedef double4 real4;
 #else
 typedef float real;
+typedef float4 real4;
 #endif
 
 // Element (i, j) of a matrix whose first index is contiguous when FIRST_FAST, else its second.

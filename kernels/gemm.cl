@@ -18,6 +18,23 @@
 #define NT (WM * WN)
 #include "tile.h"
 
+// VEC = 0: work-item (tx, ty) owns rows ty + x*WM and columns tx + y*WN (strided).
+// VEC = 1: it owns RM consecutive rows and RN consecutive columns, read from local memory as
+// 4-wide vectors (RM, RN multiples of 4): fewer local-memory transactions per FMA.
+#ifndef VEC
+#define VEC 0
+#endif
+#if VEC
+
+#define ROW(x) (ty * RM + (x))
+#define COL(y) (tx * RN + (y))
+#define LPAD 4
+#else
+#define ROW(x) (ty + (x) * WM)
+#define COL(y) (tx + (y) * WN)
+#define LPAD 1
+#endif
+
 __kernel __attribute__((reqd_work_group_size(WN, WM, 1)))
 void gemm(const int m, const int n, const int k, const real alpha, const real beta, const int read_c,
           __global const real* restrict a, const int lda, const long sa,
@@ -31,20 +48,35 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
     b += batch * sb;
     c += batch * sc;
 
-    __local real As[STAGES][TK][TM + 1];
-    __local real Bs[STAGES][TK][TN + 1];
+    __local real As[STAGES][TK][TM + LPAD] __attribute__((aligned(32)));
+    __local real Bs[STAGES][TK][TN + LPAD] __attribute__((aligned(32)));
     real acc[RM][RN];
     real ra[LA], rb[LB];
     for (int x = 0; x < RM; x++)
         for (int y = 0; y < RN; y++)
             acc[x][y] = 0;
 
+#if VEC
+#define LOAD_FRAGMENTS(X, Y, q)                                                            \
+        for (int x = 0; x < RM; x += 4) {                                                  \
+            real4 v = *(__local const real4*)&X[q][ROW(x)];                              \
+            av[x] = v.x; av[x + 1] = v.y; av[x + 2] = v.z; av[x + 3] = v.w;                \
+        }                                                                                  \
+        for (int y = 0; y < RN; y += 4) {                                                  \
+            real4 v = *(__local const real4*)&Y[q][COL(y)];                              \
+            bv[y] = v.x; bv[y + 1] = v.y; bv[y + 2] = v.z; bv[y + 3] = v.w;                \
+        }
+#else
+#define LOAD_FRAGMENTS(X, Y, q)                                                            \
+        for (int x = 0; x < RM; x++) av[x] = X[q][ROW(x)];                                 \
+        for (int y = 0; y < RN; y++) bv[y] = Y[q][COL(y)];
+#endif
+
 #define COMPUTE(X, Y)                                                                      \
     _Pragma("unroll")                                                                      \
     for (int q = 0; q < TK; q++) {                                                         \
         real av[RM], bv[RN];                                                               \
-        for (int x = 0; x < RM; x++) av[x] = X[q][ty + x * WM];                            \
-        for (int y = 0; y < RN; y++) bv[y] = Y[q][tx + y * WN];                            \
+        LOAD_FRAGMENTS(X, Y, q)                                                            \
         for (int x = 0; x < RM; x++)                                                       \
             for (int y = 0; y < RN; y++)                                                   \
                 acc[x][y] = fma(av[x], bv[y], acc[x][y]);                                  \
@@ -52,10 +84,10 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
     K_LOOP(COMPUTE)
 
     for (int x = 0; x < RM; x++) {
-        const int i = i0 + ty + x * WM;
+        const int i = i0 + ROW(x);
         if (i >= m) break;
         for (int y = 0; y < RN; y++) {
-            const int j = j0 + tx + y * WN;
+            const int j = j0 + COL(y);
             if (j < n) {
                 const long o = (long)i * ldc + j;
                 // beta = 0 never reads C: NaN there must not leak into the result.
