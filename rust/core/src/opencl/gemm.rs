@@ -94,12 +94,13 @@ fn tensor_core() -> Variant {
 }
 
 /// The portable FMA kernel; tiles by device type and precision (GPU figures from the sweep
-/// in docs/benchmarks.md: float64 prefers TK=8, float32 TK=16 double-buffered).
+/// in docs/benchmarks.md: float64 prefers TK=8 and strided ownership, float32 TK=16 with
+/// vector reads from local memory).
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
 fn portable(info: &DeviceInfo, double: bool) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
         (true, true) => (vec![128, 128, 8, 16, 16], ""),
-        (true, false) => (vec![128, 128, 16, 16, 16], " -DSTAGES=2"),
+        (true, false) => (vec![128, 128, 16, 16, 16], " -DVEC=1"),
         (false, _) => (vec![32, 32, 8, 8, 8], ""),
     };
     let (v, stages) = match tile_override("LAPACK_AI_GEMM_TILE", 5) {
