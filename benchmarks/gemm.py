@@ -168,7 +168,7 @@ def main(argv=None) -> int:
             json.dump({"device": dev.name, "driver": dev.driver_version, "when": when, "rows": rows}, f, indent=1)
     fmt = lambda x: "-" if x is None else f"{x:.1f}" if x >= 1 else f"{x:.3f}"
     cols = [f"ours_{k}" for k in args.kernels] + ["cublas", "ours_e2e", "numpy"]
-    print(("" if not args.markdown else "") + head)
+    print(head)
     header = ["dtype", "n"] + [c.replace("ours_", "ours ") + " TF/s" for c in cols] + ["best/cuBLAS", "e2e/numpy", "rel err"]
     sep = " | "
     print(("| " if args.markdown else "") + sep.join(header) + (" |" if args.markdown else ""))

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _core
 from .devices import devices as _devices
+from .devices import explain
 
 LADDER = (128, 256, 512, 1024, 2048, 4096)
 
@@ -82,8 +83,6 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                 a = rng.standard_normal((n, n)).astype(dt)
                 b = rng.standard_normal((n, n)).astype(dt)
                 try:
-                    from .devices import explain
-
                     explain("gemm", a.shape, b.shape, dtype=dt, device=f"opencl:{index}")
                 except Exception as e:  # cannot hold or run it: the CPU keeps this size
                     timings.append({"device": index, "dtype": dt, "n": n, "skipped": str(e)})

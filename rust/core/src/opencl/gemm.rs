@@ -225,16 +225,11 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
 
     let read_c = beta != T::zero();
     let count = c.len() / (m * n);
-    // C as the kernel writes it: row-major stacks (direct), column-major (transposed problem),
-    // or a row-major host copy.
-    let cmats = matrices(c.view());
-    let c_layout = uniform(&cmats).filter(|&(_, _, stride)| count == 1 || stride == m * n);
-    drop(cmats);
-    // (transpose the problem, write into the caller's memory)
-    let (transpose, direct) = match c_layout {
-        Some((col_major, _, _)) => (col_major, true),
-        None => (false, false),
-    };
+    // C as the kernel writes it: a row-major stack is written in place, a column-major one too
+    // (as the transposed product); anything else goes through a row-major host copy.
+    let c_layout = uniform(&matrices(c.view())).filter(|&(_, _, stride)| count == 1 || stride == m * n);
+    let transpose = c_layout.is_some_and(|(col_major, _, _)| col_major);
+    let direct = c_layout.is_some();
     let plan = if transpose {
         Plan { m: n, n: m, k, a: &sb, a_mfast: b_nfast, b: &sa, b_nfast: a_mfast }
     } else {
@@ -258,7 +253,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let double = T::DTYPE == "float64";
     let mut last = classify(0, "no kernel variant for this device");
     for v in variants(info, double, choice) {
-        match launch(gpu, &v, &plan, &mut c, staged.as_deref_mut(), direct, read_c, count, alpha, beta, double) {
+        match launch(gpu, &v, &plan, &mut c, staged.as_deref_mut(), read_c, count, alpha, beta, double) {
             Ok(mut run) => {
                 if let Some(buf) = staged {
                     // Copy the finished result into the caller's C (any strides).
@@ -282,7 +277,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
 
 #[allow(clippy::too_many_arguments)]
 fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<T>, staged: Option<&mut [T]>,
-                     direct: bool, read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
+                     read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
     let options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines());
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
@@ -302,6 +297,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     }
     run.bytes_to_device = (p.a.data.len() + p.b.data.len()) as u64 * size;
     // C's host memory: the caller's (direct) or the staging copy.
+    let direct = staged.is_none();
     let host_c: &mut [T] = match staged {
         Some(s) => s,
         // SAFETY: direct means the C stack is one contiguous run of `total` elements.
