@@ -11,14 +11,16 @@ from . import _openblas
 
 _openblas.load()  # before anything else touches _core: picks the OpenBLAS kernel
 
-from . import errors, lapack
+from . import errors, lapack, metrics
+from .config import config, config_context
 from .devices import Decision, Device, container, devices, explain, last_decision, reload_settings
 from .diagnose import Report, diagnose
-from .errors import (ConvergenceError, DeviceError, DeviceFallbackWarning, DTypeError, IllConditionedWarning, InputError,
+from .errors import (ConfigError, ConvergenceError, DeviceError, DeviceFallbackWarning, DTypeError, IllConditionedWarning, InputError,
                      LapackArgumentError, LinAlgError, LinAlgWarning, NonFiniteError,
                      NotPositiveDefiniteError, ShapeError, SingularMatrixError)
 from .linalg import (EighResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cholesky, cond,
                      det, eigh, eigvalsh, gemm, inv, lstsq, qr, rcond, slogdet, solve, svd, svdvals)
+from .metrics import MetricsCollector, measure
 from .registry import REGISTRY
 
 __version__ = "0.1.0"
@@ -52,6 +54,8 @@ __all__ = [
     "SlogdetResult", "LstsqResult", "reset_log_cache", "blas_config",
     "devices", "Device", "explain", "Decision", "last_decision", "container", "reload_settings",
     "calibrate", "DeviceError", "DeviceFallbackWarning",
+    "config", "config_context", "ConfigError", "metrics", "measure", "MetricsCollector",
+    "dashboard", "compare", "jupyter",
 ]
 
 
@@ -61,3 +65,40 @@ def calibrate(*args, **kwargs):
     from .calibration import calibrate as _calibrate
 
     return _calibrate(*args, **kwargs)
+
+
+def dashboard(*args, **kwargs):
+    """An inline live dashboard widget (needs ``lapack-ai[jupyter]``); see
+    ``lapack_ai.jupyter.dashboard``."""
+    from .jupyter.dashboard import dashboard as _dashboard
+
+    return _dashboard(*args, **kwargs)
+
+
+def compare(*args, **kwargs):
+    """Time a routine over sizes on the CPU, each OpenCL device and NumPy; see
+    ``lapack_ai.sweep.compare``."""
+    from .sweep import compare as _compare
+
+    return _compare(*args, **kwargs)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext lapack_ai``: rich HTML error reports and metrics on (see ``lapack_ai.jupyter``)."""
+    from .jupyter import enable
+
+    enable(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .jupyter import disable
+
+    disable(ipython)
+
+
+def __getattr__(name):
+    if name == "jupyter":  # imported on use: it needs IPython
+        import importlib
+
+        return importlib.import_module(".jupyter", __name__)
+    raise AttributeError(f"module 'lapack_ai' has no attribute {name!r}")

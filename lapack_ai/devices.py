@@ -97,6 +97,12 @@ class Decision:
     device: str | None
     device_index: int | None
     reason: str
+    kernel: str | None = None
+    """For a call that ran on a device: the kernel variant."""
+    bytes_to_device: int = 0
+    bytes_from_device: int = 0
+    kernel_ns: int = 0
+    """Kernel time from OpenCL's profiling events (0 unless it ran on a device)."""
 
     def __str__(self) -> str:
         return self.reason

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._arrays import as_float
 from .errors import ShapeError
+from .metrics import instrument
 
 
 @dataclass
@@ -134,3 +135,7 @@ def diagnose(a, *, exact_limit: int = 2000) -> Report:
     elif r.symmetric and r.positive_definite is False:
         recs.append("Symmetric but not positive definite: use assume_a='sym', not 'pos'.")
     return r
+
+
+# A public call: recorded as "diagnose", and the routines it runs inside are not recorded.
+diagnose = instrument(diagnose, "diagnose")

@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
     "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
-    "LinAlgWarning", "IllConditionedWarning", "INFO_TABLE", "InfoEntry",
+    "LinAlgWarning", "IllConditionedWarning", "INFO_TABLE", "InfoEntry", "ConfigError",
 ]
 
 
@@ -209,6 +209,16 @@ class DeviceError(_Report, RuntimeError):
         ]
         where = f" on device {device!r}" if device else ""
         super().__init__(f"{operation}{where}: {problem}")
+
+
+class ConfigError(_Report, ValueError):
+    """A setting (environment variable or ``lapack_ai.config``) has a value that is not accepted."""
+
+    _fields = ("variable", "value", "accepted")
+
+    def __init__(self, variable: str, value: Any, accepted: str):
+        self.variable, self.value, self.accepted = variable, str(value), accepted
+        super().__init__(f"{variable}={str(value)!r} is not accepted: expected {accepted}")
 
 
 class DeviceFallbackWarning(RuntimeWarning):

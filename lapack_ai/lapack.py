@@ -33,6 +33,7 @@ import numpy as np
 from . import _core
 from .errors import DTypeError, ShapeError
 from .errors import call as _call
+from .metrics import instrument as _instrument
 
 _ROUTINES = ("gesvd", "gesdd", "gesv", "posv", "potrf", "getrf", "getri", "geqrf", "orgqr", "syevd",
              "gelsd", "gecon", "pocon")
@@ -147,5 +148,6 @@ def _make(prefix: str, dtype):
     return {prefix + k: v for k, v in made.items()}
 
 
-globals().update(_make("d", np.float64))
-globals().update(_make("s", np.float32))
+for _name, _f in {**_make("d", np.float64), **_make("s", np.float32)}.items():
+    globals()[_name] = _instrument(_f, _name)
+del _name, _f

@@ -18,6 +18,7 @@ from ._arrays import as_float, batch_broadcast, promote, square
 from .errors import DeviceFallbackWarning, DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
 from .errors import call as _call
 from .errors import from_core
+from .config import device_request as _device_request
 
 __all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
            "qr", "eigh", "eigvalsh", "cond", "rcond",
@@ -85,6 +86,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
     unsupported dtypes, or when ``c``'s dtype differs from the result's; DeviceError when a
     forced device cannot run the call.
     """
+    device = _device_request(device)  # the caller's, else a config_context override, else None
     if c is None and device is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
         out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
         if out is not None:
@@ -350,3 +352,17 @@ def cond(a, p=None):
             except SingularMatrixError:
                 out[i] = np.inf
     return _scalar(out.reshape(a.shape[:-2]))
+
+
+def _instrument_public() -> None:
+    """Wrap each registry routine so its calls are recorded when metrics are on (calls between
+    them, such as cond's svdvals, are recorded once, as the outer call)."""
+    from .metrics import instrument
+    from .registry import REGISTRY
+
+    g = globals()
+    for name, routine in REGISTRY.items():
+        g[name] = instrument(g[name], name, routine.facts)
+
+
+_instrument_public()

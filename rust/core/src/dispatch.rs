@@ -62,6 +62,17 @@ pub enum Request {
     OpenCl(Option<String>),
 }
 
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Auto => f.write_str("auto"),
+            Request::Cpu => f.write_str("cpu"),
+            Request::OpenCl(None) => f.write_str("opencl"),
+            Request::OpenCl(Some(sel)) => write!(f, "opencl:{sel}"),
+        }
+    }
+}
+
 pub fn parse_request(s: &str) -> Result<Request, String> {
     let t = s.trim().to_ascii_lowercase();
     match t.as_str() {
@@ -359,18 +370,48 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     Ok(Decision::cpu(format!("cpu: {}", why_not.join("; "))))
 }
 
+/// What a device run moved and ran, kept beside its decision for metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transfer {
+    /// Kernel variant that ran, e.g. "tensor-core".
+    pub kernel: String,
+    pub bytes_to_device: u64,
+    pub bytes_from_device: u64,
+    /// Kernel time from the OpenCL profiling events.
+    pub kernel_ns: u64,
+}
+
+/// One call's final decision (after any fallback) and, for device runs, what moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Last {
+    pub op: &'static str,
+    pub decision: Decision,
+    pub transfer: Option<Transfer>,
+}
+
 thread_local! {
-    static LAST: RefCell<Option<(&'static str, Decision)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<Last>> = const { RefCell::new(None) };
 }
 
 /// Remember the final decision of a call on this thread (after any fallback).
 pub fn record(op: &'static str, d: &Decision) {
-    LAST.with(|l| *l.borrow_mut() = Some((op, d.clone())));
+    record_run(op, d, None);
 }
 
-/// The last recorded decision on this thread: (operation, decision).
-pub fn last() -> Option<(&'static str, Decision)> {
+/// `record` for a call that ran on a device, with its transfers.
+pub fn record_run(op: &'static str, d: &Decision, transfer: Option<Transfer>) {
+    LAST.with(|l| *l.borrow_mut() = Some(Last { op, decision: d.clone(), transfer }));
+}
+
+/// The last recorded decision on this thread.
+pub fn last() -> Option<Last> {
     LAST.with(|l| l.borrow().clone())
+}
+
+/// The last recorded decision on this thread, cleared: metrics take it once per call so a
+/// call that never reached the core is not credited with an older decision.
+pub fn take_last() -> Option<Last> {
+    LAST.with(|l| l.borrow_mut().take())
 }
 
 /// Decide for a routine without an OpenCL kernel (every LAPACK routine today): always the

@@ -63,10 +63,39 @@ pub fn explain<'py>(py: Python<'py>, op: &str, count: usize, m: usize, n: usize,
     decision_dict(py, op, &d)
 }
 
-/// The last call's final decision on this thread, or None.
+/// The last call's final decision on this thread (with its transfers for device runs), or
+/// None; `take` also clears it.
 #[pyfunction]
-pub fn last_decision(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
-    dispatch::last().map(|(op, d)| decision_dict(py, op, &d)).transpose()
+#[pyo3(signature = (take=false))]
+pub fn last_decision(py: Python<'_>, take: bool) -> PyResult<Option<Bound<'_, PyDict>>> {
+    let last = if take { dispatch::take_last() } else { dispatch::last() };
+    let Some(last) = last else { return Ok(None) };
+    let o = decision_dict(py, last.op, &last.decision)?;
+    let t = last.transfer.unwrap_or_default();
+    o.set_item("kernel", (!t.kernel.is_empty()).then_some(t.kernel))?;
+    o.set_item("bytes_to_device", t.bytes_to_device)?;
+    o.set_item("bytes_from_device", t.bytes_from_device)?;
+    o.set_item("kernel_ns", t.kernel_ns)?;
+    Ok(Some(o))
+}
+
+/// A `device=` string in its normal form ("auto", "cpu", "opencl", "opencl:<sel>"), or
+/// ValueError saying what is accepted.
+#[pyfunction]
+pub fn parse_device(device: &str) -> PyResult<String> {
+    dispatch::parse_request(device).map(|r| r.to_string()).map_err(PyValueError::new_err)
+}
+
+/// The dispatcher's settings as parsed from the environment: device (the default request),
+/// gpu_enabled, memory_limit_pct. Raises ValueError naming a bad variable.
+#[pyfunction]
+pub fn settings(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let s = dispatch::settings().map_err(PyValueError::new_err)?;
+    let o = PyDict::new(py);
+    o.set_item("device", s.device.to_string())?;
+    o.set_item("gpu_enabled", s.gpu_enabled)?;
+    o.set_item("memory_limit_pct", s.memory_limit_pct)?;
+    Ok(o)
 }
 
 fn device(index: usize) -> PyResult<&'static DeviceInfo> {

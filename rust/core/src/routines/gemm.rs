@@ -65,7 +65,9 @@ pub fn gemm_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let tried = opencl::gpu(index).and_then(|g| opencl::gemm::gemm(&g, a.view(), b.view(), c.view_mut(), alpha, beta, trans_a, trans_b, kernel));
     match tried {
         Ok(run) => {
-            dispatch::record("gemm", &decision);
+            let transfer = dispatch::Transfer { kernel: run.kernel.clone(), bytes_to_device: run.bytes_to_device,
+                                                bytes_from_device: run.bytes_from_device, kernel_ns: run.kernel_ns };
+            dispatch::record_run("gemm", &decision, Some(transfer));
             Ok(Outcome { decision, run: Some(run), warning: None })
         }
         Err(fail) => {
