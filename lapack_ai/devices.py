@@ -159,10 +159,43 @@ def last_decision() -> Decision | None:
     return Decision(**d) if d is not None else None
 
 
-def container() -> dict:
-    """cgroup facts (v1 or v2): ``version``, ``memory_limit`` and ``memory_usage`` in bytes
-    (None when unlimited), ``cpu_quota`` in CPUs, and ``cpus`` this process may use."""
-    return dict(_core.cgroup())
+def container(root: str = "/") -> dict:
+    """Container facts (read-only):
+
+    - ``in_container``: whether this process runs in a container, and ``runtime``, the hint
+      that said so (docker, podman, kubernetes, containerd, lxc, or the ``container`` variable);
+    - cgroup (v1 or v2): ``version``, ``memory_limit`` and ``memory_usage`` in bytes (None when
+      unlimited), ``cpu_quota`` in CPUs, and ``cpus`` this process may use;
+    - ``gpu_devices``: GPU device nodes passed in (/dev/nvidia<N>, /dev/dri/renderD*, /dev/kfd)
+      and ``gpu_passthrough``, whether there is any (or NVIDIA_VISIBLE_DEVICES names one).
+
+    ``root`` is for tests: where to look instead of "/" (the cgroup facts come from the core).
+    """
+    import os
+    from pathlib import Path
+
+    r = Path(root)
+    runtime = None
+    if (r / ".dockerenv").exists():
+        runtime = "docker"
+    elif (r / "run/.containerenv").exists():
+        runtime = "podman"
+    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+        runtime = "kubernetes"
+    elif os.environ.get("container"):
+        runtime = os.environ["container"]
+    else:
+        try:
+            text = (r / "proc/1/cgroup").read_text()
+        except OSError:
+            text = ""
+        runtime = next((k for k in ("kubepods", "docker", "containerd", "lxc", "podman") if k in text), None)
+        runtime = "kubernetes" if runtime == "kubepods" else runtime
+    dev = r / "dev"
+    nodes = sorted(str(p) for p in [*dev.glob("nvidia[0-9]*"), *dev.glob("dri/renderD*"), *dev.glob("kfd")])
+    visible = os.environ.get("NVIDIA_VISIBLE_DEVICES", "")
+    return {"in_container": runtime is not None, "runtime": runtime, **_core.cgroup(), "gpu_devices": nodes,
+            "gpu_passthrough": bool(nodes) or visible not in ("", "void", "none")}
 
 
 def reload_settings() -> None:

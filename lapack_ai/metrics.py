@@ -521,7 +521,7 @@ def _recorded(fn, operation, facts, args, kwargs):
         seconds = time.perf_counter() - t0
         _depth.n = 0
         rss1 = probe.rss()
-        d = _core.last_decision(True)
+        d = _core.last_decision()  # kept for lapack_ai.last_decision()
         dtype = _dtype(out, args)
         try:
             routine, flops = facts(args, kwargs, dtype, d) if facts else (None, None)

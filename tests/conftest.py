@@ -71,3 +71,18 @@ def flatten(out):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def opencl_sel():
+    """The ``device=`` string of the OpenCL device tests use (LAPACK_AI_TEST_DEVICE=<index>
+    picks one); skips without one unless ./dev test requires it."""
+    import lapack_ai
+
+    devs = [d for d in lapack_ai.devices() if not d.unusable and d.fp64]
+    if not devs:
+        if os.environ.get("LAPACK_AI_REQUIRE_OPENCL") == "1":
+            pytest.fail("LAPACK_AI_REQUIRE_OPENCL=1 but no usable OpenCL device")
+        pytest.skip("no OpenCL device (install pocl-opencl-icd)")
+    pick = os.environ.get("LAPACK_AI_TEST_DEVICE")
+    return next((d for d in devs if str(d.index) == pick), devs[0]).selector

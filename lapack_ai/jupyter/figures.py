@@ -22,7 +22,8 @@ def time_vs_size(title: str, widget: bool = True, height: int = 320):
     fig = (go.FigureWidget if widget else go.Figure)()
     fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40),
                       xaxis=dict(type="log", title="matrix size n"),
-                      yaxis=dict(type="log", title="time (ms)"), legend=dict(orientation="h", y=-0.25),
+                      yaxis=dict(type="log", title="time (ms)"), showlegend=True,
+                      legend=dict(orientation="h", y=-0.25),
                       template="plotly_white")
     return fig
 

@@ -1,0 +1,130 @@
+"""A person's view: JupyterLab on 127.0.0.1, the quickstart notebook opened and run in headless
+Chromium (Debian's ``chromium``, driven by Playwright), and the dashboard widget checked in
+the page. The screenshot is kept in .ci/artifacts/ (or $LAPACK_AI_ARTIFACTS).
+
+``./dev test`` installs chromium and sets LAPACK_AI_REQUIRE_BROWSER=1, so a missing browser
+fails the run there instead of skipping."""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("LAPACK_AI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("LAPACK_AI_ARTIFACTS", ROOT / ".ci" / "artifacts"))
+
+if not CHROMIUM:
+    if os.environ.get("LAPACK_AI_REQUIRE_BROWSER") == "1":
+        pytest.fail("LAPACK_AI_REQUIRE_BROWSER=1 but chromium is not installed", pytrace=False)
+    pytest.skip("chromium not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server over a copy of notebooks/, with its own settings and runtime dirs."""
+    work = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work)
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
+    log = open(tmp_path / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not start in 120 s"
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _run_all(page, attempts: int = 6) -> None:
+    """Run > Run All Cells. A click made before the kernel's session is wired up runs nothing
+    (seen here), so repeat it until the first cell has started; that cannot run anything twice."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    first = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for _ in range(attempts):
+        page.keyboard.press("Escape")  # close a menu or toast left by the previous try
+        try:
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=10_000)
+        except PlaywrightTimeout:
+            continue
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if first.inner_text().strip() not in ("[ ]:", ""):
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"Run All Cells did not start the notebook in {attempts} tries")
+
+
+def test_quickstart_dashboard_renders_in_jupyterlab(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "quickstart-dashboard.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1400})
+            page.goto(f"{url}/lab/tree/quickstart.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator, .jp-KernelStatus", timeout=120_000)
+            _run_all(page)
+            try:
+                board = page.wait_for_selector(".lapack-ai-dashboard", timeout=180_000)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "quickstart-failure.png"))
+                raise
+            # the last cell stops it: every cell ran, and the view stayed
+            page.wait_for_function("document.querySelector('.lapack-ai-dashboard')?.innerText.includes('stopped')",
+                                   timeout=300_000)
+            text = board.inner_text()
+            assert "Recent calls" in text and "dgesdd" in text and "512x512" in text and "12 calls buffered" in text
+            assert "cpu: LAPACK/BLAS via OpenBLAS" in text
+            # the plot: a plotly figure inside the widget, one point per call, on log axes
+            points = page.locator(".lapack-ai-dashboard .js-plotly-plot .scatterlayer .point")
+            assert points.count() == 12
+            assert page.locator(".lapack-ai-dashboard .js-plotly-plot .xtitle").text_content() == "matrix size n"
+            # no cell failed
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] "
+                                ":text('Traceback')").count() == 0
+            board.scroll_into_view_if_needed()
+            board.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 20_000  # a real picture, not an empty frame
