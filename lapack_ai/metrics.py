@@ -35,7 +35,12 @@ __all__ = ["Record", "MetricsCollector", "Measurement", "measure", "collector", 
 
 @dataclass(slots=True)
 class Record:
-    """One public call."""
+    """One public call: ``operation``, ``routine`` (LAPACK routines or kernel run), ``shapes``,
+    ``dtype``, ``backend``, ``strategy`` and ``reason`` (the dispatcher's), ``device``,
+    ``seconds``, ``flops``, ``bytes_to_device``/``bytes_from_device``, ``kernel``,
+    ``rss_delta`` (bytes; sampled around calls whose first operand has >= 16 MiB),
+    ``cgroup_memory`` (sampled at most every 100 ms), ``gpu_utilization`` (%) and
+    ``gpu_memory_used`` (NVML, device calls), ``thread``, ``timestamp``, ``error``."""
 
     operation: str
     routine: str
@@ -87,6 +92,7 @@ class _Probe:
         self._cgroup = self._open("/sys/fs/cgroup/memory.current") or \
             self._open("/sys/fs/cgroup/memory/memory.usage_in_bytes")
         self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._cgroup_at, self._cgroup_value = 0.0, None
         self._nvml: Any = None  # None: not tried; False: unavailable; else {device name: handle}
 
     @staticmethod
@@ -101,13 +107,19 @@ class _Probe:
             return None
         return int(os.pread(self._statm, 64, 0).split()[1]) * self._page
 
-    def cgroup(self) -> int | None:
+    def cgroup(self, now: float | None = None) -> int | None:
+        """The cgroup's memory usage, read at most every 100 ms (it moves slowly, and a read
+        costs more than a small call)."""
         if self._cgroup is None:
             return None
-        try:
-            return int(os.pread(self._cgroup, 32, 0))
-        except (OSError, ValueError):
-            return None
+        now = time.time() if now is None else now
+        if now - self._cgroup_at > 0.1:
+            try:
+                self._cgroup_value = int(os.pread(self._cgroup, 32, 0))
+            except (OSError, ValueError):
+                self._cgroup_value = None
+            self._cgroup_at = now
+        return self._cgroup_value
 
     def gpu(self, device: str | None) -> tuple[int | None, int | None]:
         """(utilisation %, memory used bytes) of the NVIDIA GPU named ``device`` via NVML
@@ -187,7 +199,7 @@ class MetricsCollector:
     def __init__(self, maxlen: int | None = None):
         self._buf: deque[Record] = deque(maxlen=maxlen or _config.current().metrics_buffer)
         self._lock = threading.Lock()
-        self._totals: dict[tuple[str, str, str], list[float]] = {}
+        self._totals: dict[tuple[str, str | None, bool], list[float]] = {}
         self.version = 0
         """Bumped on every record; the dashboard redraws only when it changed."""
 
@@ -201,17 +213,18 @@ class MetricsCollector:
             self._buf = deque(self._buf, maxlen=maxlen)
 
     def add(self, r: Record) -> None:
-        key = (r.operation, r.backend or "none", "error" if r.error else "ok")
+        key = (r.operation, r.backend, r.error is None)
         with self._lock:
             self._buf.append(r)
             t = self._totals.get(key)
             if t is None:
-                t = self._totals[key] = [0, 0.0, 0.0, 0, 0]
-            t[0] += 1
-            t[1] += r.seconds
-            t[2] += r.flops or 0.0
-            t[3] += r.bytes_to_device
-            t[4] += r.bytes_from_device
+                self._totals[key] = [1, r.seconds, r.flops or 0.0, r.bytes_to_device, r.bytes_from_device]
+            else:
+                t[0] += 1
+                t[1] += r.seconds
+                t[2] += r.flops or 0.0
+                t[3] += r.bytes_to_device
+                t[4] += r.bytes_from_device
             self.version += 1
 
     def clear(self) -> None:
@@ -234,7 +247,8 @@ class MetricsCollector:
         (operation, backend, "ok"|"error"), including records the ring buffer dropped."""
         names = ("calls", "seconds", "flops", "bytes_to_device", "bytes_from_device")
         with self._lock:
-            return {k: dict(zip(names, v)) for k, v in self._totals.items()}
+            return {(op, be or "none", "ok" if ok else "error"): dict(zip(names, v))
+                    for (op, be, ok), v in self._totals.items()}
 
     # ---- export ----
 
@@ -401,6 +415,7 @@ class Measurement:
     def __init__(self, name: str, sink: MetricsCollector | None = None, matrix_size: Any = None):
         self.name, self.sink, self.matrix_size = name, sink, matrix_size
         self.records: list[Record] = []
+        """The calls made in the block so far."""
         self.summary: Summary | None = None
         self._t0 = 0.0
 
@@ -460,16 +475,8 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 _depth = threading.local()  # nested public calls (cond calls svdvals) record once, as the outer call
 
 
-def _shapes(args) -> tuple:
-    return tuple(a.shape for a in args if isinstance(a, np.ndarray)) or \
-        tuple(np.shape(a) for a in args if isinstance(a, (list, tuple)))
-
-
-def _dtype(out, args) -> str | None:
-    for x in (out if isinstance(out, tuple) else (out,)) + tuple(args):
-        if isinstance(x, np.ndarray):
-            return x.dtype.name
-    return None
+_DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
+_RSS_MIN_BYTES = 16 << 20
 
 
 def _batch_count(args) -> int:
@@ -505,8 +512,11 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
 
 def _recorded(fn, operation, facts, args, kwargs):
     probe = _PROBE or _probe()
-    _core.last_decision(True)  # clear: a call refused before the core has no decision
-    rss0 = probe.rss()
+    _core.clear_last_call()  # a call refused before the core must not show an older decision
+    # RSS is read around calls whose first operand has 16 MiB or more: smaller ones rarely
+    # move it, and two reads cost more than a small call (benchmarks/metrics_overhead.py).
+    a0 = args[0] if args else None
+    rss0 = probe.rss() if type(a0) is np.ndarray and a0.nbytes >= _RSS_MIN_BYTES else None
     err = None
     out = None
     _depth.n = 1
@@ -515,28 +525,39 @@ def _recorded(fn, operation, facts, args, kwargs):
         out = fn(*args, **kwargs)
         return out
     except BaseException as e:
-        err = f"{type(e).__name__}: {e}"
+        err = e
         raise
     finally:
         seconds = time.perf_counter() - t0
         _depth.n = 0
-        rss1 = probe.rss()
-        d = _core.last_decision()  # kept for lapack_ai.last_decision()
-        dtype = _dtype(out, args)
+        d = _core.last_call()  # kept for lapack_ai.last_decision() too
+        now = time.time()
+        shapes = []
+        for a in args:
+            if type(a) is np.ndarray:
+                shapes.append(a.shape)
+            elif isinstance(a, (list, tuple)):
+                shapes.append(np.shape(a))
+        shapes = tuple(shapes)
+        x = out[0] if isinstance(out, tuple) and out else out
+        dt = x.dtype if type(x) is np.ndarray else (a0.dtype if type(a0) is np.ndarray else None)
+        dtype = None if dt is None else (_DTYPE_NAMES.get(dt) or dt.name)
         try:
-            routine, flops = facts(args, kwargs, dtype, d) if facts else (None, None)
+            routine, flops = facts(args, kwargs, dtype, d, shapes) if facts else (operation, None)
         except Exception:  # odd arguments that the routine itself refused
-            routine, flops = None, None
-        gpu = probe.gpu(d["device"]) if d and d["backend"] == "opencl" else (None, None)
-        r = Record(operation, routine or operation, _shapes(args), dtype,
-                   d["backend"] if d else None, d["strategy"] if d else None, d["reason"] if d else None,
-                   d["device"] if d else None, seconds, None if err else flops,
-                   d["bytes_to_device"] if d else 0, d["bytes_from_device"] if d else 0,
-                   d["kernel"] if d else None,
-                   None if rss0 is None else rss1 - rss0, probe.cgroup(), gpu[0], gpu[1],
-                   threading.current_thread().name, time.time(), err)
+            routine, flops = operation, None
+        thread = threading.current_thread().name
+        error = None if err is None else f"{type(err).__name__}: {err}"
+        if d is None:
+            r = Record(operation, routine, shapes, dtype, None, None, None, None, seconds, None,
+                       0, 0, None, None, probe.cgroup(now), None, None, thread, now, error)
+        else:
+            backend, strategy, reason, device, kernel, up, down = d
+            gpu = probe.gpu(device) if backend == "opencl" else (None, None)
+            r = Record(operation, routine, shapes, dtype, backend, strategy, reason, device, seconds,
+                       None if error else flops, up, down, kernel, None if rss0 is None else probe.rss() - rss0,
+                       probe.cgroup(now), gpu[0], gpu[1], thread, now, error)
         if _config.current().metrics:
-            collector().add(r)
+            (_COLLECTOR or collector()).add(r)
         for m in _active.get():
             m._add(r)
-

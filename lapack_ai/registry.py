@@ -7,6 +7,7 @@ benchmarked against its peer, without further code.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -57,7 +58,11 @@ def _mn(shapes):
 
 
 def _count(shapes) -> int:
-    return max((int(np.prod(s[:-2])) for s in shapes if len(s) > 2), default=1)
+    count = 1
+    for s in shapes:
+        if len(s) > 2:
+            count = max(count, math.prod(s[:-2]))
+    return count
 
 
 def _svd_flops(m, n, vectors):
@@ -74,9 +79,9 @@ def _gemm_facts(args, kw, shapes, p, d):
     (ar, ac), (br, bc) = shapes[0][-2:], shapes[1][-2:]
     m, k = (ac, ar) if ta else (ar, ac)
     n = br if tb else bc
-    if d and d["backend"] == "opencl":
-        run = f"opencl gemm ({d['kernel'] or 'kernel'})"
-    elif d and "inline" in d["reason"]:
+    if d and d[0] == "opencl":
+        run = f"opencl gemm ({d[4] or 'kernel'})"
+    elif d and "inline" in d[2]:
         run = "inline loop"
     else:
         run = p + "gemm"
@@ -127,8 +132,11 @@ def _eigh_facts(vectors):
 
 
 def _cubic(runs, c):
+    names = {p: "+".join(p + r for r in runs) for p in "ds"}
+
     def facts(args, kw, shapes, p, d):
-        return "+".join(p + r for r in runs), c * float(shapes[0][-1]) ** 3
+        n = shapes[0][-1]
+        return names[p], c * n * n * n
     return facts
 
 
@@ -157,7 +165,8 @@ class Routine:
     """``make(rng, shape, dtype) -> args``: valid random inputs for matrices of ``shape``."""
     run_facts: Callable
     """``run_facts(args, kwargs, shapes, prefix, decision) -> (routines run, flops per matrix)``:
-    what metrics record for a call (prefix is LAPACK's type letter, decision the core's)."""
+    what metrics record for a call (prefix is LAPACK's type letter; decision is
+    ``_core.last_call()``'s tuple: backend, strategy, reason, device, kernel, bytes up, down)."""
     stacked: bool = True
     """Accepts stacks ``(..., M, N)``."""
 
@@ -172,9 +181,11 @@ class Routine:
         mod, _, attr = self.peer.rpartition(".")
         return getattr(importlib.import_module(mod), attr)
 
-    def facts(self, args, kwargs, dtype, decision):
-        """(routines run, total flops) of one call, for metrics."""
-        shapes = [np.shape(a) for a in args if isinstance(a, (np.ndarray, list, tuple))]
+    def facts(self, args, kwargs, dtype, decision, shapes=None):
+        """(routines run, total flops) of one call, for metrics; ``shapes`` of the array
+        arguments when the caller has them already."""
+        if shapes is None:
+            shapes = [np.shape(a) for a in args if isinstance(a, (np.ndarray, list, tuple))]
         prefix = "s" if dtype == "float32" else "d"
         run, flops = self.run_facts(args, kwargs, shapes, prefix, decision)
         return run, flops * _count(shapes)

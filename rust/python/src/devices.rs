@@ -86,6 +86,24 @@ pub fn parse_device(device: &str) -> PyResult<String> {
     dispatch::parse_request(device).map(|r| r.to_string()).map_err(PyValueError::new_err)
 }
 
+/// The last call's decision as a tuple, for metrics (a dict costs a microsecond more):
+/// (backend, strategy, reason, device, kernel, bytes_to_device, bytes_from_device), or None.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn last_call() -> Option<(&'static str, &'static str, String, Option<String>, Option<String>, u64, u64)> {
+    dispatch::last().map(|l| {
+        let t = l.transfer.unwrap_or_default();
+        (l.decision.backend.name(), l.decision.strategy, l.decision.reason.into_owned(), l.decision.device,
+         (!t.kernel.is_empty()).then_some(t.kernel), t.bytes_to_device, t.bytes_from_device)
+    })
+}
+
+/// Forget this thread's last decision (metrics call it before each recorded call).
+#[pyfunction]
+pub fn clear_last_call() {
+    dispatch::take_last();
+}
+
 /// The dispatcher's settings as parsed from the environment: device (the default request),
 /// gpu_enabled, memory_limit_pct. Raises ValueError naming a bad variable.
 #[pyfunction]
