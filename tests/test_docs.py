@@ -1,4 +1,4 @@
-"""The README's examples run as written."""
+"""The README's and docs/observability.md's examples run as written."""
 
 import re
 from pathlib import Path
@@ -23,3 +23,21 @@ def test_readme_examples_run(capsys):
         exec(compile(block, "README.md", "exec"), ns)
     out = capsys.readouterr().out
     assert "3rd pivot" in out and "dgetrf 3 3 pivot" in out and "recommendations" in out
+
+
+def test_observability_examples_run(tmp_path, monkeypatch, capsys):
+    doc = (Path(__file__).parents[1] / "docs" / "observability.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)  # the exports write files
+    ns: dict = {}
+    try:
+        for block in blocks:
+            exec(compile(block, "observability.md", "exec"), ns)
+    finally:
+        import lapack_ai
+
+        lapack_ai.metrics.collector().clear()
+    out = capsys.readouterr().out
+    assert "pca fit: 2 calls" in out and 'lapack_ai_calls_total{backend="cpu",operation="solve",status="ok"} 1.0' in out
+    assert (tmp_path / "calls.jsonl").read_text().count("\n") == 1 and (tmp_path / "calls.csv").exists()
