@@ -2,7 +2,7 @@
 
 Runs each routine on random input and checks it against NumPy, shows what a failure looks
 like (a structured error report and ``diagnose``), then prints a short speed table against
-NumPy measured in this process.
+NumPy measured in this process, and what the demo's own calls cost (metrics).
 """
 
 from __future__ import annotations
@@ -24,6 +24,18 @@ def _agree(name, args, ours, theirs) -> bool:
 
 
 def main() -> None:
+    with la.measure("sections 1-4") as m:  # metrics on for these calls (not for the speed table)
+        _run()
+    print("\n5. What those calls cost, from lapack_ai.measure (docs/observability.md):")
+    print("   " + str(m.summary).replace("\n", "\n   "))
+
+    print("\n6. Speed against NumPy, measured now with metrics off (ratio = ours / NumPy; below 1 is faster):")
+    from lapack_ai.benchmark import main as bench
+
+    bench(["--quick"])
+
+
+def _run() -> None:
     rng = np.random.default_rng(7)
     cfg = la.blas_config()
     print(f"lapack_ai {la.__version__} on {cfg['config']} (kernel {cfg['corename']}, {cfg['threads']} threads)\n")
@@ -60,11 +72,6 @@ def main() -> None:
 
     print("\n4. diagnose() on a Vandermonde matrix (badly conditioned):")
     print("   " + str(la.diagnose(np.vander(np.linspace(0, 1, 12)))).replace("\n", "\n   "))
-
-    print("\n5. Speed against NumPy, measured now (ratio = ours / NumPy; below 1 is faster):")
-    from lapack_ai.benchmark import main as bench
-
-    bench(["--quick"])
 
 
 if __name__ == "__main__":
