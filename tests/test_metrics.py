@@ -230,3 +230,44 @@ def test_prometheus_counters_survive_the_buffer_wrapping():
 def test_wrapped_routines_keep_names_and_docs():
     assert lapack_ai.svd.__name__ == "svd" and "Singular value decomposition" in lapack_ai.svd.__doc__
     assert lapack_ai.lapack.dgetrf.__name__ == "dgetrf"
+
+
+def test_core_works_without_the_optional_extras():
+    """With pandas, prometheus-client, ipywidgets, plotly, IPython, tqdm and pynvml all
+    unimportable, lapack_ai imports, records, measures and exports to JSONL/CSV; the rest say
+    which extra to install."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        BLOCKED = ("pandas", "prometheus_client", "ipywidgets", "plotly", "IPython", "tqdm", "pynvml", "anywidget")
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ImportError(f"blocked for this test: {name}")
+        sys.meta_path.insert(0, Block())
+        import numpy as np, lapack_ai as la
+        with la.measure("m") as m:
+            la.gemm(np.eye(3), np.eye(3))
+        assert m.summary.calls == 1
+        col = la.MetricsCollector()
+        with col.measure_operation("x"):
+            la.det(np.eye(2))
+        assert col.to_jsonl().count("det") == 1 and col.to_csv().startswith("operation,")
+        for what, fn in [("pandas", col.to_dataframe), ("prometheus-client", col.to_prometheus),
+                         ("lapack-ai[jupyter]", la.dashboard)]:
+            try:
+                fn()
+            except ImportError as e:
+                assert what in str(e), e
+            else:
+                raise AssertionError(what)
+        cmp = la.compare("det", sizes=[4], repeats=1)  # no tqdm: no bar, same data
+        assert len(cmp.rows) == 2
+        assert la.metrics.gpu_status() == []
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
