@@ -164,6 +164,9 @@ def _from_env() -> Settings:
 _lock = threading.Lock()
 _process: Settings | None = None
 _block: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("lapack_ai_settings", default=None)
+# Set only by blocks that override device or gpu_enabled: other blocks (measure() is one) keep
+# the core's own default, and gemm its native fast path.
+_steers: contextvars.ContextVar[bool] = contextvars.ContextVar("lapack_ai_steers_dispatch", default=False)
 _listeners: list = []  # called with the new process settings (the metrics buffer resizes)
 
 
@@ -285,9 +288,11 @@ def config_context(**settings: Any) -> Iterator[Settings]:
                         f"process); use lapack_ai.config.update({wide[0]}=...)")
     parsed = {k: _parse(k, v) for k, v in settings.items()}
     token = _block.set(replace(current(), **parsed))
+    steers = _steers.set(_steers.get() or "device" in parsed or "gpu_enabled" in parsed)
     try:
         yield _block.get()
     finally:
+        _steers.reset(steers)
         _block.reset(token)
 
 
@@ -295,10 +300,9 @@ def device_request(device: str | None) -> str | None:
     """The ``device=`` to hand the core for a call: the caller's, else a block override (the
     core applies the process default to None). A block with gpu_enabled=False keeps "auto"
     on the CPU and refuses forced OpenCL."""
-    block = _block.get()
-    if device is None and block is None:
-        return None
-    s = block or current()
+    if not _steers.get():
+        return device  # None: the core applies the process default
+    s = current()
     req = device if device is not None else s.device
     if not s.gpu_enabled:
         norm = _device(req)

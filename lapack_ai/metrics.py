@@ -17,13 +17,14 @@ import contextvars
 import csv
 import functools
 import io
+import itertools
 import json
 import os
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -33,8 +34,7 @@ from . import config as _config
 __all__ = ["Record", "MetricsCollector", "Measurement", "measure", "collector", "instrument"]
 
 
-@dataclass(slots=True)
-class Record:
+class Record(NamedTuple):
     """One public call: ``operation``, ``routine`` (LAPACK routines or kernel run), ``shapes``,
     ``dtype``, ``backend``, ``strategy`` and ``reason`` (the dispatcher's), ``device``,
     ``seconds``, ``flops``, ``bytes_to_device``/``bytes_from_device``, ``kernel``,
@@ -75,13 +75,14 @@ class Record:
         return max(s[-2:], default=0)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = self._asdict()
         d["shapes"] = [list(s) for s in self.shapes]
         d["gflops"] = self.gflops
         return d
 
 
-_FIELDS = [f.name for f in fields(Record)] + ["gflops"]
+_FIELDS = [*Record._fields, "gflops"]
+_new_record = tuple.__new__  # builds a Record from a tuple without a Python-level __new__
 
 
 # ---- memory and GPU probes: files opened once, read with pread (about 1-2 us each) ----
@@ -198,10 +199,17 @@ class MetricsCollector:
 
     def __init__(self, maxlen: int | None = None):
         self._buf: deque[Record] = deque(maxlen=maxlen or _config.current().metrics_buffer)
-        self._lock = threading.Lock()
-        self._totals: dict[tuple[str, str | None, bool], list[float]] = {}
-        self.version = 0
-        """Bumped on every record; the dashboard redraws only when it changed."""
+        self._lock = threading.Lock()  # for snapshots and resizing; the call path takes none
+        # Totals are kept per thread (no lock on the call path) and summed when read.
+        self._local = threading.local()
+        self._all_totals: list[dict] = []
+        self._count = itertools.count(1)
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        """Changes with every record; the dashboard redraws only when it changed."""
+        return self._version
 
     @property
     def maxlen(self) -> int:
@@ -212,32 +220,46 @@ class MetricsCollector:
         with self._lock:
             self._buf = deque(self._buf, maxlen=maxlen)
 
+    def _thread_totals(self) -> dict:
+        t = self._local.__dict__.get("totals")
+        if t is None:
+            t = self._local.totals = {}
+            with self._lock:
+                self._all_totals.append(t)
+        return t
+
     def add(self, r: Record) -> None:
-        key = (r.operation, r.backend, r.error is None)
-        with self._lock:
-            self._buf.append(r)
-            t = self._totals.get(key)
-            if t is None:
-                self._totals[key] = [1, r.seconds, r.flops or 0.0, r.bytes_to_device, r.bytes_from_device]
-            else:
-                t[0] += 1
-                t[1] += r.seconds
-                t[2] += r.flops or 0.0
-                t[3] += r.bytes_to_device
-                t[4] += r.bytes_from_device
-            self.version += 1
+        """Store a record (thread-safe: deque appends are atomic, totals are per thread)."""
+        self._buf.append(r)
+        totals = self._local.__dict__.get("totals") or self._thread_totals()
+        key = (r[0], r[4], r[19] is None)  # operation, backend, ok
+        t = totals.get(key)
+        if t is None:
+            totals[key] = [1, r[8], r[9] or 0.0, r[10], r[11]]
+        else:
+            t[0] += 1
+            t[1] += r[8]
+            t[2] += r[9] or 0.0
+            t[3] += r[10]
+            t[4] += r[11]
+        self._version = next(self._count)
 
     def clear(self) -> None:
         """Drop the records and the totals."""
         with self._lock:
             self._buf.clear()
-            self._totals.clear()
-            self.version += 1
+            for t in self._all_totals:
+                t.clear()
+            self._version = next(self._count)
 
     def records(self) -> list[Record]:
         """A snapshot, oldest first."""
         with self._lock:
-            return list(self._buf)
+            while True:
+                try:
+                    return list(self._buf)
+                except RuntimeError:  # appended to while copying: try again
+                    continue
 
     def __len__(self) -> int:
         return len(self._buf)
@@ -246,9 +268,14 @@ class MetricsCollector:
         """Since creation (or ``clear``): calls, seconds, flops, bytes to/from device per
         (operation, backend, "ok"|"error"), including records the ring buffer dropped."""
         names = ("calls", "seconds", "flops", "bytes_to_device", "bytes_from_device")
+        out: dict[tuple[str, str, str], list[float]] = {}
         with self._lock:
-            return {(op, be or "none", "ok" if ok else "error"): dict(zip(names, v))
-                    for (op, be, ok), v in self._totals.items()}
+            for per_thread in self._all_totals:
+                for (op, be, ok), v in list(per_thread.items()):
+                    acc = out.setdefault((op, be or "none", "ok" if ok else "error"), [0, 0.0, 0.0, 0, 0])
+                    for i, x in enumerate(v):
+                        acc[i] += x
+        return {k: dict(zip(names, v)) for k, v in out.items()}
 
     # ---- export ----
 
@@ -473,6 +500,12 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 # ---- the wrapper around public routines ----
 
 _depth = threading.local()  # nested public calls (cond calls svdvals) record once, as the outer call
+_EPOCH = time.time() - time.perf_counter()  # perf_counter -> Unix time
+
+
+def _thread_name() -> str:
+    name = _depth.name = threading.current_thread().name
+    return name
 
 
 _DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
@@ -531,14 +564,13 @@ def _recorded(fn, operation, facts, args, kwargs):
         seconds = time.perf_counter() - t0
         _depth.n = 0
         d = _core.last_call()  # kept for lapack_ai.last_decision() too
-        now = time.time()
-        shapes = []
-        for a in args:
-            if type(a) is np.ndarray:
-                shapes.append(a.shape)
-            elif isinstance(a, (list, tuple)):
-                shapes.append(np.shape(a))
-        shapes = tuple(shapes)
+        now = _EPOCH + t0  # wall-clock start of the call, without another clock read
+        a1 = args[1] if len(args) > 1 else None
+        if type(a0) is np.ndarray and len(args) <= 2 and (a1 is None or type(a1) is np.ndarray):
+            shapes = (a0.shape,) if a1 is None else (a0.shape, a1.shape)  # the common case, no loop
+        else:
+            shapes = tuple([a.shape if type(a) is np.ndarray else np.shape(a) for a in args
+                            if type(a) is np.ndarray or isinstance(a, (list, tuple))])
         x = out[0] if isinstance(out, tuple) and out else out
         dt = x.dtype if type(x) is np.ndarray else (a0.dtype if type(a0) is np.ndarray else None)
         dtype = None if dt is None else (_DTYPE_NAMES.get(dt) or dt.name)
@@ -546,17 +578,18 @@ def _recorded(fn, operation, facts, args, kwargs):
             routine, flops = facts(args, kwargs, dtype, d, shapes) if facts else (operation, None)
         except Exception:  # odd arguments that the routine itself refused
             routine, flops = operation, None
-        thread = threading.current_thread().name
+        thread = _depth.__dict__.get("name") or _thread_name()
         error = None if err is None else f"{type(err).__name__}: {err}"
         if d is None:
-            r = Record(operation, routine, shapes, dtype, None, None, None, None, seconds, None,
-                       0, 0, None, None, probe.cgroup(now), None, None, thread, now, error)
+            r = _new_record(Record, (operation, routine, shapes, dtype, None, None, None, None, seconds, None,
+                                     0, 0, None, None, probe.cgroup(now), None, None, thread, now, error))
         else:
             backend, strategy, reason, device, kernel, up, down = d
             gpu = probe.gpu(device) if backend == "opencl" else (None, None)
-            r = Record(operation, routine, shapes, dtype, backend, strategy, reason, device, seconds,
-                       None if error else flops, up, down, kernel, None if rss0 is None else probe.rss() - rss0,
-                       probe.cgroup(now), gpu[0], gpu[1], thread, now, error)
+            r = _new_record(Record, (operation, routine, shapes, dtype, backend, strategy, reason, device, seconds,
+                                     None if error else flops, up, down, kernel,
+                                     None if rss0 is None else probe.rss() - rss0, probe.cgroup(now), gpu[0], gpu[1],
+                                     thread, now, error))
         if _config.current().metrics:
             (_COLLECTOR or collector()).add(r)
         for m in _active.get():

@@ -186,9 +186,10 @@ class Routine:
         arguments when the caller has them already."""
         if shapes is None:
             shapes = [np.shape(a) for a in args if isinstance(a, (np.ndarray, list, tuple))]
-        prefix = "s" if dtype == "float32" else "d"
-        run, flops = self.run_facts(args, kwargs, shapes, prefix, decision)
-        return run, flops * _count(shapes)
+        run, flops = self.run_facts(args, kwargs, shapes, "s" if dtype == "float32" else "d", decision)
+        if len(shapes[0]) > 2 or (len(shapes) > 1 and len(shapes[1]) > 2):
+            flops *= _count(shapes)
+        return run, flops
 
 
 REGISTRY: dict[str, Routine] = {r.name: r for r in [
