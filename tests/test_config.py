@@ -167,3 +167,16 @@ def test_container_facts_from_a_tree(tmp_path, monkeypatch):
     (tmp_path / "proc/1/cgroup").write_text("0::/kubepods/burstable/pod1234/abcd\n")
     assert lapack_ai.container(root=str(tmp_path))["runtime"] == "kubernetes"
     assert config.container["cpus"] >= 1  # the real one, through config
+
+
+def test_only_blocks_that_set_device_or_gpu_steer_dispatch(env):
+    from lapack_ai.config import device_request
+
+    with config_context(metrics=True, batch_size_limit=3):  # measure() uses such a block
+        assert device_request(None) is None  # the core's default applies; gemm keeps its fast path
+        assert device_request("cpu") == "cpu"
+    with config_context(device="cpu"):
+        with config_context(metrics=True):  # an inner block keeps the outer one's device
+            assert device_request(None) == "cpu"
+    with config_context(gpu_enabled=False):
+        assert device_request(None) == "cpu"
