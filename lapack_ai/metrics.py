@@ -544,6 +544,8 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
 
 
 def _recorded(fn, operation, facts, args, kwargs):
+    """A call with metrics on: time it, then store its Record in the process collector and in
+    every open ``measure()`` block."""
     probe = _PROBE or _probe()
     _core.clear_last_call()  # a call refused before the core must not show an older decision
     # RSS is read around calls whose first operand has 16 MiB or more: smaller ones rarely
@@ -590,7 +592,6 @@ def _recorded(fn, operation, facts, args, kwargs):
                                      None if error else flops, up, down, kernel,
                                      None if rss0 is None else probe.rss() - rss0, probe.cgroup(now), gpu[0], gpu[1],
                                      thread, now, error))
-        if _config.current().metrics:
-            (_COLLECTOR or collector()).add(r)
+        (_COLLECTOR or collector()).add(r)  # metrics are on: the wrapper checked
         for m in _active.get():
             m._add(r)
