@@ -1,6 +1,6 @@
 """A person's view: JupyterLab on 127.0.0.1, the quickstart notebook opened and run in headless
-Chromium (Debian's ``chromium``, driven by Playwright), and the dashboard widget checked in
-the page. The screenshot is kept in .ci/artifacts/ (or $LAPACK_AI_ARTIFACTS).
+Chromium (Debian's ``chromium``, driven by Playwright), the dashboard widget checked in the page,
+then a second dashboard left running and seen to pick up a later call on its own. The screenshot is kept in .ci/artifacts/ (or $LAPACK_AI_ARTIFACTS).
 
 ``./dev test`` installs chromium and sets LAPACK_AI_REQUIRE_BROWSER=1, so a missing browser
 fails the run there instead of skipping."""
@@ -69,6 +69,16 @@ def lab(tmp_path):
         log.close()
 
 
+def _settle(page) -> None:
+    """Accept a dialog JupyterLab put up (seen here: "Select Kernel", when Run All came before
+    the kernel's session was ready) with its default button; else close any open menu."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        dialog.locator("button.jp-mod-accept").first.click(timeout=10_000)
+    else:
+        page.keyboard.press("Escape")
+
+
 def _run_all(page, attempts: int = 6) -> None:
     """Run > Run All Cells. A click made before the kernel's session is wired up runs nothing
     (seen here), so repeat it until the first cell has started; that cannot run anything twice."""
@@ -77,7 +87,7 @@ def _run_all(page, attempts: int = 6) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     first = page.locator(".jp-CodeCell .jp-InputPrompt").first
     for _ in range(attempts):
-        page.keyboard.press("Escape")  # close a menu or toast left by the previous try
+        _settle(page)
         try:
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=10_000)
@@ -85,6 +95,8 @@ def _run_all(page, attempts: int = 6) -> None:
             continue
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if page.locator(".jp-Dialog").count():
+                _settle(page)
             if first.inner_text().strip() not in ("[ ]:", ""):
                 return
             time.sleep(0.2)
@@ -93,7 +105,7 @@ def _run_all(page, attempts: int = 6) -> None:
 
 
 def _menu(page, item: str) -> None:
-    page.keyboard.press("Escape")
+    _settle(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click(timeout=10_000)
 
@@ -107,6 +119,8 @@ def _run_to_end(page, timeout: float = 300) -> None:
     while time.monotonic() < deadline:
         if page.locator(".lapack-ai-dashboard", has_text="stopped").count():
             return
+        if page.locator(".jp-Dialog").count():
+            _settle(page)
         prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
         left = [i for i, p in enumerate(prompts) if p in ("[ ]:", "")]
         if any("*" in p for p in prompts) or not left:
@@ -120,6 +134,30 @@ def _run_to_end(page, timeout: float = 300) -> None:
         time.sleep(0.5)
     page.screenshot(path=str(ARTIFACTS / "quickstart-failure.png"))
     raise AssertionError(f"the quickstart did not run to its end in {timeout:.0f} s (screenshot in {ARTIFACTS})")
+
+
+def _type_cell(page, code: str) -> None:
+    """Add a cell below the active one, type ``code`` and run it (Shift+Enter)."""
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # command mode: insert a cell below, and select it
+    page.keyboard.press("Enter")  # edit it
+    page.keyboard.type(code)
+    page.keyboard.press("Shift+Enter")
+
+
+def _live_update(page) -> None:
+    """A second dashboard, left running: a call made in a later cell must reach the page by the
+    dashboard's own thread (nothing calls the dashboard in that cell)."""
+    _type_cell(page, "live = lapack_ai.dashboard(refresh=0.2); live")
+    page.wait_for_function("document.querySelectorAll('.lapack-ai-dashboard').length == 2", timeout=60_000)
+    live = page.locator(".lapack-ai-dashboard").nth(1)
+    assert "12 calls buffered" in live.inner_text() and "live, every 0.2 s" in live.inner_text()
+    _type_cell(page, "lapack_ai.eigh(np.eye(7) * 2.0); None")
+    live.locator("td", has_text="7x7").wait_for(timeout=30_000)
+    assert "13 calls buffered" in live.inner_text() and "dsyevd" in live.inner_text()
+    _type_cell(page, "live.stop()")
+    page.wait_for_function("document.querySelectorAll('.lapack-ai-dashboard')[1].innerText.includes('stopped')",
+                           timeout=30_000)
 
 
 def test_quickstart_dashboard_renders_in_jupyterlab(lab):
@@ -151,6 +189,7 @@ def test_quickstart_dashboard_renders_in_jupyterlab(lab):
                                 ":text('Traceback')").count() == 0
             board.scroll_into_view_if_needed()
             board.screenshot(path=str(shot))
+            _live_update(page)
         finally:
             browser.close()
     assert shot.stat().st_size > 20_000  # a real picture, not an empty frame
