@@ -169,6 +169,8 @@ class Routine:
     ``_core.last_call()``'s tuple: backend, strategy, reason, device, kernel, bytes up, down)."""
     stacked: bool = True
     """Accepts stacks ``(..., M, N)``."""
+    opencl: bool = False
+    """Has an OpenCL kernel (``device=`` can send it to a GPU); the others run on the CPU."""
 
     @property
     def func(self) -> Callable:
@@ -193,7 +195,7 @@ class Routine:
 
 
 REGISTRY: dict[str, Routine] = {r.name: r for r in [
-    Routine("gemm", ("gemm",), "numpy.matmul", _pair, _gemm_facts),
+    Routine("gemm", ("gemm",), "numpy.matmul", _pair, _gemm_facts, opencl=True),
     Routine("svd", ("gesdd", "gesvd"), "numpy.linalg.svd", _general, _svd_facts),
     Routine("svdvals", ("gesdd",), "scipy.linalg.svdvals", _general, _svdvals_facts),
     Routine("solve", ("getrf", "gecon", "getrs", "sytrf", "potrf"), "numpy.linalg.solve", _system, _solve_facts),

@@ -22,12 +22,8 @@ from .registry import REGISTRY
 
 __all__ = ["compare", "Comparison"]
 
-# Routines with an OpenCL kernel; every other routine runs on the CPU whatever is asked.
-_OPENCL = ("gemm",)
-
-
 def _default_devices(op: str) -> list[str]:
-    if op not in _OPENCL:
+    if not REGISTRY[op].opencl:  # runs on the CPU whatever is asked
         return ["cpu"]
     from .devices import devices
 
@@ -125,7 +121,7 @@ def compare(op: str, sizes: Sequence[int] = (64, 128, 256, 512), devices: Sequen
         raise ValueError(f"compare: unknown routine {op!r}; routines are: {', '.join(REGISTRY)}")
     r = REGISTRY[op]
     devs = list(devices) if devices is not None else _default_devices(op)
-    if op not in _OPENCL and any(d != "cpu" for d in devs):
+    if not r.opencl and any(d != "cpu" for d in devs):
         raise ValueError(f"compare: {op} runs only on the CPU (no OpenCL kernel yet); use devices=['cpu']")
     sizes = [int(n) for n in sizes]
     if not sizes or min(sizes) < 1:
