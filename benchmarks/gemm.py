@@ -18,22 +18,12 @@ import json
 import platform
 import statistics
 import sys
-import time
 
 import numpy as np
 
 import lapack_ai
 from lapack_ai import _core
-
-
-def median_wall(fn, reps: int) -> float:
-    fn()  # warm-up (compiles, allocates)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from lapack_ai.benchmark import median_time
 
 
 def tol(k: int, dtype) -> float:
@@ -150,8 +140,8 @@ def main(argv=None) -> int:
             a = rng.standard_normal((n, n)).astype(dt)
             b = rng.standard_normal((n, n)).astype(dt)
             sel = f"opencl:{args.device}"
-            row["ours_e2e"] = flops / median_wall(lambda: lapack_ai.gemm(a, b, device=sel), args.e2e_reps) / 1e12
-            row["numpy"] = flops / median_wall(lambda: a @ b, args.e2e_reps) / 1e12
+            row["ours_e2e"] = flops / median_time(lambda: lapack_ai.gemm(a, b, device=sel), args.e2e_reps) / 1e12
+            row["numpy"] = flops / median_time(lambda: a @ b, args.e2e_reps) / 1e12
             # Correctness of the end-to-end call on sampled rows (full reference is slow on a CPU).
             c = lapack_ai.gemm(a, b, device=sel)
             idx = rng.choice(n, size=min(n, 32), replace=False)

@@ -33,6 +33,18 @@ DEFAULT_OPS = ["gemm", "solve", "svd", "eigh", "inv", "cholesky", "qr", "det", "
 DEFAULT_SIZES = [4, 64, 256, 1024]
 
 
+def median_time(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call: first-call
+    costs (a kernel build, allocations, threads starting) are not the routine's speed."""
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
 def _budget(n: int) -> tuple[int, float]:
     """(rounds, seconds per round per contender): tiny calls need many repetitions."""
     return (15, 0.02) if n <= 64 else (9, 0.05) if n <= 256 else (7, 0.0)

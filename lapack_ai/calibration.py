@@ -6,13 +6,12 @@ user's cache directory; until a device is calibrated a default applies.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import numpy as np
 
 from . import _core
+from .benchmark import median_time
 from .devices import devices as _devices
 from .devices import explain
 
@@ -42,16 +41,6 @@ def _progress(total: int, enabled: bool):
                 print(file=sys.stderr)
 
         return Line()
-
-
-def _time(fn, repeats: int) -> float:
-    fn()  # warm-up: kernel build, allocations
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
@@ -90,8 +79,8 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                     if bar:
                         bar.update()
                     continue
-                cpu = _time(lambda: linalg.gemm(a, b, device="cpu"), repeats)
-                dev = _time(lambda: linalg.gemm(a, b, device=f"opencl:{index}"), repeats)
+                cpu = median_time(lambda: linalg.gemm(a, b, device="cpu"), repeats)
+                dev = median_time(lambda: linalg.gemm(a, b, device=f"opencl:{index}"), repeats)
                 timings.append({"device": index, "dtype": dt, "n": n, "cpu_s": cpu, "device_s": dev})
                 wins.append((n, dev < cpu))
                 if bar:

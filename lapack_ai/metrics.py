@@ -122,14 +122,19 @@ class _Probe:
             self._cgroup_at = now
         return self._cgroup_value
 
+    def nvml(self) -> dict:
+        """{device name: NVML handle}, NVML started on first use; {} without it."""
+        if self._nvml is None:
+            self._nvml = _nvml_handles()
+        return self._nvml or {}
+
     def gpu(self, device: str | None) -> tuple[int | None, int | None]:
         """(utilisation %, memory used bytes) of the NVIDIA GPU named ``device`` via NVML
         (nvidia-ml-py), or (None, None)."""
-        if self._nvml is None:
-            self._nvml = _nvml_handles()
-        if not self._nvml or device is None:
+        handles = self.nvml()
+        if not handles or device is None:
             return None, None
-        h = self._nvml.get(device) or (next(iter(self._nvml.values())) if len(self._nvml) == 1 else None)
+        h = handles.get(device) or (next(iter(handles.values())) if len(handles) == 1 else None)
         if h is None:
             return None, None
         import pynvml
@@ -158,10 +163,7 @@ def _nvml_handles() -> dict | bool:
 def gpu_status() -> list[dict]:
     """Each NVIDIA GPU's name, utilisation and memory through NVML; [] without nvidia-ml-py or
     an NVIDIA GPU. Used by the dashboard's device panel."""
-    p = _probe()
-    if p._nvml is None:
-        p._nvml = _nvml_handles()
-    handles = p._nvml
+    handles = _probe().nvml()
     if not handles:
         return []
     import pynvml
@@ -253,13 +255,8 @@ class MetricsCollector:
             self._version = next(self._count)
 
     def records(self) -> list[Record]:
-        """A snapshot, oldest first."""
-        with self._lock:
-            while True:
-                try:
-                    return list(self._buf)
-                except RuntimeError:  # appended to while copying: try again
-                    continue
+        """A snapshot, oldest first (copied in C under the GIL: no append can interleave)."""
+        return list(self._buf)
 
     def __len__(self) -> int:
         return len(self._buf)

@@ -9,14 +9,13 @@ routine there can be compared.
 from __future__ import annotations
 
 import html
-import statistics
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
+from .benchmark import median_time
 from .config import config_context
 from .registry import REGISTRY
 
@@ -28,16 +27,6 @@ def _default_devices(op: str) -> list[str]:
     from .devices import devices
 
     return ["cpu"] + [d.selector for d in devices() if not d.unusable]
-
-
-def _time(fn, args, repeats: int) -> float:
-    fn(*args)  # warm-up: first-call costs (kernel build, thread start) are not the routine's speed
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(*args)
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 @dataclass
@@ -145,11 +134,11 @@ def compare(op: str, sizes: Sequence[int] = (64, 128, 256, 512), devices: Sequen
         if dev == "numpy":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                secs = ref_time[n] = _time(r.reference, args, repeats)
+                secs = ref_time[n] = median_time(lambda: r.reference(*args), repeats)
             backend, reason = "numpy", r.peer
         else:
             with config_context(device=dev):
-                secs = _time(r.func, args, repeats)
+                secs = median_time(lambda: r.func(*args), repeats)
                 d = last_decision()
             backend = d.strategy if d else "cpu"
             reason = d.reason if d else ""
