@@ -90,10 +90,7 @@ _new_record = tuple.__new__  # builds a Record from a tuple without a Python-lev
 class _Probe:
     def __init__(self):
         self._statm = self._open("/proc/self/statm")
-        self._cgroup = self._open("/sys/fs/cgroup/memory.current") or \
-            self._open("/sys/fs/cgroup/memory/memory.usage_in_bytes")
         self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-        self._cgroup_at, self._cgroup_value = 0.0, None
         self._nvml: Any = None  # None: not tried; False: unavailable; else {device name: handle}
 
     @staticmethod
@@ -107,20 +104,6 @@ class _Probe:
         if self._statm is None:
             return None
         return int(os.pread(self._statm, 64, 0).split()[1]) * self._page
-
-    def cgroup(self, now: float | None = None) -> int | None:
-        """The cgroup's memory usage, read at most every 100 ms (it moves slowly, and a read
-        costs more than a small call)."""
-        if self._cgroup is None:
-            return None
-        now = time.time() if now is None else now
-        if now - self._cgroup_at > 0.1:
-            try:
-                self._cgroup_value = int(os.pread(self._cgroup, 32, 0))
-            except (OSError, ValueError):
-                self._cgroup_value = None
-            self._cgroup_at = now
-        return self._cgroup_value
 
     def nvml(self) -> dict:
         """{device name: NVML handle}, NVML started on first use; {} without it."""
@@ -211,6 +194,7 @@ class MetricsCollector:
     @property
     def version(self) -> int:
         """Changes with every record; the dashboard redraws only when it changed."""
+        _drain()
         return self._version
 
     @property
@@ -219,6 +203,7 @@ class MetricsCollector:
 
     def resize(self, maxlen: int) -> None:
         """Keep at most ``maxlen`` records (the newest)."""
+        _drain()
         with self._lock:
             self._buf = deque(self._buf, maxlen=maxlen)
 
@@ -248,6 +233,7 @@ class MetricsCollector:
 
     def clear(self) -> None:
         """Drop the records and the totals."""
+        _drain()
         with self._lock:
             self._buf.clear()
             for t in self._all_totals:
@@ -256,15 +242,18 @@ class MetricsCollector:
 
     def records(self) -> list[Record]:
         """A snapshot, oldest first (copied in C under the GIL: no append can interleave)."""
+        _drain()
         return list(self._buf)
 
     def __len__(self) -> int:
+        _drain()
         return len(self._buf)
 
     def totals(self) -> dict[tuple[str, str, str], dict[str, float]]:
         """Since creation (or ``clear``): calls, seconds, flops, bytes to/from device per
         (operation, backend, "ok"|"error"), including records the ring buffer dropped."""
         names = ("calls", "seconds", "flops", "bytes_to_device", "bytes_from_device")
+        _drain()
         out: dict[tuple[str, str, str], list[float]] = {}
         with self._lock:
             for per_thread in self._all_totals:
@@ -438,13 +427,18 @@ class Measurement:
 
     def __init__(self, name: str, sink: MetricsCollector | None = None, matrix_size: Any = None):
         self.name, self.sink, self.matrix_size = name, sink, matrix_size
-        self.records: list[Record] = []
-        """The calls made in the block so far."""
+        self._records: list[Record] = []
         self.summary: Summary | None = None
         self._t0 = 0.0
 
+    @property
+    def records(self) -> list[Record]:
+        """The calls made in the block so far."""
+        _drain()
+        return self._records
+
     def _add(self, r: Record) -> None:
-        self.records.append(r)
+        self._records.append(r)
         if self.sink is not None:
             self.sink.add(r)
 
@@ -459,7 +453,7 @@ class Measurement:
         wall = time.perf_counter() - self._t0
         _active.reset(self._token)
         self._config.__exit__(*exc)
-        self.summary = summarize(self.name, self.records, wall, self.matrix_size)
+        self.summary = summarize(self.name, self.records, wall, self.matrix_size)  # records drains the queue
 
     def __str__(self) -> str:
         return str(self.summary) if self.summary else f"{self.name}: running, {len(self.records)} calls so far"
@@ -495,16 +489,18 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 
 
 # ---- the wrapper around public routines ----
+#
+# The common call (one or two arrays under 16 MiB, no keywords) goes through the core's
+# ``timed_call``: it times the call and queues its facts natively; Records (routine names,
+# flops, totals, the ring buffer) are built here in batches, when anything reads metrics or the
+# queue holds 512 calls. After a 1 ms BLAS call every line of Python the call path runs is a
+# cache miss, so that path is kept native and short (benchmarks/metrics_overhead.py). Other
+# calls are recorded in full here, at once: keyword arguments, operands of 16 MiB or more
+# (RSS is sampled around them), lists.
 
-_depth = threading.local()  # nested public calls (cond calls svdvals) record once, as the outer call
-_EPOCH = time.time() - time.perf_counter()  # perf_counter -> Unix time
-
-
-def _thread_name() -> str:
-    name = _depth.name = threading.current_thread().name
-    return name
-
-
+_DRAIN = threading.RLock()  # one drain at a time, so records keep call order
+_NONES = ((), (None,), (None, None))
+_NO_GPU = (None, None)
 _DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
 _RSS_MIN_BYTES = 16 << 20
 
@@ -519,10 +515,14 @@ def _batch_count(args) -> int:
 def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> Callable:
     """Wrap a public routine so each call is recorded when metrics are on.
 
-    ``facts(args, kwargs, dtype, decision) -> (routine, flops)`` names the LAPACK routine (or
-    kernel) that ran and counts flops; the registry provides it for each routine.
+    ``facts(args, kwargs, dtype, decision, shapes) -> (routine, flops)`` names the LAPACK
+    routine (or kernel) that ran and counts flops; the registry provides it for each routine.
+    It reads shapes and scalar arguments only: for queued calls the arrays are None.
     """
     current = _config.current
+    site = (fn, operation, facts)
+    timed = _core.timed_call
+    blocks = _active.get
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -532,8 +532,12 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
 
             raise ShapeError(operation, "a", f"is a stack of {_batch_count(args)} matrices, more than "
                              f"LAPACK_BATCH_SIZE_LIMIT={s.batch_size_limit}; split the stack or raise the limit")
-        if not s.metrics or getattr(_depth, "n", 0):
+        if not s.metrics:
             return fn(*args, **kwargs)
+        if not kwargs and 0 < len(args) <= 2:
+            a0 = args[0]
+            if type(a0) is np.ndarray and a0.nbytes < _RSS_MIN_BYTES and (len(args) == 1 or type(args[1]) is np.ndarray):
+                return timed(site, args, blocks())
         return _recorded(fn, operation, facts, args, kwargs)
 
     wrapper.__lapack_ai_operation__ = operation  # type: ignore[attr-defined]
@@ -541,17 +545,15 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
 
 
 def _recorded(fn, operation, facts, args, kwargs):
-    """A call with metrics on: time it, then store its Record in the process collector and in
-    every open ``measure()`` block."""
-    probe = _PROBE or _probe()
+    """Any other call: time it and record it in full at once (nested calls only run)."""
+    if _core.call_depth():
+        return fn(*args, **kwargs)
     _core.clear_last_call()  # a call refused before the core must not show an older decision
-    # RSS is read around calls whose first operand has 16 MiB or more: smaller ones rarely
-    # move it, and two reads cost more than a small call (benchmarks/metrics_overhead.py).
+    probe = _probe()
     a0 = args[0] if args else None
     rss0 = probe.rss() if type(a0) is np.ndarray and a0.nbytes >= _RSS_MIN_BYTES else None
-    err = None
-    out = None
-    _depth.n = 1
+    err = out = None
+    _core.set_call_depth(1)
     t0 = time.perf_counter()
     try:
         out = fn(*args, **kwargs)
@@ -561,34 +563,65 @@ def _recorded(fn, operation, facts, args, kwargs):
         raise
     finally:
         seconds = time.perf_counter() - t0
-        _depth.n = 0
-        d = _core.last_call()  # kept for lapack_ai.last_decision() too
-        now = _EPOCH + t0  # wall-clock start of the call, without another clock read
-        a1 = args[1] if len(args) > 1 else None
-        if type(a0) is np.ndarray and len(args) <= 2 and (a1 is None or type(a1) is np.ndarray):
-            shapes = (a0.shape,) if a1 is None else (a0.shape, a1.shape)  # the common case, no loop
-        else:
-            shapes = tuple([a.shape if type(a) is np.ndarray else np.shape(a) for a in args
-                            if type(a) is np.ndarray or isinstance(a, (list, tuple))])
+        _core.set_call_depth(0)
+        d = _core.last_call()
+        shapes = tuple([a.shape if type(a) is np.ndarray else np.shape(a) for a in args
+                        if type(a) is np.ndarray or isinstance(a, (list, tuple))])
         x = out[0] if isinstance(out, tuple) and out else out
         dt = x.dtype if type(x) is np.ndarray else (a0.dtype if type(a0) is np.ndarray else None)
-        dtype = None if dt is None else (_DTYPE_NAMES.get(dt) or dt.name)
-        try:
-            routine, flops = facts(args, kwargs, dtype, d, shapes) if facts else (operation, None)
-        except Exception:  # odd arguments that the routine itself refused
-            routine, flops = operation, None
-        thread = _depth.__dict__.get("name") or _thread_name()
+        gpu = probe.gpu(d[3]) if d is not None and d[0] == "opencl" else _NO_GPU
+        rss = None if rss0 is None else probe.rss() - rss0
         error = None if err is None else f"{type(err).__name__}: {err}"
-        if d is None:
-            r = _new_record(Record, (operation, routine, shapes, dtype, None, None, None, None, seconds, None,
-                                     0, 0, None, None, probe.cgroup(now), None, None, thread, now, error))
-        else:
-            backend, strategy, reason, device, kernel, up, down = d
-            gpu = probe.gpu(device) if backend == "opencl" else (None, None)
-            r = _new_record(Record, (operation, routine, shapes, dtype, backend, strategy, reason, device, seconds,
-                                     None if error else flops, up, down, kernel,
-                                     None if rss0 is None else probe.rss() - rss0, probe.cgroup(now), gpu[0], gpu[1],
-                                     thread, now, error))
-        (_COLLECTOR or collector()).add(r)  # metrics are on: the wrapper checked
-        for m in _active.get():
-            m._add(r)
+        r = _build(operation, _facts(operation, facts, args, kwargs, dt, d, shapes), shapes, d, seconds,
+                   _EPOCH + t0, _core.cgroup_memory(), threading.current_thread().name, rss, gpu, error)
+        with _DRAIN:
+            _drain_locked()  # queued calls came first
+            _add(r, _active.get())
+
+
+_EPOCH = time.time() - time.perf_counter()  # perf_counter -> Unix time
+
+
+def _facts(operation, facts, args, kwargs, dt, d, shapes) -> tuple[str | None, str, float | None]:
+    """(dtype name, routine run, flops) of a call."""
+    dtype = None if dt is None else (_DTYPE_NAMES.get(dt) or dt.name)
+    try:
+        return (dtype, *facts(args, kwargs, dtype, d, shapes)) if facts else (dtype, operation, None)
+    except Exception:  # odd arguments that the routine itself refused
+        return dtype, operation, None
+
+
+def _build(operation, f, shapes, d, seconds, now, cgroup, thread, rss, gpu, error) -> Record:
+    dtype, routine, flops = f
+    if d is None:
+        return _new_record(Record, (operation, routine, shapes, dtype, None, None, None, None, seconds, None,
+                                    0, 0, None, rss, cgroup, gpu[0], gpu[1], thread, now, error))
+    backend, strategy, reason, device, kernel, up, down = d
+    return _new_record(Record, (operation, routine, shapes, dtype, backend, strategy, reason, device, seconds,
+                                None if error else flops, up, down, kernel, rss, cgroup, gpu[0], gpu[1],
+                                thread, now, error))
+
+
+def _add(r: Record, blocks: tuple) -> None:
+    (_COLLECTOR if _COLLECTOR is not None else collector()).add(r)
+    for m in blocks:
+        m._add(r)
+
+
+def _drain() -> None:
+    """Build and store the Records of queued calls (before anything reads metrics)."""
+    if _core.pending_calls():
+        with _DRAIN:
+            _drain_locked()
+
+
+def _drain_locked() -> None:
+    key = f = None
+    for (_, operation, facts), blocks, shapes, dt, d, seconds, now, thread, cgroup, gpu, error in _core.take_calls():
+        # the core shares shapes and decision objects between like calls: reuse the flop count
+        if key is None or key[0] is not facts or key[1] is not shapes or key[2] is not d or key[3] is not dt:
+            key, f = (facts, shapes, d, dt), _facts(operation, facts, _NONES[len(shapes)], {}, dt, d, shapes)
+        _add(_build(operation, f, shapes, d, seconds, now, cgroup, thread, None, gpu or _NO_GPU, error), blocks)
+
+
+_core.register_hooks(_drain, lambda device: _probe().gpu(device))

@@ -65,9 +65,47 @@ def test_routine_names_follow_the_arguments(on, rng, call, routine):
 
 
 def test_nested_public_calls_record_once(on, rng):
-    lapack_ai.cond(rng.standard_normal((8, 8)))  # runs svdvals inside
+    lapack_ai.cond(rng.standard_normal((8, 8)))  # runs svdvals inside (the core's queued path)
     lapack_ai.diagnose(rng.standard_normal((8, 8)))  # runs svdvals, rcond, ... inside
-    assert [r.operation for r in on.records()] == ["cond", "diagnose"]
+    lapack_ai.cond(rng.standard_normal((8, 8)), 2)  # a scalar argument: recorded in Python
+    assert [r.operation for r in on.records()] == ["cond", "diagnose", "cond"]
+
+
+def test_queued_and_immediate_records_keep_call_order(on, rng):
+    """Common calls are queued in the core and built in batches; others are recorded at once.
+    Either way the buffer holds them in call order, and the queue never exceeds its batch."""
+    a = rng.standard_normal((12, 12))
+    expected = []
+    for i in range(1300):
+        if i % 97 == 0:
+            lapack_ai.gemm(a, a, trans_a=True)  # keywords: recorded at once
+            expected.append(("gemm", "dgemm", None))
+        elif i % 211 == 0:
+            with pytest.raises(lapack_ai.SingularMatrixError):
+                lapack_ai.inv(np.zeros((3, 3)))  # an error on the queued path
+            expected.append(("inv", "dgetrf+dgecon+dgetri", "SingularMatrixError"))
+        else:
+            lapack_ai.det(a)
+            expected.append(("det", "dgetrf", None))
+        assert lapack_ai._core.pending_calls() < 512
+    got = [(r.operation, r.routine, r.error and r.error.split(":")[0]) for r in on.records()]
+    assert got == expected
+    stamps = [r.timestamp for r in on.records()]
+    assert stamps == sorted(stamps) and all(r.seconds > 0 for r in on.records())
+    flops = {r.flops for r in on.records() if r.operation == "det"}
+    assert len(flops) == 1 and flops.pop() == pytest.approx(2 / 3 * 12**3)
+    assert on.totals()[("det", "cpu", "ok")]["calls"] == sum(e[0] == "det" for e in expected)
+
+
+def test_measure_sees_queued_calls_inside_the_block(rng):
+    collector().clear()
+    a = rng.standard_normal((9, 9))
+    with measure("inside") as m:
+        lapack_ai.det(a)
+        lapack_ai.det(a)
+        assert len(m.records) == 2 and lapack_ai._core.pending_calls() == 0
+    assert m.summary.calls == 2 and len(collector()) == 2
+    collector().clear()
 
 
 def test_errors_are_recorded_and_not_credited_with_an_old_decision(on, rng):
@@ -271,3 +309,20 @@ def test_core_works_without_the_optional_extras():
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_a_fault_in_record_building_never_changes_a_result(on, rng, monkeypatch):
+    """Records are built inside whichever call fills the queue: if building fails, that call
+    still returns its own result, and the fault is reported through sys.unraisablehook."""
+    import sys
+
+    from lapack_ai.metrics import MetricsCollector
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    monkeypatch.setattr(MetricsCollector, "add", lambda self, r: 1 / 0)
+    a = rng.standard_normal((7, 7))
+    want = np.linalg.det(a)
+    for _ in range(600):
+        assert lapack_ai.det(a) == pytest.approx(want, rel=1e-12)
+    assert seen and isinstance(seen[0].exc_value, ZeroDivisionError)

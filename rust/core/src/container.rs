@@ -4,7 +4,9 @@
 //! process in a 2-CPU, 4 GiB container does not act as if it owned the whole machine.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cgroup {
@@ -57,9 +59,28 @@ pub fn read_at(root: &Path) -> Cgroup {
     Cgroup::default()
 }
 
+fn root() -> PathBuf {
+    std::env::var("LAPACK_AI_CGROUP_ROOT").unwrap_or_else(|_| "/sys/fs/cgroup".into()).into()
+}
+
 /// This process's cgroup (read fresh: usage changes).
 pub fn current() -> Cgroup {
-    read_at(Path::new(&std::env::var("LAPACK_AI_CGROUP_ROOT").unwrap_or_else(|_| "/sys/fs/cgroup".into())))
+    read_at(&root())
+}
+
+/// The cgroup's memory usage in bytes, read at most every 100 ms: metrics take it with every
+/// call, it moves slowly, and a read costs microseconds.
+pub fn memory_usage_cached() -> Option<u64> {
+    static CACHE: Mutex<Option<(Instant, Option<u64>)>> = Mutex::new(None);
+    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    match *c {
+        Some((at, v)) if at.elapsed() < Duration::from_millis(100) => v,
+        _ => {
+            let v = current().memory_usage;
+            *c = Some((Instant::now(), v));
+            v
+        }
+    }
 }
 
 /// CPUs this process may use: the machine's, capped by the cgroup quota (rounded up).

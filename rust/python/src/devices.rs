@@ -91,11 +91,7 @@ pub fn parse_device(device: &str) -> PyResult<String> {
 #[pyfunction]
 #[allow(clippy::type_complexity)]
 pub fn last_call() -> Option<(&'static str, &'static str, String, Option<String>, Option<String>, u64, u64)> {
-    dispatch::last().map(|l| {
-        let t = l.transfer.unwrap_or_default();
-        (l.decision.backend.name(), l.decision.strategy, l.decision.reason.into_owned(), l.decision.device,
-         (!t.kernel.is_empty()).then_some(t.kernel), t.bytes_to_device, t.bytes_from_device)
-    })
+    dispatch::last().map(crate::calls::decision_tuple)
 }
 
 /// Forget this thread's last decision (metrics call it before each recorded call).

@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 use std::sync::Mutex;
 
+mod calls;
 mod devices;
 mod errors;
 mod routines;
@@ -65,6 +66,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
               wrap_pyfunction!(devices::set_crossover, m)?, wrap_pyfunction!(devices::reload_settings, m)?, wrap_pyfunction!(devices::settings, m)?, wrap_pyfunction!(devices::parse_device, m)?, wrap_pyfunction!(devices::last_call, m)?, wrap_pyfunction!(devices::clear_last_call, m)?,
               wrap_pyfunction!(devices::cgroup, m)?, wrap_pyfunction!(devices::gemm_kernel_times, m)?,
               wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::inject_fault, m)?] {
+        m.add_function(f)?;
+    }
+    for f in [wrap_pyfunction!(calls::timed_call, m)?, wrap_pyfunction!(calls::take_calls, m)?,
+              wrap_pyfunction!(calls::pending_calls, m)?, wrap_pyfunction!(calls::call_depth, m)?,
+              wrap_pyfunction!(calls::set_call_depth, m)?, wrap_pyfunction!(calls::register_hooks, m)?,
+              wrap_pyfunction!(calls::cgroup_memory, m)?] {
         m.add_function(f)?;
     }
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
