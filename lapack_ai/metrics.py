@@ -231,6 +231,24 @@ class MetricsCollector:
             t[4] += r[11]
         self._version = next(self._count)
 
+    def extend(self, records: Iterable[Record]) -> None:
+        """Store records, oldest first (as ``add``, one version step for the lot)."""
+        buf = self._buf
+        totals = self._local.__dict__.get("totals") or self._thread_totals()
+        for r in records:
+            buf.append(r)
+            key = (r[0], r[4], r[19] is None)  # operation, backend, ok
+            t = totals.get(key)
+            if t is None:
+                totals[key] = [1, r[8], r[9] or 0.0, r[10], r[11]]
+            else:
+                t[0] += 1
+                t[1] += r[8]
+                t[2] += r[9] or 0.0
+                t[3] += r[10]
+                t[4] += r[11]
+        self._version = next(self._count)
+
     def clear(self) -> None:
         """Drop the records and the totals."""
         _drain()
@@ -499,7 +517,6 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 # (RSS is sampled around them), lists.
 
 _DRAIN = threading.RLock()  # one drain at a time, so records keep call order
-_NONES = ((), (None,), (None, None))
 _NO_GPU = (None, None)
 _DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
 _RSS_MIN_BYTES = 16 << 20
@@ -520,7 +537,9 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
     It reads shapes and scalar arguments only: for queued calls the arrays are None.
     """
     current = _config.current
-    site = (fn, operation, facts)
+    # the core queues the common call (site[0] with one or two arrays, no keywords) and hands
+    # any other to site[3], this module's Python path
+    site = (fn, operation, facts, lambda *a, **k: _recorded(fn, operation, facts, a, k))
     timed = _core.timed_call
     blocks = _active.get
 
@@ -534,11 +553,7 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
                              f"LAPACK_BATCH_SIZE_LIMIT={s.batch_size_limit}; split the stack or raise the limit")
         if not s.metrics:
             return fn(*args, **kwargs)
-        if not kwargs and 0 < len(args) <= 2:
-            a0 = args[0]
-            if type(a0) is np.ndarray and a0.nbytes < _RSS_MIN_BYTES and (len(args) == 1 or type(args[1]) is np.ndarray):
-                return timed(site, args, blocks())
-        return _recorded(fn, operation, facts, args, kwargs)
+        return timed(site, args, kwargs, blocks())
 
     wrapper.__lapack_ai_operation__ = operation  # type: ignore[attr-defined]
     return wrapper
@@ -583,7 +598,7 @@ _EPOCH = time.time() - time.perf_counter()  # perf_counter -> Unix time
 
 
 def _facts(operation, facts, args, kwargs, dt, d, shapes) -> tuple[str | None, str, float | None]:
-    """(dtype name, routine run, flops) of a call."""
+    """(dtype name, routine run, flops) of a call (the core calls it for queued calls)."""
     dtype = None if dt is None else (_DTYPE_NAMES.get(dt) or dt.name)
     try:
         return (dtype, *facts(args, kwargs, dtype, d, shapes)) if facts else (dtype, operation, None)
@@ -616,12 +631,12 @@ def _drain() -> None:
 
 
 def _drain_locked() -> None:
-    key = f = None
-    for (_, operation, facts), blocks, shapes, dt, d, seconds, now, thread, cgroup, gpu, error in _core.take_calls():
-        # the core shares shapes and decision objects between like calls: reuse the flop count
-        if key is None or key[0] is not facts or key[1] is not shapes or key[2] is not d or key[3] is not dt:
-            key, f = (facts, shapes, d, dt), _facts(operation, facts, _NONES[len(shapes)], {}, dt, d, shapes)
-        _add(_build(operation, f, shapes, d, seconds, now, cgroup, thread, None, gpu or _NO_GPU, error), blocks)
+    records, blocked = _core.take_records(Record, _facts)
+    if records:
+        for i, blocks in blocked:
+            for m in blocks:
+                m._add(records[i])
+        (_COLLECTOR if _COLLECTOR is not None else collector()).extend(records)
 
 
 _core.register_hooks(_drain, lambda device: _probe().gpu(device))

@@ -320,7 +320,7 @@ def test_a_fault_in_record_building_never_changes_a_result(on, rng, monkeypatch)
 
     seen = []
     monkeypatch.setattr(sys, "unraisablehook", seen.append)
-    monkeypatch.setattr(MetricsCollector, "add", lambda self, r: 1 / 0)
+    monkeypatch.setattr(MetricsCollector, "extend", lambda self, records: 1 / 0)
     a = rng.standard_normal((7, 7))
     want = np.linalg.det(a)
     for _ in range(600):

@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -68,19 +68,25 @@ pub fn current() -> Cgroup {
     read_at(&root())
 }
 
-/// The cgroup's memory usage in bytes, read at most every 100 ms: metrics take it with every
-/// call, it moves slowly, and a read costs microseconds.
+/// The cgroup's memory usage in bytes, read at most every 100 ms per thread: metrics take it
+/// with every call, it moves slowly, and a read costs microseconds.
 pub fn memory_usage_cached() -> Option<u64> {
-    static CACHE: Mutex<Option<(Instant, Option<u64>)>> = Mutex::new(None);
-    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    match *c {
-        Some((at, v)) if at.elapsed() < Duration::from_millis(100) => v,
+    memory_usage_at(Instant::now())
+}
+
+/// `memory_usage_cached` for a caller that has just read the clock.
+pub fn memory_usage_at(now: Instant) -> Option<u64> {
+    thread_local! {
+        static CACHE: Cell<Option<(Instant, Option<u64>)>> = const { Cell::new(None) };
+    }
+    CACHE.with(|c| match c.get() {
+        Some((at, v)) if now.saturating_duration_since(at) < Duration::from_millis(100) => v,
         _ => {
             let v = current().memory_usage;
-            *c = Some((Instant::now(), v));
+            c.set(Some((now, v)));
             v
         }
-    }
+    })
 }
 
 /// CPUs this process may use: the machine's, capped by the cgroup quota (rounded up).

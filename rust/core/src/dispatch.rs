@@ -6,7 +6,7 @@
 //! OpenCL kernel always get the CPU. The last decision of each thread is kept for `last()`.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
 
@@ -391,6 +391,13 @@ pub struct Last {
 
 thread_local! {
     static LAST: RefCell<Option<Last>> = const { RefCell::new(None) };
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts the decisions recorded on this thread: metrics compare it around a call to know
+/// whether the call reached the core, without clearing the last decision.
+pub fn generation() -> u64 {
+    GENERATION.with(|g| g.get())
 }
 
 /// Remember the final decision of a call on this thread (after any fallback).
@@ -401,6 +408,7 @@ pub fn record(op: &'static str, d: &Decision) {
 /// `record` for a call that ran on a device, with its transfers.
 pub fn record_run(op: &'static str, d: &Decision, transfer: Option<Transfer>) {
     LAST.with(|l| *l.borrow_mut() = Some(Last { op, decision: d.clone(), transfer }));
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
 }
 
 /// The last recorded decision on this thread.

@@ -8,21 +8,61 @@ use std::cell::{Cell, RefCell};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use pyo3::types::PyDict;
+
 use lapack_ai_core::container;
 use lapack_ai_core::dispatch::{self, Backend, Last};
-use numpy::{PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 /// Calls queued before Python builds their Records; the call that fills it drains it.
 const BATCH: usize = 512;
+/// Calls whose first operand has this many bytes go to the Python path, which samples RSS.
+const RSS_MIN_BYTES: usize = 16 << 20;
+
+/// Up to two operand shapes, inline: no allocation for up to 6 dimensions in all.
+enum Shapes {
+    Inline { ndims: [u8; 2], count: u8, dims: [usize; 6] },
+    Heap(Vec<Vec<usize>>),
+}
+
+impl Shapes {
+    fn of(arrays: &[&Bound<'_, PyUntypedArray>]) -> Shapes {
+        let total: usize = arrays.iter().map(|a| a.ndim()).sum();
+        if total > 6 {
+            return Shapes::Heap(arrays.iter().map(|a| a.shape().to_vec()).collect());
+        }
+        let (mut ndims, mut dims, mut at) = ([0u8; 2], [0usize; 6], 0);
+        for (i, a) in arrays.iter().enumerate() {
+            ndims[i] = a.ndim() as u8;
+            dims[at..at + a.ndim()].copy_from_slice(a.shape());
+            at += a.ndim();
+        }
+        Shapes::Inline { ndims, count: arrays.len() as u8, dims }
+    }
+
+    fn to_vecs(&self) -> Vec<Vec<usize>> {
+        match self {
+            Shapes::Heap(v) => v.clone(),
+            Shapes::Inline { ndims, count, dims } => {
+                let mut at = 0;
+                ndims[..*count as usize].iter().map(|&n| {
+                    let s = dims[at..at + n as usize].to_vec();
+                    at += n as usize;
+                    s
+                }).collect()
+            }
+        }
+    }
+}
 
 struct Call {
     /// The wrapper's (function, operation, facts).
     site: Py<PyTuple>,
     /// The `measure()` blocks open at the call.
     blocks: Py<PyAny>,
-    shapes: Vec<Vec<usize>>,
+    shapes: Shapes,
     dtype: Option<Py<PyAny>>,
     last: Option<Last>,
     seconds: f64,
@@ -35,6 +75,9 @@ struct Call {
 }
 
 static QUEUE: Mutex<Vec<Call>> = Mutex::new(Vec::new());
+/// The queue's other buffer: `take_records` swaps them, so calls are pushed into memory
+/// already allocated (and recently touched) rather than a fresh allocation per batch.
+static SPARE: Mutex<Vec<Call>> = Mutex::new(Vec::new());
 /// Python's (drain, gpu probe): `register_hooks` sets them when lapack_ai.metrics loads.
 static HOOKS: OnceLock<(Py<PyAny>, Py<PyAny>)> = OnceLock::new();
 
@@ -85,36 +128,63 @@ fn dtype_of<'py>(x: &Bound<'py, PyAny>) -> Option<Py<PyAny>> {
     x.cast::<PyUntypedArray>().ok().map(|a| a.dtype().into_any().unbind())
 }
 
-/// timed_call(site, args, blocks): call ``site[0](*args)``, queue what metrics record of it
-/// and return its result (or raise its error, queued too). Nested calls are only called.
+/// Wall-clock time of a monotonic instant (one wall-clock read per process).
+fn unix_time(t: Instant) -> f64 {
+    static BASE: OnceLock<(Instant, f64)> = OnceLock::new();
+    let (i0, w0) = BASE.get_or_init(|| {
+        (Instant::now(), SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0))
+    });
+    match t.checked_duration_since(*i0) {
+        Some(d) => w0 + d.as_secs_f64(),
+        None => w0 - i0.duration_since(t).as_secs_f64(),
+    }
+}
+
+/// timed_call(site, args, kwargs, blocks): call ``site[0](*args, **kwargs)``, queue what
+/// metrics record of it and return its result (or raise its error, queued too). Only the
+/// common call is queued (one or two arrays, the first under 16 MiB, no keywords); any other
+/// goes to ``site[3]``, metrics' Python path. Nested calls are only called.
 #[pyfunction]
+#[pyo3(signature = (site, args, kwargs, blocks))]
 pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound<'py, PyTuple>,
-                       blocks: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+                       kwargs: Option<&Bound<'py, PyDict>>, blocks: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let f = site.get_item(0)?;
     if DEPTH.get() > 0 {
-        return f.call1(args);
+        return f.call(args, kwargs);
     }
-    dispatch::take_last(); // a call refused before the core must not show an older decision
+    let n = args.len();
+    let array = |i: usize| args.get_item(i).ok().and_then(|a| a.cast_into::<PyUntypedArray>().ok());
+    let (a0, a1) = (array(0), if n == 2 { array(1) } else { None });
+    let queueable = kwargs.is_none_or(|k| k.is_empty())
+        && a0.as_ref().is_some_and(|a| a.len() * a.dtype().itemsize() < RSS_MIN_BYTES)
+        && (n == 1 || (n == 2 && a1.is_some()));
+    let (Some(a0), true) = (a0, queueable) else {
+        return site.get_item(3)?.call(args, kwargs);
+    };
+    let generation = dispatch::generation();
     DEPTH.set(1);
-    let wall = SystemTime::now();
     let t0 = Instant::now();
     let r = f.call1(args);
-    let seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
     DEPTH.set(0);
-    let last = dispatch::last(); // left in place for lapack_ai.last_decision()
-    let shapes = args.iter().filter_map(|a| a.cast::<PyUntypedArray>().ok().map(|a| a.shape().to_vec())).collect();
-    let first = args.get_item(0).ok();
+    // a call refused before the core (bad input) must not be credited with an older decision
+    let last = if dispatch::generation() != generation { dispatch::last() } else { None };
+    let shapes = match &a1 {
+        Some(a1) => Shapes::of(&[&a0, a1]),
+        None => Shapes::of(&[&a0]),
+    };
+    let first = a0.dtype().into_any().unbind();
     let (dtype, error) = match &r {
         Ok(out) => {
             let x = match out.cast::<PyTuple>() {
                 Ok(t) => t.get_item(0).ok(),
                 Err(_) => Some(out.clone()),
             };
-            (x.as_ref().and_then(dtype_of).or_else(|| first.as_ref().and_then(dtype_of)), None)
+            (Some(x.as_ref().and_then(dtype_of).unwrap_or(first)), None)
         }
         Err(e) => {
             let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Error".into());
-            (first.as_ref().and_then(dtype_of), Some(format!("{name}: {}", e.value(py))))
+            (Some(first), Some(format!("{name}: {}", e.value(py))))
         }
     };
     let gpu = match (&last, HOOKS.get(), &error) {
@@ -129,10 +199,10 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
         shapes,
         dtype,
         last,
-        seconds,
-        timestamp: wall.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
+        seconds: t1.duration_since(t0).as_secs_f64(),
+        timestamp: unix_time(t0),
         thread: thread_name(py),
-        cgroup: container::memory_usage_cached(),
+        cgroup: container::memory_usage_at(t1),
         gpu,
         error,
     };
@@ -161,23 +231,33 @@ pub fn decision_tuple(l: Last) -> (&'static str, &'static str, String, Option<St
      (!t.kernel.is_empty()).then_some(t.kernel), t.bytes_to_device, t.bytes_from_device)
 }
 
-/// take_calls() -> [(site, blocks, shapes, dtype, decision, seconds, timestamp, thread name,
-/// cgroup memory, gpu, error)], oldest first; the queue is left empty. Consecutive calls with
-/// equal shapes, decision or cgroup figure share one Python object (a loop of one call makes
-/// one of each), so the ring buffer holds less and metrics can reuse the flop count.
+/// take_records(record_type, facts) -> (records, [(index, blocks)]): the queued calls as
+/// ``record_type`` tuples (``lapack_ai.metrics.Record``), oldest first, and the open
+/// ``measure()`` blocks of those made inside one; the queue is left empty.
+/// ``facts(operation, facts, args, kwargs, dtype, decision, shapes) -> (dtype name, routine,
+/// flops)`` is called once per run of like calls: consecutive calls with equal shapes, decision
+/// or cgroup figure share one Python object, so a loop of one call builds one of each.
 #[pyfunction]
-pub fn take_calls(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyTuple>>> {
-    let calls = std::mem::take(&mut *QUEUE.lock().unwrap_or_else(|e| e.into_inner()));
+#[allow(clippy::type_complexity)]
+pub fn take_records<'py>(py: Python<'py>, record_type: &Bound<'py, PyAny>, facts: &Bound<'py, PyAny>)
+                         -> PyResult<(Vec<Bound<'py, PyAny>>, Vec<(usize, Py<PyAny>)>)> {
+    let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::swap(&mut *spare, &mut *QUEUE.lock().unwrap_or_else(|e| e.into_inner()));
+    let calls = spare.drain(..);
+    let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?;
+    let (none, empty) = (py.None().into_bound(py), pyo3::types::PyDict::new(py));
     let mut shapes_prev: Option<(Vec<Vec<usize>>, Bound<PyAny>)> = None;
     let mut last_prev: Option<(Option<Last>, Bound<PyAny>)> = None;
     let mut cgroup_prev: Option<(Option<u64>, Bound<PyAny>)> = None;
-    let mut out = Vec::with_capacity(calls.len());
-    for c in calls {
+    let mut facts_prev: Option<([*mut pyo3::ffi::PyObject; 4], Bound<PyAny>)> = None;
+    let (mut records, mut blocked) = (Vec::with_capacity(calls.len()), Vec::new());
+    for (i, c) in calls.enumerate() {
+        let dims = c.shapes.to_vecs();
         let shapes = match &shapes_prev {
-            Some((s, o)) if *s == c.shapes => o.clone(),
+            Some((s, o)) if *s == dims => o.clone(),
             _ => {
-                let o = PyTuple::new(py, c.shapes.iter().map(|s| PyTuple::new(py, s).unwrap()))?.into_any();
-                shapes_prev = Some((c.shapes, o.clone()));
+                let o = PyTuple::new(py, dims.iter().map(|s| PyTuple::new(py, s).unwrap()))?.into_any();
+                shapes_prev = Some((dims, o.clone()));
                 o
             }
         };
@@ -197,10 +277,47 @@ pub fn take_calls(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyTuple>>> {
                 o
             }
         };
-        out.push((c.site, c.blocks, shapes, c.dtype, last, c.seconds, c.timestamp, c.thread, cgroup, c.gpu, c.error)
-            .into_pyobject(py)?);
+        let site = c.site.bind(py);
+        let (operation, site_facts) = (site.get_item(1)?, site.get_item(2)?);
+        let dtype = c.dtype.map(|d| d.into_bound(py)).unwrap_or_else(|| none.clone());
+        let key = [site_facts.as_ptr(), shapes.as_ptr(), dtype.as_ptr(), last.as_ptr()];
+        let f = match &facts_prev {
+            Some((k, f)) if *k == key => f.clone(),
+            _ => {
+                let nones = PyTuple::new(py, std::iter::repeat_n(none.clone(), shapes.len()?))?;
+                let f = facts.call1((&operation, &site_facts, nones, &empty, &dtype, &last, &shapes))?;
+                facts_prev = Some((key, f.clone()));
+                f
+            }
+        };
+        let (dtype_name, routine, flops) = (f.get_item(0)?, f.get_item(1)?, f.get_item(2)?);
+        let error = c.error.into_pyobject(py)?.into_any();
+        let d: [Bound<PyAny>; 7] = if last.is_none() {
+            // never reached the core: no decision, no flops
+            [none.clone(), none.clone(), none.clone(), none.clone(), none.clone(), 0u64.into_pyobject(py)?.into_any(),
+             0u64.into_pyobject(py)?.into_any()]
+        } else {
+            let t = last.cast::<PyTuple>()?;
+            [t.get_item(0)?, t.get_item(1)?, t.get_item(2)?, t.get_item(3)?, t.get_item(4)?, t.get_item(5)?, t.get_item(6)?]
+        };
+        let flops = if error.is_none() && !last.is_none() { flops } else { none.clone() };
+        let (gpu_util, gpu_mem) = match c.gpu.map(|g| g.into_bound(py)) {
+            Some(g) => (g.get_item(0)?, g.get_item(1)?),
+            None => (none.clone(), none.clone()),
+        };
+        let [backend, strategy, reason, device, kernel, up, down] = d;
+        let fields = PyTuple::new(py, [
+            operation, routine, shapes, dtype_name, backend, strategy, reason, device,
+            c.seconds.into_pyobject(py)?.into_any(), flops, up, down, kernel, none.clone(), cgroup, gpu_util, gpu_mem,
+            c.thread.map(|t| t.into_bound(py)).unwrap_or_else(|| none.clone()),
+            c.timestamp.into_pyobject(py)?.into_any(), error,
+        ])?;
+        records.push(tuple_new.call1((record_type, fields))?);
+        if c.blocks.bind(py).len()? > 0 {
+            blocked.push((i, c.blocks));
+        }
     }
-    Ok(out)
+    Ok((records, blocked))
 }
 
 /// The cgroup's memory usage in bytes, read at most every 100 ms; None outside a cgroup.

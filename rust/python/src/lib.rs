@@ -68,7 +68,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
               wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::inject_fault, m)?] {
         m.add_function(f)?;
     }
-    for f in [wrap_pyfunction!(calls::timed_call, m)?, wrap_pyfunction!(calls::take_calls, m)?,
+    for f in [wrap_pyfunction!(calls::timed_call, m)?, wrap_pyfunction!(calls::take_records, m)?,
               wrap_pyfunction!(calls::pending_calls, m)?, wrap_pyfunction!(calls::call_depth, m)?,
               wrap_pyfunction!(calls::set_call_depth, m)?, wrap_pyfunction!(calls::register_hooks, m)?,
               wrap_pyfunction!(calls::cgroup_memory, m)?] {
