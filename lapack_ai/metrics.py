@@ -508,13 +508,13 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 
 # ---- the wrapper around public routines ----
 #
-# The common call (one or two arrays under 16 MiB, no keywords) goes through the core's
-# ``timed_call``: it times the call and queues its facts natively; Records (routine names,
-# flops, totals, the ring buffer) are built here in batches, when anything reads metrics or the
-# queue holds 512 calls. After a 1 ms BLAS call every line of Python the call path runs is a
-# cache miss, so that path is kept native and short (benchmarks/metrics_overhead.py). Other
-# calls are recorded in full here, at once: keyword arguments, operands of 16 MiB or more
-# (RSS is sampled around them), lists.
+# With metrics on, every call goes to the core's ``timed_call``. The common call (one or two
+# arrays, the first under 16 MiB, scalar keywords) is timed there and its facts queued natively;
+# Records are built in batches (``_core.take_records``) when anything reads metrics or the
+# queue holds 512 calls. After a 1 ms BLAS call every cache line the recording touches comes
+# from far away, so that path is native and short (benchmarks/metrics_overhead.py). Other
+# calls come back to ``_recorded`` and are recorded here at once: array keywords, lists, a
+# third positional argument, operands of 16 MiB or more (RSS is sampled around them).
 
 _DRAIN = threading.RLock()  # one drain at a time, so records keep call order
 _NO_GPU = (None, None)
@@ -537,7 +537,7 @@ def instrument(fn: Callable, operation: str, facts: Callable | None = None) -> C
     It reads shapes and scalar arguments only: for queued calls the arrays are None.
     """
     current = _config.current
-    # the core queues the common call (site[0] with one or two arrays, no keywords) and hands
+    # the core queues the common call (site[0] with one or two arrays, scalar keywords) and hands
     # any other to site[3], this module's Python path
     site = (fn, operation, facts, lambda *a, **k: _recorded(fn, operation, facts, a, k))
     timed = _core.timed_call

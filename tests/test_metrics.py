@@ -78,8 +78,14 @@ def test_queued_and_immediate_records_keep_call_order(on, rng):
     expected = []
     for i in range(1300):
         if i % 97 == 0:
-            lapack_ai.gemm(a, a, trans_a=True)  # keywords: recorded at once
+            lapack_ai.gemm(a, a, c=np.zeros((12, 12)))  # an array keyword: recorded at once
             expected.append(("gemm", "dgemm", None))
+        elif i % 101 == 0:
+            lapack_ai.qr(a, mode="r")  # scalar keywords are queued, and change the routine
+            expected.append(("qr", "dgeqrf", None))
+        elif i % 103 == 0:
+            lapack_ai.qr(a)
+            expected.append(("qr", "dgeqrf+dorgqr", None))
         elif i % 211 == 0:
             with pytest.raises(lapack_ai.SingularMatrixError):
                 lapack_ai.inv(np.zeros((3, 3)))  # an error on the queued path
@@ -326,3 +332,14 @@ def test_a_fault_in_record_building_never_changes_a_result(on, rng, monkeypatch)
     for _ in range(600):
         assert lapack_ai.det(a) == pytest.approx(want, rel=1e-12)
     assert seen and isinstance(seen[0].exc_value, ZeroDivisionError)
+
+
+def test_like_calls_with_other_keywords_get_their_own_flop_count(on, rng):
+    """Queued records reuse the flop count of the call before only when shapes, dtype, decision
+    and keywords all match."""
+    a = rng.standard_normal((10, 10))
+    for _ in range(3):
+        lapack_ai.svd(a, compute_uv=False)
+        lapack_ai.svd(a)
+    got = [(r.routine, r.flops) for r in on.records()]
+    assert got[0][1] < got[1][1] and got == [got[0], got[1]] * 3

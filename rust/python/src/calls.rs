@@ -1,5 +1,5 @@
 //! Metrics' call capture. With metrics on, the Python wrapper hands the common call (one or
-//! two arrays, no keywords) to `timed_call`, which times it and queues its facts without
+//! two arrays, scalar keywords) to `timed_call`, which times it and queues its facts without
 //! building Python objects; `take_calls` hands the queue to `lapack_ai.metrics`, which builds
 //! the Records in a batch. The call path is native because after a 1 ms BLAS call every line
 //! of Python it runs is a cache miss (benchmarks/metrics_overhead.py measures it).
@@ -14,7 +14,7 @@ use lapack_ai_core::container;
 use lapack_ai_core::dispatch::{self, Backend, Last};
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyList, PyTuple};
 
 /// Calls queued before Python builds their Records; the call that fills it drains it.
 const BATCH: usize = 512;
@@ -62,6 +62,8 @@ struct Call {
     site: Py<PyTuple>,
     /// The `measure()` blocks open at the call.
     blocks: Py<PyAny>,
+    /// Keyword arguments (scalars: flags, drivers), when any.
+    kwargs: Option<Py<PyDict>>,
     shapes: Shapes,
     dtype: Option<Py<PyAny>>,
     last: Option<Last>,
@@ -142,8 +144,8 @@ fn unix_time(t: Instant) -> f64 {
 
 /// timed_call(site, args, kwargs, blocks): call ``site[0](*args, **kwargs)``, queue what
 /// metrics record of it and return its result (or raise its error, queued too). Only the
-/// common call is queued (one or two arrays, the first under 16 MiB, no keywords); any other
-/// goes to ``site[3]``, metrics' Python path. Nested calls are only called.
+/// common call is queued (one or two arrays, the first under 16 MiB, scalar keywords); any
+/// other goes to ``site[3]``, metrics' Python path. Nested calls are only called.
 #[pyfunction]
 #[pyo3(signature = (site, args, kwargs, blocks))]
 pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound<'py, PyTuple>,
@@ -155,7 +157,11 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
     let n = args.len();
     let array = |i: usize| args.get_item(i).ok().and_then(|a| a.cast_into::<PyUntypedArray>().ok());
     let (a0, a1) = (array(0), if n == 2 { array(1) } else { None });
-    let queueable = kwargs.is_none_or(|k| k.is_empty())
+    // keywords are kept for the flop count, so only scalar ones (flags, names): an array
+    // there would stay alive until its record is built
+    let scalar = |v: Bound<'py, PyAny>| !(v.is_instance_of::<PyUntypedArray>() || v.is_instance_of::<PyList>()
+        || v.is_instance_of::<PyTuple>());
+    let queueable = kwargs.is_none_or(|k| k.values().iter().all(scalar))
         && a0.as_ref().is_some_and(|a| a.len() * a.dtype().itemsize() < RSS_MIN_BYTES)
         && (n == 1 || (n == 2 && a1.is_some()));
     let (Some(a0), true) = (a0, queueable) else {
@@ -164,7 +170,7 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
     let generation = dispatch::generation();
     DEPTH.set(1);
     let t0 = Instant::now();
-    let r = f.call1(args);
+    let r = f.call(args, kwargs);
     let t1 = Instant::now();
     DEPTH.set(0);
     // a call refused before the core (bad input) must not be credited with an older decision
@@ -196,6 +202,7 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
     let call = Call {
         site: site.clone().unbind(),
         blocks: blocks.clone().unbind(),
+        kwargs: kwargs.filter(|k| !k.is_empty()).map(|k| k.clone().unbind()),
         shapes,
         dtype,
         last,
@@ -249,7 +256,7 @@ pub fn take_records<'py>(py: Python<'py>, record_type: &Bound<'py, PyAny>, facts
     let mut shapes_prev: Option<(Vec<Vec<usize>>, Bound<PyAny>)> = None;
     let mut last_prev: Option<(Option<Last>, Bound<PyAny>)> = None;
     let mut cgroup_prev: Option<(Option<u64>, Bound<PyAny>)> = None;
-    let mut facts_prev: Option<([*mut pyo3::ffi::PyObject; 4], Bound<PyAny>)> = None;
+    let mut facts_prev: Option<([*mut pyo3::ffi::PyObject; 4], Option<Bound<PyDict>>, Bound<PyAny>)> = None;
     let (mut records, mut blocked) = (Vec::with_capacity(calls.len()), Vec::new());
     for (i, c) in calls.enumerate() {
         let dims = c.shapes.to_vecs();
@@ -281,12 +288,19 @@ pub fn take_records<'py>(py: Python<'py>, record_type: &Bound<'py, PyAny>, facts
         let (operation, site_facts) = (site.get_item(1)?, site.get_item(2)?);
         let dtype = c.dtype.map(|d| d.into_bound(py)).unwrap_or_else(|| none.clone());
         let key = [site_facts.as_ptr(), shapes.as_ptr(), dtype.as_ptr(), last.as_ptr()];
+        let kw = c.kwargs.map(|k| k.into_bound(py));
+        let same_kw = |prev: &Option<Bound<PyDict>>| match (prev, &kw) {
+            (None, None) => true,
+            (Some(p), Some(k)) => p.eq(k).unwrap_or(false),
+            _ => false,
+        };
         let f = match &facts_prev {
-            Some((k, f)) if *k == key => f.clone(),
+            Some((k, pkw, f)) if *k == key && same_kw(pkw) => f.clone(),
             _ => {
                 let nones = PyTuple::new(py, std::iter::repeat_n(none.clone(), shapes.len()?))?;
-                let f = facts.call1((&operation, &site_facts, nones, &empty, &dtype, &last, &shapes))?;
-                facts_prev = Some((key, f.clone()));
+                let f = facts.call1((&operation, &site_facts, nones, kw.as_ref().unwrap_or(&empty), &dtype, &last,
+                                     &shapes))?;
+                facts_prev = Some((key, kw, f.clone()));
                 f
             }
         };
