@@ -216,23 +216,12 @@ class MetricsCollector:
         return t
 
     def add(self, r: Record) -> None:
-        """Store a record (thread-safe: deque appends are atomic, totals are per thread)."""
-        self._buf.append(r)
-        totals = self._local.__dict__.get("totals") or self._thread_totals()
-        key = (r[0], r[4], r[19] is None)  # operation, backend, ok
-        t = totals.get(key)
-        if t is None:
-            totals[key] = [1, r[8], r[9] or 0.0, r[10], r[11]]
-        else:
-            t[0] += 1
-            t[1] += r[8]
-            t[2] += r[9] or 0.0
-            t[3] += r[10]
-            t[4] += r[11]
-        self._version = next(self._count)
+        """Store a record."""
+        self.extend((r,))
 
     def extend(self, records: Iterable[Record]) -> None:
-        """Store records, oldest first (as ``add``, one version step for the lot)."""
+        """Store records, oldest first (thread-safe: deque appends are atomic, totals are per
+        thread; one version step for the lot)."""
         buf = self._buf
         totals = self._local.__dict__.get("totals") or self._thread_totals()
         for r in records:
