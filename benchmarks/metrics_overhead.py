@@ -116,7 +116,7 @@ def record_cost(reps: int) -> float:
     fields = tuple(r)
 
     def one():
-        col.add(Record(*fields))  # as the call path builds it: all fields at once
+        col.add(Record(*fields))  # one record built from all its fields, then stored
 
     return per_call(one, (), reps)
 

@@ -508,7 +508,7 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 _DRAIN = threading.RLock()  # one drain at a time, so records keep call order
 _NO_GPU = (None, None)
 _DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
-_RSS_MIN_BYTES = 16 << 20
+_RSS_MIN_BYTES = _core.METRICS_RSS_MIN_BYTES  # the core sends calls with larger operands here
 
 
 def _batch_count(args) -> int:
@@ -552,7 +552,7 @@ def _recorded(fn, operation, facts, args, kwargs):
     """Any other call: time it and record it in full at once (nested calls only run)."""
     if _core.call_depth():
         return fn(*args, **kwargs)
-    _core.clear_last_call()  # a call refused before the core must not show an older decision
+    generation = _core.decision_generation()
     probe = _probe()
     a0 = args[0] if args else None
     rss0 = probe.rss() if type(a0) is np.ndarray and a0.nbytes >= _RSS_MIN_BYTES else None
@@ -568,7 +568,8 @@ def _recorded(fn, operation, facts, args, kwargs):
     finally:
         seconds = time.perf_counter() - t0
         _core.set_call_depth(0)
-        d = _core.last_call()
+        # a call refused before the core (bad input) must not be credited with an older decision
+        d = _core.last_call() if _core.decision_generation() != generation else None
         shapes = tuple([a.shape if type(a) is np.ndarray else np.shape(a) for a in args
                         if type(a) is np.ndarray or isinstance(a, (list, tuple))])
         x = out[0] if isinstance(out, tuple) and out else out

@@ -416,12 +416,6 @@ pub fn last() -> Option<Last> {
     LAST.with(|l| l.borrow().clone())
 }
 
-/// The last recorded decision on this thread, cleared: metrics take it once per call so a
-/// call that never reached the core is not credited with an older decision.
-pub fn take_last() -> Option<Last> {
-    LAST.with(|l| l.borrow_mut().take())
-}
-
 /// Decide for a routine without an OpenCL kernel (every LAPACK routine today): always the
 /// CPU, recorded like any other decision.
 pub fn decide(op: &'static str, dims: (usize, usize, usize), dtype: &str) -> Decision {

@@ -1,7 +1,7 @@
 //! Metrics' call capture. With metrics on, the Python wrapper hands the common call (one or
 //! two arrays, scalar keywords) to `timed_call`, which times it and queues its facts without
-//! building Python objects; `take_calls` hands the queue to `lapack_ai.metrics`, which builds
-//! the Records in a batch. The call path is native because after a 1 ms BLAS call every line
+//! building Python objects; `take_records` turns the queue into `lapack_ai.metrics.Record`s in
+//! a batch when metrics are read. The call path is native because after a 1 ms BLAS call every line
 //! of Python it runs is a cache miss (benchmarks/metrics_overhead.py measures it).
 
 use std::cell::{Cell, RefCell};
@@ -18,8 +18,9 @@ use pyo3::types::{PyList, PyTuple};
 
 /// Calls queued before Python builds their Records; the call that fills it drains it.
 const BATCH: usize = 512;
-/// Calls whose first operand has this many bytes go to the Python path, which samples RSS.
-const RSS_MIN_BYTES: usize = 16 << 20;
+/// Calls whose first operand has this many bytes go to the Python path, which samples RSS
+/// (exported as `_core.METRICS_RSS_MIN_BYTES`).
+pub const RSS_MIN_BYTES: usize = 16 << 20;
 
 /// Up to two operand shapes, inline: no allocation for up to 6 dimensions in all.
 enum Shapes {
@@ -65,7 +66,7 @@ struct Call {
     /// Keyword arguments (scalars: flags, drivers), when any.
     kwargs: Option<Py<PyDict>>,
     shapes: Shapes,
-    dtype: Option<Py<PyAny>>,
+    dtype: Py<PyAny>,
     last: Option<Last>,
     seconds: f64,
     timestamp: f64,
@@ -186,11 +187,11 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
                 Ok(t) => t.get_item(0).ok(),
                 Err(_) => Some(out.clone()),
             };
-            (Some(x.as_ref().and_then(dtype_of).unwrap_or(first)), None)
+            (x.as_ref().and_then(dtype_of).unwrap_or(first), None)
         }
         Err(e) => {
             let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Error".into());
-            (Some(first), Some(format!("{name}: {}", e.value(py))))
+            (first, Some(format!("{name}: {}", e.value(py))))
         }
     };
     let gpu = match (&last, HOOKS.get(), &error) {
@@ -260,33 +261,14 @@ pub fn take_records<'py>(py: Python<'py>, record_type: &Bound<'py, PyAny>, facts
     let (mut records, mut blocked) = (Vec::with_capacity(calls.len()), Vec::new());
     for (i, c) in calls.enumerate() {
         let dims = c.shapes.to_vecs();
-        let shapes = match &shapes_prev {
-            Some((s, o)) if *s == dims => o.clone(),
-            _ => {
-                let o = PyTuple::new(py, dims.iter().map(|s| PyTuple::new(py, s).unwrap()))?.into_any();
-                shapes_prev = Some((dims, o.clone()));
-                o
-            }
-        };
-        let last = match &last_prev {
-            Some((l, o)) if *l == c.last => o.clone(),
-            _ => {
-                let o = c.last.clone().map(decision_tuple).into_pyobject(py)?.into_any();
-                last_prev = Some((c.last, o.clone()));
-                o
-            }
-        };
-        let cgroup = match &cgroup_prev {
-            Some((g, o)) if *g == c.cgroup => o.clone(),
-            _ => {
-                let o = c.cgroup.into_pyobject(py)?.into_any();
-                cgroup_prev = Some((c.cgroup, o.clone()));
-                o
-            }
-        };
+        let shapes = shared(&mut shapes_prev, dims, |d| {
+            Ok(PyTuple::new(py, d.iter().map(|s| PyTuple::new(py, s).unwrap()))?.into_any())
+        })?;
+        let last = shared(&mut last_prev, c.last, |l| Ok(l.clone().map(decision_tuple).into_pyobject(py)?.into_any()))?;
+        let cgroup = shared(&mut cgroup_prev, c.cgroup, |g| Ok(g.into_pyobject(py)?.into_any()))?;
         let site = c.site.bind(py);
         let (operation, site_facts) = (site.get_item(1)?, site.get_item(2)?);
-        let dtype = c.dtype.map(|d| d.into_bound(py)).unwrap_or_else(|| none.clone());
+        let dtype = c.dtype.into_bound(py);
         let key = [site_facts.as_ptr(), shapes.as_ptr(), dtype.as_ptr(), last.as_ptr()];
         let kw = c.kwargs.map(|k| k.into_bound(py));
         let same_kw = |prev: &Option<Bound<PyDict>>| match (prev, &kw) {
@@ -320,6 +302,7 @@ pub fn take_records<'py>(py: Python<'py>, record_type: &Bound<'py, PyAny>, facts
             None => (none.clone(), none.clone()),
         };
         let [backend, strategy, reason, device, kernel, up, down] = d;
+        // the fields of lapack_ai.metrics.Record, in its order (metrics._build for the Python path)
         let fields = PyTuple::new(py, [
             operation, routine, shapes, dtype_name, backend, strategy, reason, device,
             c.seconds.into_pyobject(py)?.into_any(), flops, up, down, kernel, none.clone(), cgroup, gpu_util, gpu_mem,
@@ -332,6 +315,20 @@ pub fn take_records<'py>(py: Python<'py>, record_type: &Bound<'py, PyAny>, facts
         }
     }
     Ok((records, blocked))
+}
+
+/// The Python object made for `value`, or the one made for the previous call when its value
+/// was equal: a run of like calls shares one.
+fn shared<'py, T: PartialEq>(prev: &mut Option<(T, Bound<'py, PyAny>)>, value: T,
+                             make: impl FnOnce(&T) -> PyResult<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    if let Some((v, o)) = prev {
+        if *v == value {
+            return Ok(o.clone());
+        }
+    }
+    let o = make(&value)?;
+    *prev = Some((value, o.clone()));
+    Ok(o)
 }
 
 /// The cgroup's memory usage in bytes, read at most every 100 ms; None outside a cgroup.

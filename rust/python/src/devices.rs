@@ -64,12 +64,10 @@ pub fn explain<'py>(py: Python<'py>, op: &str, count: usize, m: usize, n: usize,
 }
 
 /// The last call's final decision on this thread (with its transfers for device runs), or
-/// None; `take` also clears it.
+/// None.
 #[pyfunction]
-#[pyo3(signature = (take=false))]
-pub fn last_decision(py: Python<'_>, take: bool) -> PyResult<Option<Bound<'_, PyDict>>> {
-    let last = if take { dispatch::take_last() } else { dispatch::last() };
-    let Some(last) = last else { return Ok(None) };
+pub fn last_decision(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
+    let Some(last) = dispatch::last() else { return Ok(None) };
     let o = decision_dict(py, last.op, &last.decision)?;
     let t = last.transfer.unwrap_or_default();
     o.set_item("kernel", (!t.kernel.is_empty()).then_some(t.kernel))?;
@@ -94,10 +92,11 @@ pub fn last_call() -> Option<(&'static str, &'static str, String, Option<String>
     dispatch::last().map(crate::calls::decision_tuple)
 }
 
-/// Forget this thread's last decision (metrics call it before each recorded call).
+/// Decisions recorded on this thread so far: metrics read it before a call and take
+/// `last_call()` only if it moved (the call reached the core).
 #[pyfunction]
-pub fn clear_last_call() {
-    dispatch::take_last();
+pub fn decision_generation() -> u64 {
+    dispatch::generation()
 }
 
 /// The dispatcher's settings as parsed from the environment: device (the default request),

@@ -60,10 +60,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("CoreError", m.py().get_type::<errors::CoreErrorPy>())?;
     m.add("PARALLEL_MAX_DIM", lapack_ai_core::batch::PARALLEL_MAX_DIM)?;
+    m.add("METRICS_RSS_MIN_BYTES", calls::RSS_MIN_BYTES)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     for f in [wrap_pyfunction!(devices::opencl_devices, m)?, wrap_pyfunction!(devices::explain, m)?,
               wrap_pyfunction!(devices::last_decision, m)?, wrap_pyfunction!(devices::crossover, m)?,
-              wrap_pyfunction!(devices::set_crossover, m)?, wrap_pyfunction!(devices::reload_settings, m)?, wrap_pyfunction!(devices::settings, m)?, wrap_pyfunction!(devices::parse_device, m)?, wrap_pyfunction!(devices::last_call, m)?, wrap_pyfunction!(devices::clear_last_call, m)?,
+              wrap_pyfunction!(devices::set_crossover, m)?, wrap_pyfunction!(devices::reload_settings, m)?, wrap_pyfunction!(devices::settings, m)?, wrap_pyfunction!(devices::parse_device, m)?, wrap_pyfunction!(devices::last_call, m)?, wrap_pyfunction!(devices::decision_generation, m)?,
               wrap_pyfunction!(devices::cgroup, m)?, wrap_pyfunction!(devices::gemm_kernel_times, m)?,
               wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::inject_fault, m)?] {
         m.add_function(f)?;
