@@ -42,7 +42,8 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
           __global real* restrict c, const int ldc, const long sc)
 {
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WN + tx;
-    const int i0 = get_group_id(1) * TM, j0 = get_group_id(0) * TN;
+    const int2 origin = tile_origin(TM, TN);
+    const int i0 = origin.x, j0 = origin.y;
     const long batch = get_global_id(2);
     a += batch * sa;
     b += batch * sb;

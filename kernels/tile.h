@@ -1,4 +1,5 @@
-// Staging of GEMM tiles through registers into local memory, shared by the GEMM kernels.
+// How the work-items of a group share the copying of a K-tile (LA, LB, A_POS, B_POS: both GEMM
+// kernels), and the staging of tiles through registers into local memory (gemm.cl).
 // Needs TM, TN, TK (tile), NT (work-items per group), the layout flags A_MFAST and B_NFAST
 // (see gemm.cl), and in scope: a, lda, b, ldb, m, n, k, i0, j0, tid, ra[LA], rb[LB].
 #define LA (TM * TK / NT)

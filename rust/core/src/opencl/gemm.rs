@@ -50,6 +50,9 @@ pub struct Variant {
     local: [usize; 3],
     /// Work-items per group along dimension 0 and 1 (global = groups * these).
     per_group: (usize, usize),
+    /// The kernel copies pairs of elements when told that every leading dimension and batch
+    /// stride is even (`-DLD_EVEN=1`), so both kinds are built as needed.
+    pairs: bool,
 }
 
 impl Variant {
@@ -74,12 +77,24 @@ pub fn tensor_core_eligible(info: &DeviceInfo) -> bool {
     info.is_nvidia() && info.nv_compute_capability.is_some_and(|(major, _)| major >= 8)
 }
 
-fn tensor_core() -> Variant {
-    // 16 warps of 32x32 over a 128x128 tile, double-buffered: fastest of the sweep in
-    // docs/benchmarks.md (larger warp tiles spill registers under NVIDIA's OpenCL compiler).
+/// The tile for an m x n (x count) product: 128x128 (8 warps of 64x32, K-tiles of 8, three in
+/// flight, tiles walked in bands of 8 rows) unless too few such tiles fill the device's
+/// multiprocessors, then 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 48 TF/s at
+/// n = 8192 for the large tile, about 0.9 of that for smaller ones, and at n = 1024 (64 large
+/// tiles on 132 SMs) 37 TF/s for the small tile against 22 for the large.
+fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     let (v, stages) = match tile_override("LAPACK_AI_DMMA_TILE", 5) {
-        Some(v) => (v, ""), // STAGES from LAPACK_AI_KERNEL_DEFINES, else the kernel's default 1
-        None => (vec![2, 4, 4, 4, 8], " -DSTAGES=2"),
+        Some(v) => (v, ""), // STAGES and GROUP_M from LAPACK_AI_KERNEL_DEFINES, else defaults
+        None => {
+            let sms = info.compute_units.max(1) as usize;
+            // Share of the multiprocessor slots the tiles keep busy over all waves.
+            let fill = |tm: usize, tn: usize| {
+                let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
+                tiles as f64 / (tiles.div_ceil(sms) * sms) as f64
+            };
+            let small = fill(64, 128) * 0.9 > fill(128, 128);
+            (if small { vec![2, 4, 2, 4, 8] } else { vec![4, 4, 2, 4, 8] }, " -DGROUP_M=8")
+        }
     };
     let (mi, ni, wm, wn, tk) = (v[0], v[1], v[2], v[3], v[4]);
     let nt = wm * wn * 32;
@@ -90,6 +105,7 @@ fn tensor_core() -> Variant {
         tile: (wm * mi * 16, wn * ni * 8),
         local: [nt, 1, 1],
         per_group: (nt, 1),
+        pairs: true,
     }
 }
 
@@ -115,17 +131,18 @@ fn portable(info: &DeviceInfo, double: bool) -> Variant {
         tile: (tm, tn),
         local: [wn, wm, 1],
         per_group: (wn, wm),
+        pairs: false,
     }
 }
 
-/// Variants to try, best first.
-pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice) -> Vec<Variant> {
+/// Variants to try for an m x n (x count) C, best first.
+pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice, m: usize, n: usize, count: usize) -> Vec<Variant> {
     let tc = double && tensor_core_eligible(info);
     match choice {
         KernelChoice::Portable => vec![portable(info, double)],
-        KernelChoice::TensorCore if tc => vec![tensor_core()],
+        KernelChoice::TensorCore if tc => vec![tensor_core(info, m, n, count)],
         KernelChoice::TensorCore => vec![],
-        KernelChoice::Auto if tc => vec![tensor_core(), portable(info, double)],
+        KernelChoice::Auto if tc => vec![tensor_core(info, m, n, count), portable(info, double)],
         KernelChoice::Auto => vec![portable(info, double)],
     }
 }
@@ -252,7 +269,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let info = &gpu.info;
     let double = T::DTYPE == "float64";
     let mut last = classify(0, "no kernel variant for this device");
-    for v in variants(info, double, choice) {
+    for v in variants(info, double, choice, plan.m, plan.n, count) {
         match launch(gpu, &v, &plan, &mut c, staged.as_deref_mut(), read_c, count, alpha, beta, double) {
             Ok(mut run) => {
                 if let Some(buf) = staged {
@@ -278,7 +295,11 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
 #[allow(clippy::too_many_arguments)]
 fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<T>, staged: Option<&mut [T]>,
                      read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
-    let options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines());
+    let mut options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines());
+    if v.pairs {
+        let even = [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x % 2 == 0);
+        options += &format!(" -DLD_EVEN={}", even as u8);
+    }
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
@@ -346,9 +367,12 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
 /// once, `reps` launches, each launch's device time in ns. Also returns the variant used.
 pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, choice: KernelChoice) -> Result<(String, Vec<u64>), ClFail> {
     let double = T::DTYPE == "float64";
-    let v = variants(&gpu.info, double, choice).into_iter().next()
+    let v = variants(&gpu.info, double, choice, m, n, 1).into_iter().next()
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
-    let options = format!("-DREAL_DOUBLE={} -DA_MFAST=0 -DB_NFAST=1 {}", double as u8, v.defines());
+    let mut options = format!("-DREAL_DOUBLE={} -DA_MFAST=0 -DB_NFAST=1 {}", double as u8, v.defines());
+    if v.pairs {
+        options += &format!(" -DLD_EVEN={}", (k % 2 == 0 && n % 2 == 0) as u8);
+    }
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
     let mut seed = 0x9E3779B97F4A7C15u64;

@@ -71,6 +71,12 @@ impl Programs {
             fail.kind = FailKind::Build;
             return Err(fail);
         }
+        // Warnings, or register and spill counts under `-cl-nv-verbose` (tile sweeps).
+        if let Ok(log) = p.get_build_log(device) {
+            if !log.trim().is_empty() {
+                log::debug!(target: "lapack_ai", "OpenCL kernel build log (options {options:?}):\n{log}");
+            }
+        }
         match p.get_binaries() {
             Ok(bins) if bins.first().is_some_and(|b| !b.is_empty()) => {
                 if let Err(e) = cache::write_atomic(&path, &bins[0]) {
