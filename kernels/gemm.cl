@@ -19,15 +19,16 @@
 #include "tile.h"
 
 // VEC = 0: work-item (tx, ty) owns rows ty + x*WM and columns tx + y*WN (strided).
-// VEC = 1: it owns RM consecutive rows and RN consecutive columns, read from local memory as
-// 4-wide vectors (RM, RN multiples of 4): fewer local-memory transactions per FMA.
+// VEC = 1: it owns groups of 4 consecutive rows (columns), the groups of neighbouring
+// work-items side by side, and reads them from local memory as 4-wide vectors (RM, RN
+// multiples of 4): fewer local-memory instructions per FMA, and the vector reads of a warp are
+// contiguous (no bank conflicts).
 #ifndef VEC
 #define VEC 0
 #endif
 #if VEC
-
-#define ROW(x) (ty * RM + (x))
-#define COL(y) (tx * RN + (y))
+#define ROW(x) (((x) / 4) * (WM * 4) + ty * 4 + (x) % 4)
+#define COL(y) (((y) / 4) * (WN * 4) + tx * 4 + (y) % 4)
 #define LPAD 4
 #else
 #define ROW(x) (ty + (x) * WM)

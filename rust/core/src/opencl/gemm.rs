@@ -86,12 +86,7 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     let (v, stages) = match tile_override("LAPACK_AI_DMMA_TILE", 5) {
         Some(v) => (v, ""), // STAGES and GROUP_M from LAPACK_AI_KERNEL_DEFINES, else defaults
         None => {
-            let sms = info.compute_units.max(1) as usize;
-            // Share of the multiprocessor slots the tiles keep busy over all waves.
-            let fill = |tm: usize, tn: usize| {
-                let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
-                tiles as f64 / (tiles.div_ceil(sms) * sms) as f64
-            };
+            let fill = |tm, tn| fill(info, m, n, count, tm, tn);
             let small = fill(64, 128) * 0.9 > fill(128, 128);
             (if small { vec![2, 4, 2, 4, 8] } else { vec![4, 4, 2, 4, 8] }, " -DGROUP_M=8")
         }
@@ -109,13 +104,26 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     }
 }
 
-/// The portable FMA kernel; tiles by device type and precision (GPU figures from the sweep
-/// in docs/benchmarks.md: float64 prefers TK=8 and strided ownership, float32 TK=16 with
-/// vector reads from local memory).
+/// Share of the device's multiprocessors that tm x tn tiles of an m x n (x count) C keep busy,
+/// over all waves (one work-group per multiprocessor at a time).
+fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> f64 {
+    let units = info.compute_units.max(1) as usize;
+    let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
+    tiles as f64 / (tiles.div_ceil(units) * units) as f64
+}
+
+/// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
+/// sweeps in docs/benchmarks.md: float64 prefers TK=8 and strided ownership; float32 512
+/// work-items of 8x8 over 128x256 with vector reads from local memory, or 128x128 tiles of
+/// 256 work-items (about 0.82 of the speed) when the large ones would leave units idle).
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
-fn portable(info: &DeviceInfo, double: bool) -> Variant {
+fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
         (true, true) => (vec![128, 128, 8, 16, 16], ""),
+        (true, false) if info.max_work_group >= 512
+            && fill(info, m, n, count, 128, 256) >= 0.82 * fill(info, m, n, count, 128, 128) => {
+            (vec![128, 256, 8, 16, 32], " -DVEC=1")
+        }
         (true, false) => (vec![128, 128, 16, 16, 16], " -DVEC=1"),
         (false, _) => (vec![32, 32, 8, 8, 8], ""),
     };
@@ -139,11 +147,11 @@ fn portable(info: &DeviceInfo, double: bool) -> Variant {
 pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice, m: usize, n: usize, count: usize) -> Vec<Variant> {
     let tc = double && tensor_core_eligible(info);
     match choice {
-        KernelChoice::Portable => vec![portable(info, double)],
+        KernelChoice::Portable => vec![portable(info, double, m, n, count)],
         KernelChoice::TensorCore if tc => vec![tensor_core(info, m, n, count)],
         KernelChoice::TensorCore => vec![],
-        KernelChoice::Auto if tc => vec![tensor_core(info, m, n, count), portable(info, double)],
-        KernelChoice::Auto => vec![portable(info, double)],
+        KernelChoice::Auto if tc => vec![tensor_core(info, m, n, count), portable(info, double, m, n, count)],
+        KernelChoice::Auto => vec![portable(info, double, m, n, count)],
     }
 }
 

@@ -35,6 +35,8 @@ pub struct DeviceInfo {
     pub max_alloc: u64,
     pub local_mem: u64,
     pub compute_units: u32,
+    /// Most work-items in one work-group (kernels with larger groups are not offered).
+    pub max_work_group: usize,
     pub clock_mhz: u32,
     pub fp64: bool,
     /// NVIDIA's compute capability (major, minor) when the driver reports it.
@@ -149,6 +151,7 @@ fn describe(d: &Device, index: usize, platform: &str, platform_version: &str) ->
         max_alloc: d.max_mem_alloc_size().unwrap_or(0),
         local_mem: d.local_mem_size().unwrap_or(0),
         compute_units: d.max_compute_units().unwrap_or(0),
+        max_work_group: d.max_work_group_size().unwrap_or(0),
         clock_mhz: d.max_clock_frequency().unwrap_or(0),
         fp64: d.double_fp_config().unwrap_or(0) != 0,
         nv_compute_capability: nv,
