@@ -20,7 +20,7 @@ import numpy as np
 
 from lapack_ai import _core
 
-# (tile, extra defines). Local memory on NVIDIA's OpenCL is 48 KiB, which bounds the tiles.
+# (tile, extra defines). OpenCL devices report 48 KiB of local memory, which bounds the tiles.
 PORTABLE = [("128,128,8,16,16", ""), ("128,128,8,16,16", "-DSTAGES=2"), ("128,128,16,16,16", ""),
             ("128,128,16,16,16", "-DVEC=1"), ("128,256,8,16,32", "-DVEC=1"), ("256,128,8,32,16", "-DVEC=1"),
             ("128,128,8,32,16", ""), ("128,128,8,32,16", "-DVEC=1"), ("64,64,8,8,8", "")]

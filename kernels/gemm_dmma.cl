@@ -29,8 +29,9 @@
 #error "TK must be a multiple of 8 (fragments are double-buffered over pairs of steps of 4)"
 #endif
 
-// Local tiles have no padding (NVIDIA's OpenCL caps local memory at 48 KiB, and three stages
-// of 128x8 + 8x128 doubles fill it). Each operand keeps its global layout, so a cp.async moves
+// Local tiles have no padding (three stages of 128x8 + 8x128 doubles take 48 KiB, the local
+// memory OpenCL devices report; NVIDIA's driver accepted 96 KiB too, but deeper pipelines were
+// no faster). Each operand keeps its global layout, so a cp.async moves
 // consecutive elements: [row][TK] when k is the contiguous index, [TK][col] otherwise. An XOR
 // swizzle keeps each fragment load at two wavefronts (every pair of banks hit twice):
 //   [row][TK]: the k index in row r is XORed with SWZ(r) (rows g and g+2 use other banks);
