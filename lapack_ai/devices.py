@@ -33,6 +33,7 @@ class Device:
     free_memory: int | None
     max_allocation: int
     compute_units: int
+    max_work_group_size: int
     clock_mhz: int
     fp64: bool
     compute_capability: tuple[int, int] | None

@@ -101,6 +101,32 @@ def test_gemm_any_layout(la, lb, lc):
         np.testing.assert_array_equal(base[mask], before[mask])
 
 
+# The portable kernel's GPU configurations (rust/core/src/opencl/gemm.rs: `portable`), run here
+# on whatever device the tests use, so CI (PoCL) checks the tiles the GPUs get: float32's
+# 512 work-items over 128x256 with 4-wide local reads, its 128x128 fallback, float64's tile,
+# and tiles walked in bands of rows (GROUP_M).
+@pytest.mark.parametrize("tile,defines", [("128,256,8,16,32", "-DVEC=1"), ("128,128,16,16,16", "-DVEC=1"),
+                                          ("128,128,8,16,16", "-DGROUP_M=3")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
+    if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
+        pytest.skip(f"{DEV.name} runs at most {DEV.max_work_group_size} work-items per group")
+    monkeypatch.setenv("LAPACK_AI_GEMM_TILE", tile)
+    monkeypatch.setenv("LAPACK_AI_KERNEL_DEFINES", defines)
+    rng = np.random.default_rng(11)
+    m, n, k = 300, 530, 37  # edges in every dimension; k not a multiple of the K-tile
+    for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+        c = rng.standard_normal((m, n)).astype(dtype)
+        want = reference(a, b, c, 0.5, 2.0, ta, tb)
+        lapack_ai.gemm(a, b, c, alpha=0.5, beta=2.0, trans_a=ta, trans_b=tb, device=SEL)
+        check(c, want, dtype, k)
+    a = rng.standard_normal((3, 140, k)).astype(dtype)  # a stack (batch dimension of the grid)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, k)
+
+
 def test_beta_zero_never_reads_c_and_zero_sizes():
     a, b = np.ones((5, 4)), np.ones((4, 3))
     c = np.full((5, 3), np.nan)

@@ -22,6 +22,7 @@ fn info_dict<'py>(py: Python<'py>, d: &DeviceInfo) -> PyResult<Bound<'py, PyDict
     o.set_item("max_allocation", d.max_alloc)?;
     o.set_item("local_memory", d.local_mem)?;
     o.set_item("compute_units", d.compute_units)?;
+    o.set_item("max_work_group_size", d.max_work_group)?;
     o.set_item("clock_mhz", d.clock_mhz)?;
     o.set_item("fp64", d.fp64)?;
     o.set_item("compute_capability", d.nv_compute_capability)?;
