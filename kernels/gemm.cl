@@ -17,6 +17,9 @@
 #define RN (TN / WN)
 #define NT (WM * WN)
 #include "tile.h"
+#if (TM * TK) % NT || (TN * TK) % NT || TM % WM || TN % WN
+#error "the work-group must split the tiles evenly (TM*TK and TN*TK by WM*WN, TM by WM, TN by WN)"
+#endif
 
 // VEC = 0: work-item (tx, ty) owns rows ty + x*WM and columns tx + y*WN (strided).
 // VEC = 1: it owns groups of 4 consecutive rows (columns), the groups of neighbouring

@@ -79,7 +79,11 @@
 #error "STAGES must be 2, 3 or 4"
 #endif
 
-// The copies of the K-tile starting at p0 into stage buffers X (A) and Y (B).
+// The copies of the K-tile starting at p0 into stage buffers X (A) and Y (B). Work-item tid
+// makes copies tid, tid + NT, ... of a tile's `total` (the last round may be partial when the
+// work-group size does not divide it).
+#define COPIES(total) (((total) + NT - 1) / NT)
+#define MINE(total, r) ((total) % NT == 0 || tid + (r) * NT < (total))
 #if LD_EVEN
 // Two doubles per copy (16 bytes): the host sets LD_EVEN when every leading dimension and
 // batch stride is even, so pairs are 16-byte aligned. A pair that runs past the matrix copies
@@ -102,14 +106,18 @@
 #define ISSUE(X, Y, p0)                                                                    \
     {                                                                                      \
         _Pragma("unroll")                                                                  \
-        for (int r = 0; r < LA / 2; r++) {                                                 \
-            A_PAIR(tid + r * NT, i, p, p0);                                                \
-            CP_ASYNC((X) + A_AT(i, p), a + OFFSET(lda, i0 + i, (p0) + p, A_MFAST), 16, bytes); \
+        for (int r = 0; r < COPIES(TM * TK / 2); r++) {                                    \
+            if (MINE(TM * TK / 2, r)) {                                                    \
+                A_PAIR(tid + r * NT, i, p, p0);                                            \
+                CP_ASYNC((X) + A_AT(i, p), a + OFFSET(lda, i0 + i, (p0) + p, A_MFAST), 16, bytes); \
+            }                                                                              \
         }                                                                                  \
         _Pragma("unroll")                                                                  \
-        for (int r = 0; r < LB / 2; r++) {                                                 \
-            B_PAIR(tid + r * NT, j, p, p0);                                                \
-            CP_ASYNC((Y) + B_AT(p, j), b + OFFSET(ldb, (p0) + p, j0 + j, !B_NFAST), 16, bytes); \
+        for (int r = 0; r < COPIES(TN * TK / 2); r++) {                                    \
+            if (MINE(TN * TK / 2, r)) {                                                    \
+                B_PAIR(tid + r * NT, j, p, p0);                                            \
+                CP_ASYNC((Y) + B_AT(p, j), b + OFFSET(ldb, (p0) + p, j0 + j, !B_NFAST), 16, bytes); \
+            }                                                                              \
         }                                                                                  \
     }
 #else
@@ -117,16 +125,20 @@
 #define ISSUE(X, Y, p0)                                                                    \
     {                                                                                      \
         _Pragma("unroll")                                                                  \
-        for (int r = 0; r < LA; r++) {                                                     \
-            A_POS(tid + r * NT, i, p);                                                     \
-            const int bytes = i0 + i < m && (p0) + p < k ? 8 : 0;                          \
-            CP_ASYNC((X) + A_AT(i, p), a + OFFSET(lda, i0 + i, (p0) + p, A_MFAST), 8, bytes); \
+        for (int r = 0; r < COPIES(TM * TK); r++) {                                        \
+            if (MINE(TM * TK, r)) {                                                        \
+                A_POS(tid + r * NT, i, p);                                                 \
+                const int bytes = i0 + i < m && (p0) + p < k ? 8 : 0;                      \
+                CP_ASYNC((X) + A_AT(i, p), a + OFFSET(lda, i0 + i, (p0) + p, A_MFAST), 8, bytes); \
+            }                                                                              \
         }                                                                                  \
         _Pragma("unroll")                                                                  \
-        for (int r = 0; r < LB; r++) {                                                     \
-            B_POS(tid + r * NT, j, p);                                                     \
-            const int bytes = j0 + j < n && (p0) + p < k ? 8 : 0;                          \
-            CP_ASYNC((Y) + B_AT(p, j), b + OFFSET(ldb, (p0) + p, j0 + j, !B_NFAST), 8, bytes); \
+        for (int r = 0; r < COPIES(TN * TK); r++) {                                        \
+            if (MINE(TN * TK, r)) {                                                        \
+                B_POS(tid + r * NT, j, p);                                                 \
+                const int bytes = j0 + j < n && (p0) + p < k ? 8 : 0;                      \
+                CP_ASYNC((Y) + B_AT(p, j), b + OFFSET(ldb, (p0) + p, j0 + j, !B_NFAST), 8, bytes); \
+            }                                                                              \
         }                                                                                  \
     }
 #endif
