@@ -105,7 +105,7 @@ def test_gemm_any_layout(la, lb, lc):
 # on whatever device the tests use, so CI (PoCL) checks the tiles the GPUs get: float32's
 # 512 work-items over 128x256 with 4-wide local reads, its 128x128 fallback, float64's tile,
 # and tiles walked in bands of rows (GROUP_M).
-@pytest.mark.parametrize("tile,defines", [("128,256,8,16,32", "-DVEC=1"), ("128,128,16,16,16", "-DVEC=1"),
+@pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=1"), ("128,128,16,16,16", "-DVEC=1"),
                                           ("128,128,8,16,16", "-DGROUP_M=3")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):

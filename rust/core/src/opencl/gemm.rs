@@ -114,15 +114,16 @@ fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usiz
 
 /// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
 /// sweeps in docs/benchmarks.md: float64 prefers TK=8 and strided ownership; float32 512
-/// work-items of 8x8 over 128x256 with vector reads from local memory, or 128x128 tiles of
-/// 256 work-items (about 0.82 of the speed) when the large ones would leave units idle).
+/// work-items of 8x8 over 128x256, K-tiles of 4, with vector reads from local memory, or
+/// 128x128 tiles of 256 work-items (about 0.8 of the speed) when the large ones would leave
+/// units idle).
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
 fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
         (true, true) => (vec![128, 128, 8, 16, 16], ""),
         (true, false) if info.max_work_group >= 512
-            && fill(info, m, n, count, 128, 256) >= 0.82 * fill(info, m, n, count, 128, 128) => {
-            (vec![128, 256, 8, 16, 32], " -DVEC=1")
+            && fill(info, m, n, count, 128, 256) >= 0.79 * fill(info, m, n, count, 128, 128) => {
+            (vec![128, 256, 4, 16, 32], " -DVEC=1")
         }
         (true, false) => (vec![128, 128, 16, 16, 16], " -DVEC=1"),
         (false, _) => (vec![32, 32, 8, 8, 8], ""),
