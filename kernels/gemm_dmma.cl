@@ -31,9 +31,9 @@
 
 // Local tiles have no padding (three stages of 128x8 + 8x128 doubles take 48 KiB, the local
 // memory OpenCL devices report; NVIDIA's driver accepted 96 KiB too, but deeper pipelines were
-// no faster). Each operand keeps its global layout, so a cp.async moves
-// consecutive elements: [row][TK] when k is the contiguous index, [TK][col] otherwise. An XOR
-// swizzle keeps each fragment load at two wavefronts (every pair of banks hit twice):
+// no faster). Each operand keeps its global layout, so a cp.async moves consecutive elements:
+// [row][TK] when k is the contiguous index, [TK][col] otherwise. An XOR swizzle keeps each
+// fragment load at two wavefronts (every pair of banks hit twice):
 //   [row][TK]: the k index in row r is XORed with SWZ(r) (rows g and g+2 use other banks);
 //   [TK][col]: the column of odd k is XORed with 8 (lanes t and t+1 use other banks).
 // XORs of multiples of 4 and 8 keep aligned pairs of elements together, as 16-byte copies need.
