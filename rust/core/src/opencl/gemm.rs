@@ -56,13 +56,19 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// Build options: the variant's tile, plus `LAPACK_AI_KERNEL_DEFINES` (a tuning knob,
-    /// e.g. "-DSTAGES=2", used by benchmarks/gemm_tiles.py).
-    fn defines(&self) -> String {
-        match std::env::var("LAPACK_AI_KERNEL_DEFINES") {
-            Ok(extra) => format!("{} {extra}", self.defines),
-            Err(_) => self.defines.clone(),
+    /// Build options: precision, operand layouts, whether every leading dimension and batch
+    /// stride is even (kernels that copy pairs), the variant's tile, plus
+    /// `LAPACK_AI_KERNEL_DEFINES` (a tuning knob, e.g. "-DSTAGES=2", used by
+    /// benchmarks/gemm_tiles.py).
+    fn options(&self, double: bool, a_mfast: bool, b_nfast: bool, ld_even: bool) -> String {
+        let mut o = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, a_mfast as u8, b_nfast as u8, self.defines);
+        if self.pairs {
+            o += &format!(" -DLD_EVEN={}", ld_even as u8);
         }
+        if let Ok(extra) = std::env::var("LAPACK_AI_KERNEL_DEFINES") {
+            o = format!("{o} {extra}");
+        }
+        o
     }
 }
 
@@ -304,11 +310,8 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
 #[allow(clippy::too_many_arguments)]
 fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<T>, staged: Option<&mut [T]>,
                      read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
-    let mut options = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, p.a_mfast as u8, p.b_nfast as u8, v.defines());
-    if v.pairs {
-        let even = [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x % 2 == 0);
-        options += &format!(" -DLD_EVEN={}", even as u8);
-    }
+    let even = [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x % 2 == 0);
+    let options = v.options(double, p.a_mfast, p.b_nfast, even);
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
@@ -378,10 +381,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let double = T::DTYPE == "float64";
     let v = variants(&gpu.info, double, choice, m, n, 1).into_iter().next()
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
-    let mut options = format!("-DREAL_DOUBLE={} -DA_MFAST=0 -DB_NFAST=1 {}", double as u8, v.defines());
-    if v.pairs {
-        options += &format!(" -DLD_EVEN={}", (k % 2 == 0 && n % 2 == 0) as u8);
-    }
+    let options = v.options(double, false, true, k % 2 == 0 && n % 2 == 0);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
     let mut seed = 0x9E3779B97F4A7C15u64;
