@@ -629,4 +629,4 @@ def _drain_locked() -> None:
         (_COLLECTOR if _COLLECTOR is not None else collector()).extend(records)
 
 
-_core.register_hooks(_drain, lambda device: _probe().gpu(device))
+_core.register_hooks(_drain, lambda device: _probe().gpu(device), lambda: _EPOCH + time.perf_counter())

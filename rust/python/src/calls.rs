@@ -103,10 +103,19 @@ fn thread_name(py: Python<'_>) -> Option<Py<PyAny>> {
     })
 }
 
-/// Set metrics' drain (called when the queue is full) and GPU probe (called after device calls).
+/// Set metrics' drain (called when the queue is full), GPU probe (called after device calls)
+/// and clock (Unix time now, as the Python path computes it).
 #[pyfunction]
-pub fn register_hooks(drain: Py<PyAny>, gpu: Py<PyAny>) {
+pub fn register_hooks(py: Python<'_>, drain: Py<PyAny>, gpu: Py<PyAny>, clock: Py<PyAny>) -> PyResult<()> {
+    // Both recording paths map their monotonic clock to Unix time through one anchor, read here
+    // from the Python path's `clock()` (anchors read at different moments can differ by
+    // microseconds, enough to misorder calls recorded through the two paths).
+    let before = Instant::now();
+    let wall: f64 = clock.call0(py)?.extract(py)?;
+    let after = Instant::now();
+    let _ = CLOCK_BASE.set((before + (after - before) / 2, wall));
     let _ = HOOKS.set((drain, gpu));
+    Ok(())
 }
 
 /// Public calls running on this thread (0 outside any).
@@ -131,10 +140,12 @@ fn dtype_of<'py>(x: &Bound<'py, PyAny>) -> Option<Py<PyAny>> {
     x.cast::<PyUntypedArray>().ok().map(|a| a.dtype().into_any().unbind())
 }
 
-/// Wall-clock time of a monotonic instant (one wall-clock read per process).
+/// A monotonic instant and its Unix time (`register_hooks`, else the first call that needs it).
+static CLOCK_BASE: OnceLock<(Instant, f64)> = OnceLock::new();
+
+/// Wall-clock time of a monotonic instant (one wall-clock anchor per process).
 fn unix_time(t: Instant) -> f64 {
-    static BASE: OnceLock<(Instant, f64)> = OnceLock::new();
-    let (i0, w0) = BASE.get_or_init(|| {
+    let (i0, w0) = CLOCK_BASE.get_or_init(|| {
         (Instant::now(), SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0))
     });
     match t.checked_duration_since(*i0) {
