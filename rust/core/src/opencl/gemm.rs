@@ -92,8 +92,7 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     let (v, stages) = match tile_override("LAPACK_AI_DMMA_TILE", 5) {
         Some(v) => (v, ""), // STAGES and GROUP_M from LAPACK_AI_KERNEL_DEFINES, else defaults
         None => {
-            let fill = |tm, tn| fill(info, m, n, count, tm, tn);
-            let small = fill(64, 128) * 0.9 > fill(128, 128);
+            let small = fill(info, m, n, count, 64, 128) * 0.9 > fill(info, m, n, count, 128, 128);
             (if small { vec![2, 4, 2, 4, 8] } else { vec![4, 4, 2, 4, 8] }, " -DGROUP_M=8")
         }
     };
