@@ -8,8 +8,9 @@
 // walks K in steps of TK through local memory; each work-item keeps (TM/WM) x (TN/WN)
 // accumulators, for rows ty + x*WM and columns tx + y*WN (strided, so local reads are
 // conflict-free and stores coalesce). The next K-tile is fetched into registers while the
-// current one is multiplied. Edges are zero-filled on load and masked on store, so any
-// M, N, K works. Dimension 2 of the range walks a batch (strides sa, sb, sc; 0 broadcasts).
+// current one is multiplied. Edges: K is zero-padded in the first tile, rows and columns
+// past M and N are read from the last ones inside and never stored (tile.h), so any M, N, K
+// works. Dimension 2 of the range walks a batch (strides sa, sb, sc; 0 broadcasts).
 
 #include "common.h"
 

@@ -1,7 +1,8 @@
 // How the work-items of a group share the copying of a K-tile (LA, LB, A_POS, B_POS: both GEMM
 // kernels), and the staging of tiles through registers into local memory (gemm.cl).
 // Needs TM, TN, TK (tile), NT (work-items per group), the layout flags A_MFAST and B_NFAST
-// (see gemm.cl), and in scope: a, lda, b, ldb, m, n, k, i0, j0, tid, ra[LA], rb[LB].
+// (see gemm.cl), and in scope: a, lda, b, ldb, m, n, k, i0, j0, tid, ra[LA], rb[LB]
+// (K_LOOP declares the rest).
 #define LA (TM * TK / NT)
 #define LB (TN * TK / NT)
 
@@ -17,15 +18,46 @@
 #define B_POS(e, j, p) int p = (e) % TK, j = (e) / TK
 #endif
 
-// Global -> registers for the K-tile starting at p0; zero outside the matrices.
-#define FETCH(p0)                                                                          \
+// Global -> registers. Rows of A and columns of B outside the matrices are read from the
+// last one inside instead: they only feed rows and columns of C that are never stored, so
+// they need no zeros. Along K zeros are needed, and only one tile needs them: the K loop
+// starts at p0 = k - ktiles*TK <= 0 with that partial tile (zero before index 0), so every
+// later tile lies whole inside the matrices and its loads need no check.
+#define A_KSTEP (A_MFAST ? (long)lda : 1L)
+#define B_KSTEP (B_NFAST ? (long)ldb : 1L)
+
+// Each work-item's elements of the tile at p0 = 0 (k clamped too, for k < TK, where the
+// loop's loads are never used); the tile at p0 is then pa[r][p0 * A_KSTEP].
+#define POINTERS                                                                           \
+    __global const real* pa[LA];                                                           \
+    __global const real* pb[LB];                                                           \
     for (int r = 0; r < LA; r++) {                                                          \
         A_POS(tid + r * NT, i, p);                                                          \
-        ra[r] = (i0 + i < m && (p0) + p < k) ? AT(a, lda, i0 + i, (p0) + p, A_MFAST) : 0;   \
+        pa[r] = a + OFFSET(lda, min(i0 + i, m - 1), min(p, k - 1), A_MFAST);               \
     }                                                                                       \
     for (int r = 0; r < LB; r++) {                                                          \
         B_POS(tid + r * NT, j, p);                                                          \
-        rb[r] = (j0 + j < n && (p0) + p < k) ? AT(b, ldb, (p0) + p, j0 + j, !B_NFAST) : 0;  \
+        pb[r] = b + OFFSET(ldb, min(p, k - 1), min(j0 + j, n - 1), !B_NFAST);              \
+    }
+
+// The first tile, p0 <= 0: zero before index 0.
+#define FETCH_FIRST(p0)                                                                    \
+    for (int r = 0; r < LA; r++) {                                                          \
+        A_POS(tid + r * NT, i, p);                                                          \
+        ra[r] = (p0) + p >= 0 ? AT(a, lda, min(i0 + i, m - 1), (p0) + p, A_MFAST) : 0;     \
+    }                                                                                       \
+    for (int r = 0; r < LB; r++) {                                                          \
+        B_POS(tid + r * NT, j, p);                                                          \
+        rb[r] = (p0) + p >= 0 ? AT(b, ldb, (p0) + p, min(j0 + j, n - 1), !B_NFAST) : 0;    \
+    }
+
+// A whole tile: one load per element, no checks and no branch, so the compiler interleaves
+// the loads with the FMAs of the tile being multiplied.
+#define FETCH(p0)                                                                          \
+    {                                                                                      \
+        const long oa = (long)(p0) * A_KSTEP, ob = (long)(p0) * B_KSTEP;                   \
+        for (int r = 0; r < LA; r++) ra[r] = pa[r][oa];                                    \
+        for (int r = 0; r < LB; r++) rb[r] = pb[r][ob];                                    \
     }
 
 // Registers -> local tiles X[TK][*], Y[TK][*] (k-major rows).
@@ -39,27 +71,32 @@
 #define STAGES 1
 #endif
 
-// The K loop around COMPUTE(X, Y), which multiplies the local tiles X (A) and Y (B).
+// The K loop around COMPUTE(X, Y), which multiplies the local tiles X (A) and Y (B). The
+// next tile is fetched unconditionally: past the last one, NEXT re-reads the last whole
+// tile (or, for k < TK, the clamped pointers), whose values nobody uses.
+#define FIRST_P0 (k - ((k + TK - 1) / TK) * TK)
+#define NEXT(p0) (k >= TK ? min((p0) + TK, k - TK) : 0)
 #if STAGES == 2
 #define K_LOOP(COMPUTE)                                                                    \
-    FETCH(0);                                                                              \
+    POINTERS                                                                               \
+    FETCH_FIRST(FIRST_P0);                                                                 \
     STORE_TILES(As[0], Bs[0]);                                                             \
     barrier(CLK_LOCAL_MEM_FENCE);                                                          \
-    for (int p0 = 0, s = 0; p0 < k; p0 += TK, s ^= 1) {                                    \
-        const bool more = p0 + TK < k;                                                     \
-        if (more) { FETCH(p0 + TK); }                                                      \
+    for (int p0 = FIRST_P0, s = 0; p0 < k; p0 += TK, s ^= 1) {                             \
+        FETCH(NEXT(p0));                                                                   \
         COMPUTE(As[s], Bs[s]);                                                             \
-        if (more) { STORE_TILES(As[s ^ 1], Bs[s ^ 1]); }                                   \
+        STORE_TILES(As[s ^ 1], Bs[s ^ 1]);                                                 \
         barrier(CLK_LOCAL_MEM_FENCE);                                                      \
     }
 #else
 #define K_LOOP(COMPUTE)                                                                    \
-    FETCH(0);                                                                              \
-    for (int p0 = 0; p0 < k; p0 += TK) {                                                   \
+    POINTERS                                                                               \
+    FETCH_FIRST(FIRST_P0);                                                                 \
+    for (int p0 = FIRST_P0; p0 < k; p0 += TK) {                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                                      \
         STORE_TILES(As[0], Bs[0]);                                                         \
         barrier(CLK_LOCAL_MEM_FENCE);                                                      \
-        if (p0 + TK < k) { FETCH(p0 + TK); }                                               \
+        FETCH(NEXT(p0));                                                                   \
         COMPUTE(As[0], Bs[0]);                                                             \
     }
 #endif
