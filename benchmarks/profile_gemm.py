@@ -44,7 +44,7 @@ def main() -> int:
         os.environ["LAPACK_AI_DMMA_TILE"] = args.tile
     else:
         # The defaults of portable() in rust/core/src/opencl/gemm.rs for large n on a GPU.
-        tile, defines = ("128,128,8,16,16", "") if args.dtype == "float64" else ("128,256,4,16,32", "-DVEC=1")
+        tile, defines = ("128,128,8,16,16", "-DVEC=2") if args.dtype == "float64" else ("128,256,4,16,32", "-DVEC=4")
         args.tile = args.tile or tile
         args.defines = defines if args.defines is None else args.defines
         os.environ["LAPACK_AI_GEMM_TILE"] = args.tile

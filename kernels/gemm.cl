@@ -23,21 +23,26 @@
 #endif
 
 // VEC = 0: work-item (tx, ty) owns rows ty + x*WM and columns tx + y*WN (strided).
-// VEC = 1: it owns groups of 4 consecutive rows (columns), the groups of neighbouring
-// work-items side by side, and reads them from local memory as 4-wide vectors (RM, RN
-// multiples of 4): fewer local-memory instructions per FMA, and the vector reads of a warp are
-// contiguous (no bank conflicts).
+// VEC = 2 or 4: it owns groups of VEC consecutive rows (columns), the groups of neighbouring
+// work-items side by side, and reads them from local memory as VEC-wide vectors (RM, RN
+// multiples of VEC): fewer local-memory instructions per FMA, and the vector reads of a warp
+// are contiguous (no bank conflicts). float32 reads 4 (16 bytes), float64 2 (16 bytes).
 #ifndef VEC
 #define VEC 0
 #endif
-#if VEC
-#define ROW(x) (((x) / 4) * (WM * 4) + ty * 4 + (x) % 4)
-#define COL(y) (((y) / 4) * (WN * 4) + tx * 4 + (y) % 4)
-#define LPAD 4
-#else
+#if VEC == 2 || VEC == 4
+#if RM % VEC || RN % VEC
+#error "VEC must divide TM/WM and TN/WN"
+#endif
+#define ROW(x) (((x) / VEC) * (WM * VEC) + ty * VEC + (x) % VEC)
+#define COL(y) (((y) / VEC) * (WN * VEC) + tx * VEC + (y) % VEC)
+#define LPAD VEC
+#elif VEC == 0
 #define ROW(x) (ty + (x) * WM)
 #define COL(y) (tx + (y) * WN)
 #define LPAD 1
+#else
+#error "VEC is a vector width: 0 (none), 2 or 4"
 #endif
 
 __kernel __attribute__((reqd_work_group_size(WN, WM, 1)))
@@ -62,15 +67,25 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
         for (int y = 0; y < RN; y++)
             acc[x][y] = 0;
 
-#if VEC
+#if VEC == 4
 #define LOAD_FRAGMENTS(X, Y, q)                                                            \
         for (int x = 0; x < RM; x += 4) {                                                  \
-            real4 v = *(__local const real4*)&X[q][ROW(x)];                              \
+            real4 v = *(__local const real4*)&X[q][ROW(x)];                                \
             av[x] = v.x; av[x + 1] = v.y; av[x + 2] = v.z; av[x + 3] = v.w;                \
         }                                                                                  \
         for (int y = 0; y < RN; y += 4) {                                                  \
-            real4 v = *(__local const real4*)&Y[q][COL(y)];                              \
+            real4 v = *(__local const real4*)&Y[q][COL(y)];                                \
             bv[y] = v.x; bv[y + 1] = v.y; bv[y + 2] = v.z; bv[y + 3] = v.w;                \
+        }
+#elif VEC == 2
+#define LOAD_FRAGMENTS(X, Y, q)                                                            \
+        for (int x = 0; x < RM; x += 2) {                                                  \
+            real2 v = *(__local const real2*)&X[q][ROW(x)];                                \
+            av[x] = v.x; av[x + 1] = v.y;                                                  \
+        }                                                                                  \
+        for (int y = 0; y < RN; y += 2) {                                                  \
+            real2 v = *(__local const real2*)&Y[q][COL(y)];                                \
+            bv[y] = v.x; bv[y + 1] = v.y;                                                  \
         }
 #else
 #define LOAD_FRAGMENTS(X, Y, q)                                                            \

@@ -103,10 +103,12 @@ def test_gemm_any_layout(la, lb, lc):
 
 # The portable kernel's GPU configurations (rust/core/src/opencl/gemm.rs: `portable`), run here
 # on whatever device the tests use, so CI (PoCL) checks the tiles the GPUs get: float32's
-# 512 work-items over 128x256 with 4-wide local reads, its 128x128 fallback, float64's tile,
-# and tiles walked in bands of rows (GROUP_M=2 over 3 tile rows: a full band and a partial one).
-@pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=1"), ("128,128,16,16,16", "-DVEC=1"),
-                                          ("128,128,8,16,16", "-DGROUP_M=2")])
+# 512 work-items over 128x256 with 4-wide local reads, its 128x128 fallback, float64's tile
+# with 2-wide reads, and tiles walked in bands of rows (GROUP_M=2 over 3 tile rows: a full band
+# and a partial one). The kernel reads rows and columns past the edges from the last ones
+# inside and pads K only in its first tile, so k < TK and NaN/Inf at the edges are checked too.
+@pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=4"), ("128,128,16,16,16", "-DVEC=4"),
+                                          ("128,128,8,16,16", "-DGROUP_M=2"), ("128,128,8,16,16", "-DVEC=2")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
@@ -125,6 +127,20 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     a = rng.standard_normal((3, 140, k)).astype(dtype)  # a stack (batch dimension of the grid)
     b = rng.standard_normal((k, n)).astype(dtype)
     check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, k)
+    a, b = rng.standard_normal((m, 3)).astype(dtype), rng.standard_normal((3, n)).astype(dtype)  # k < TK
+    check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 3)
+    # Non-finite entries in the last row, column and k index of each operand: they reach
+    # exactly the entries of C they reach in NumPy, and nothing else.
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    a[m - 1, 5], a[7, k - 1], b[k - 1, n - 1], b[4, n - 2] = np.inf, np.nan, -np.inf, np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = a.astype(np.float64) @ b.astype(np.float64)
+    got = lapack_ai.gemm(a, b, device=SEL)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    check(np.where(finite, got, 0), np.where(finite, want, 0), dtype, k)
 
 
 def test_beta_zero_never_reads_c_and_zero_sizes():

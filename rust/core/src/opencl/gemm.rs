@@ -125,12 +125,12 @@ fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usiz
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
 fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
-        (true, true) => (vec![128, 128, 8, 16, 16], ""),
+        (true, true) => (vec![128, 128, 8, 16, 16], " -DVEC=2"),
         (true, false) if info.max_work_group >= 512
             && fill(info, m, n, count, 128, 256) >= 0.79 * fill(info, m, n, count, 128, 128) => {
-            (vec![128, 256, 4, 16, 32], " -DVEC=1")
+            (vec![128, 256, 4, 16, 32], " -DVEC=4")
         }
-        (true, false) => (vec![128, 128, 16, 16, 16], " -DVEC=1"),
+        (true, false) => (vec![128, 128, 16, 16, 16], " -DVEC=4"),
         (false, _) => (vec![32, 32, 8, 8, 8], ""),
     };
     let (v, stages) = match tile_override("LAPACK_AI_GEMM_TILE", 5) {
