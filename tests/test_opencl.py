@@ -103,12 +103,14 @@ def test_gemm_any_layout(la, lb, lc):
 
 # The portable kernel's GPU configurations (rust/core/src/opencl/gemm.rs: `portable`), run here
 # on whatever device the tests use, so CI (PoCL) checks the tiles the GPUs get: float32's
-# 512 work-items over 128x256 with 4-wide local reads, its 128x128 fallback, float64's tile
-# with 2-wide reads, and tiles walked in bands of rows (GROUP_M=2 over 3 tile rows: a full band
-# and a partial one). The kernel reads rows and columns past the edges from the last ones
+# 512 work-items over 128x256 with 4-wide local reads (K-tiles of 8 and 4), its 128x128
+# fallback, float64's tile with 2-wide reads, and tiles walked in bands of rows (GROUP_M=2 over
+# 3 tile rows: a full band and a partial one) with the 64-bit offsets of operands over 2^31
+# elements. The kernel reads rows and columns past the edges from the last ones
 # inside and pads K only in its first tile, so k < TK and NaN/Inf at the edges are checked too.
 @pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=4"), ("128,128,16,16,16", "-DVEC=4"),
-                                          ("128,128,8,16,16", "-DGROUP_M=2"), ("128,128,8,16,16", "-DVEC=2")])
+                                          ("128,128,8,16,16", "-DGROUP_M=2 -DOFF32=0"),
+                                          ("128,128,8,16,16", "-DVEC=2"), ("128,256,8,16,32", "-DVEC=4")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     if DEV.max_work_group_size < 512 and tile.startswith("128,256"):

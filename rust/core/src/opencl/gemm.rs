@@ -53,6 +53,20 @@ pub struct Variant {
     /// The kernel copies pairs of elements when told that every leading dimension and batch
     /// stride is even (`-DLD_EVEN=1`), so both kinds are built as needed.
     pairs: bool,
+    /// The kernel indexes the operands with 32-bit offsets when told that each operand has
+    /// fewer than 2^31 elements (`-DOFF32=1`), else with 64-bit ones.
+    offsets: bool,
+}
+
+/// Facts about the operands that select a build of a variant.
+#[derive(Debug, Clone, Copy)]
+struct Operands {
+    a_mfast: bool,
+    b_nfast: bool,
+    /// Every leading dimension and batch stride is even.
+    ld_even: bool,
+    /// Each operand's elements fit 32-bit offsets.
+    small: bool,
 }
 
 impl Variant {
@@ -60,10 +74,13 @@ impl Variant {
     /// stride is even (kernels that copy pairs), the variant's tile, plus
     /// `LAPACK_AI_KERNEL_DEFINES` (a tuning knob, e.g. "-DSTAGES=2", used by
     /// benchmarks/gemm_tiles.py).
-    fn options(&self, double: bool, a_mfast: bool, b_nfast: bool, ld_even: bool) -> String {
-        let mut o = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, a_mfast as u8, b_nfast as u8, self.defines);
+    fn options(&self, double: bool, ops: Operands) -> String {
+        let mut o = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, ops.a_mfast as u8, ops.b_nfast as u8, self.defines);
         if self.pairs {
-            o += &format!(" -DLD_EVEN={}", ld_even as u8);
+            o += &format!(" -DLD_EVEN={}", ops.ld_even as u8);
+        }
+        if self.offsets {
+            o += &format!(" -DOFF32={}", ops.small as u8);
         }
         if let Ok(extra) = std::env::var("LAPACK_AI_KERNEL_DEFINES") {
             o = format!("{o} {extra}");
@@ -106,6 +123,7 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
         local: [nt, 1, 1],
         per_group: (nt, 1),
         pairs: true,
+        offsets: false,
     }
 }
 
@@ -118,17 +136,17 @@ fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usiz
 }
 
 /// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
-/// sweeps in docs/benchmarks.md: float64 prefers TK=8 and strided ownership; float32 512
-/// work-items of 8x8 over 128x256, K-tiles of 4, with vector reads from local memory, or
-/// 128x128 tiles of 256 work-items (about 0.8 of the speed) when the large ones would leave
-/// units idle).
+/// sweeps in docs/benchmarks.md: float64 256 work-items of 8x8 over 128x128, K-tiles of 8,
+/// reading pairs from local memory; float32 512 work-items of 8x8 over 128x256, K-tiles of 8,
+/// reading 4-wide vectors, or 128x128 tiles of 256 work-items (about 0.8 of the speed) when
+/// the large ones would leave units idle).
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
 fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
         (true, true) => (vec![128, 128, 8, 16, 16], " -DVEC=2"),
         (true, false) if info.max_work_group >= 512
             && fill(info, m, n, count, 128, 256) >= 0.79 * fill(info, m, n, count, 128, 128) => {
-            (vec![128, 256, 4, 16, 32], " -DVEC=4")
+            (vec![128, 256, 8, 16, 32], " -DVEC=4")
         }
         (true, false) => (vec![128, 128, 16, 16, 16], " -DVEC=4"),
         (false, _) => (vec![32, 32, 8, 8, 8], ""),
@@ -146,6 +164,7 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -
         local: [wn, wm, 1],
         per_group: (wn, wm),
         pairs: false,
+        offsets: true,
     }
 }
 
@@ -309,8 +328,13 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
 #[allow(clippy::too_many_arguments)]
 fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<T>, staged: Option<&mut [T]>,
                      read_c: bool, count: usize, alpha: T, beta: T, double: bool) -> Result<Run, ClFail> {
-    let even = [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x % 2 == 0);
-    let options = v.options(double, p.a_mfast, p.b_nfast, even);
+    let ops = Operands {
+        a_mfast: p.a_mfast,
+        b_nfast: p.b_nfast,
+        ld_even: [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x % 2 == 0),
+        small: p.a.data.len().max(p.b.data.len()) <= i32::MAX as usize,
+    };
+    let options = v.options(double, ops);
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
@@ -380,7 +404,9 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let double = T::DTYPE == "float64";
     let v = variants(&gpu.info, double, choice, m, n, 1).into_iter().next()
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
-    let options = v.options(double, false, true, k % 2 == 0 && n % 2 == 0);
+    let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k % 2 == 0 && n % 2 == 0,
+                         small: (m * k).max(k * n) <= i32::MAX as usize };
+    let options = v.options(double, ops);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
     let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
     let mut seed = 0x9E3779B97F4A7C15u64;
