@@ -108,7 +108,7 @@ def test_gemm_any_layout(la, lb, lc):
 # 3 tile rows: a full band and a partial one) with the 64-bit offsets of operands over 2^31
 # elements. The kernel reads rows and columns past the edges from the last ones
 # inside and pads K only in its first tile, so k < TK and NaN/Inf at the edges are checked too.
-@pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=4"), ("128,128,16,16,16", "-DVEC=4"),
+@pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=4"), ("128,128,8,16,16", "-DVEC=4"),
                                           ("128,128,8,16,16", "-DGROUP_M=2 -DOFF32=0"),
                                           ("128,128,8,16,16", "-DVEC=2"), ("128,256,8,16,32", "-DVEC=4")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
