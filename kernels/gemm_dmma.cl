@@ -215,7 +215,7 @@ void gemm(const int m, const int n, const int k, const double alpha, const doubl
                 // No `if (kt + STAGES < ktiles)`: past the end every copy has source size 0 and
                 // fills a buffer nobody reads. A branch here would put the copies' address
                 // arithmetic in a block of its own, which all warps then run at the same time
-                // with no MMA to overlap (47 against 53 TF/s at n = 8192).
+                // with no MMA to overlap (47.6 against 52-55 TF/s at n = 8192).
                 ISSUE(As + rs * TM * TK, Bs + rs * TN * TK, (kt + STAGES) * TK);
                 CP_COMMIT();
                 if (kt + 1 < ktiles) { LOAD_FRAGS(cur ^ 1, As + next * TM * TK, Bs + next * TN * TK, 0) }

@@ -102,8 +102,8 @@ pub fn tensor_core_eligible(info: &DeviceInfo) -> bool {
 
 /// The tile for an m x n (x count) product: 128x128 (8 warps of 64x32, K-tiles of 8, three in
 /// flight, tiles walked in bands of 8 rows) unless too few such tiles fill the device's
-/// multiprocessors, then 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 48 TF/s at
-/// n = 8192 for the large tile, about 0.9 of that for smaller ones, and at n = 1024 (64 large
+/// multiprocessors, then 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 52-55 TF/s
+/// at n = 8192 for the large tile, about 0.8-0.9 of that for smaller ones, and at n = 1024 (64 large
 /// tiles on 132 SMs) 37 TF/s for the small tile against 22 for the large.
 fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     let (v, stages) = match tile_override("LAPACK_AI_DMMA_TILE", 5) {
@@ -331,7 +331,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     let ops = Operands {
         a_mfast: p.a_mfast,
         b_nfast: p.b_nfast,
-        ld_even: [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x % 2 == 0),
+        ld_even: [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x.is_multiple_of(2)),
         small: p.a.data.len().max(p.b.data.len()) <= i32::MAX as usize,
     };
     let options = v.options(double, ops);
@@ -404,7 +404,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let double = T::DTYPE == "float64";
     let v = variants(&gpu.info, double, choice, m, n, 1).into_iter().next()
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
-    let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k % 2 == 0 && n % 2 == 0,
+    let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k.is_multiple_of(2) && n.is_multiple_of(2),
                          small: (m * k).max(k * n) <= i32::MAX as usize };
     let options = v.options(double, ops);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
