@@ -28,14 +28,14 @@
 
 // Offsets of each work-item's elements of the tile at p0 = 0 (k clamped too, for k < TK,
 // where the loop's loads are never used); the tile at p0 is then a[oa[r] + p0 * A_KSTEP].
-// 32-bit when the host says every offset fits (-DOFF32=1): 64-bit pointers per element took
+// 32-bit when the host says every offset fits (-DOFF32=1): 64-bit offsets per element took
 // registers that float32's 128-register budget needed (40.7 -> 45.1 TF/s on the H100).
 #if OFF32
 typedef int offs;
 #else
 typedef long offs;
 #endif
-#define POINTERS                                                                           \
+#define OFFSETS                                                                           \
     offs oa[LA], ob[LB];                                                                   \
     for (int r = 0; r < LA; r++) {                                                          \
         A_POS(tid + r * NT, i, p);                                                          \
@@ -79,12 +79,12 @@ typedef long offs;
 
 // The K loop around COMPUTE(X, Y), which multiplies the local tiles X (A) and Y (B). The
 // next tile is fetched unconditionally: past the last one, NEXT re-reads the last whole
-// tile (or, for k < TK, the clamped pointers), whose values nobody uses.
+// tile (or, for k < TK, the clamped offsets), whose values nobody uses.
 #define FIRST_P0 (k - ((k + TK - 1) / TK) * TK)
 #define NEXT(p0) (k >= TK ? min((p0) + TK, k - TK) : 0)
 #if STAGES == 2
 #define K_LOOP(COMPUTE)                                                                    \
-    POINTERS                                                                               \
+    OFFSETS                                                                               \
     FETCH_FIRST(FIRST_P0);                                                                 \
     STORE_TILES(As[0], Bs[0]);                                                             \
     barrier(CLK_LOCAL_MEM_FENCE);                                                          \
@@ -96,7 +96,7 @@ typedef long offs;
     }
 #else
 #define K_LOOP(COMPUTE)                                                                    \
-    POINTERS                                                                               \
+    OFFSETS                                                                               \
     FETCH_FIRST(FIRST_P0);                                                                 \
     for (int p0 = FIRST_P0; p0 < k; p0 += TK) {                                            \
         barrier(CLK_LOCAL_MEM_FENCE);                                                      \
