@@ -53,7 +53,14 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
 {
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WN + tx;
     const int2 origin = tile_origin(TM, TN);
+#if INSIDE
+    // The last row (column) of tiles is moved back inside the matrix; the rows (columns) it
+    // then shares with its neighbour are that neighbour's to store.
+    const int i0 = min(origin.x, m - TM), j0 = min(origin.y, n - TN);
+#else
     const int i0 = origin.x, j0 = origin.y;
+#endif
+    const int first_i = origin.x, first_j = origin.y;
     const long batch = get_global_id(2);
     a += batch * sa;
     b += batch * sb;
@@ -107,9 +114,10 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
     for (int x = 0; x < RM; x++) {
         const int i = i0 + ROW(x);
         if (i >= m) break;
+        if (i < first_i) continue;
         for (int y = 0; y < RN; y++) {
             const int j = j0 + COL(y);
-            if (j < n) {
+            if (j < n && j >= first_j) {
                 const long o = (long)i * ldc + j;
                 // beta = 0 never reads C: NaN there must not leak into the result.
                 c[o] = read_c ? alpha * acc[x][y] + beta * c[o] : alpha * acc[x][y];

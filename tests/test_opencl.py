@@ -106,11 +106,16 @@ def test_gemm_any_layout(la, lb, lc):
 # 512 work-items over 128x256 with 4-wide local reads (K-tiles of 8 and 4), its 128x128
 # fallback, float64's tile with 2-wide reads, and tiles walked in bands of rows (GROUP_M=2 over
 # 3 tile rows: a full band and a partial one) with the 64-bit offsets of operands over 2^31
-# elements. The kernel reads rows and columns past the edges from the last ones
-# inside and pads K only in its first tile, so k < TK and NaN/Inf at the edges are checked too.
+# elements, and float64's 12x8 blocks over 192x128 tiles kept inside the matrices (INSIDE: the
+# last row and column of tiles moved back, so rows and columns are computed twice and must be
+# stored once; only for m >= 192, n >= 128, k >= 8, with 32- and 64-bit offsets). The other
+# kernels read rows and columns past the edges from the last ones inside and pad K only in
+# their first tile, so k < TK and NaN/Inf at the edges are checked too.
 @pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=4"), ("128,128,8,16,16", "-DVEC=4"),
                                           ("128,128,8,16,16", "-DGROUP_M=2 -DOFF32=0"),
-                                          ("128,128,8,16,16", "-DVEC=2"), ("128,256,8,16,32", "-DVEC=4")])
+                                          ("128,128,8,16,16", "-DVEC=2"), ("128,256,8,16,32", "-DVEC=4"),
+                                          ("192,128,8,16,16", "-DVEC=2 -DINSIDE=1"),
+                                          ("192,128,8,16,16", "-DVEC=2 -DINSIDE=1 -DGROUP_M=2 -DOFF32=0")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
@@ -126,11 +131,16 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
         want = reference(a, b, c, 0.5, 2.0, ta, tb)
         lapack_ai.gemm(a, b, c, alpha=0.5, beta=2.0, trans_a=ta, trans_b=tb, device=SEL)
         check(c, want, dtype, k)
-    a = rng.standard_normal((3, 140, k)).astype(dtype)  # a stack (batch dimension of the grid)
+    inside = "-DINSIDE=1" in defines
+    a = rng.standard_normal((3, 200 if inside else 140, k)).astype(dtype)  # a stack (batch dimension of the grid)
     b = rng.standard_normal((k, n)).astype(dtype)
     check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, k)
-    a, b = rng.standard_normal((m, 3)).astype(dtype), rng.standard_normal((3, n)).astype(dtype)  # k < TK
-    check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 3)
+    if inside:  # the smallest shape it allows: one tile, one K-tile
+        a, b = rng.standard_normal((192, 8)).astype(dtype), rng.standard_normal((8, 128)).astype(dtype)
+        check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 8)
+    else:
+        a, b = rng.standard_normal((m, 3)).astype(dtype), rng.standard_normal((3, n)).astype(dtype)  # k < TK
+        check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 3)
     # Non-finite entries in the last row, column and k index of each operand: they reach
     # exactly the entries of C they reach in NumPy, and nothing else.
     a = rng.standard_normal((m, k)).astype(dtype)

@@ -135,14 +135,29 @@ fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usiz
     tiles as f64 / (tiles.div_ceil(units) * units) as f64
 }
 
+/// Waves of tm x tn tiles times the tile's area: the time of an m x n (x count) C in units
+/// of one element per multiprocessor (one work-group per multiprocessor at a time).
+fn waves_area(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> usize {
+    let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
+    tiles.div_ceil(info.compute_units.max(1) as usize) * tm * tn
+}
+
 /// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
-/// sweeps in docs/benchmarks.md: float64 256 work-items of 8x8 over 128x128, K-tiles of 8,
-/// reading pairs from local memory; float32 512 work-items of 8x8 over 128x256, K-tiles of 8,
+/// sweeps in docs/benchmarks.md). float64: 256 work-items of 12x8 over 192x128 tiles that lie
+/// inside the matrices (INSIDE, which needs m >= 192, n >= 128, k >= 8) where that takes
+/// fewer waves x area than 128x128, else 256 work-items of 8x8 over 128x128; both read pairs
+/// from local memory (the 12x8 block runs about as fast per tile area as the 8x8, so the
+/// choice is by how the tiles fill the device). float32: 512 work-items of 8x8 over 128x256,
 /// reading 4-wide vectors, or 128x128 tiles of 256 work-items (about 0.95 of the speed) when
-/// the large ones would leave units idle).
-/// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN".
-fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -> Variant {
+/// the large ones would leave units idle. K-tiles of 8.
+/// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN" (with LAPACK_AI_KERNEL_DEFINES; -DINSIDE=1
+/// only for shapes it allows).
+fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count: usize) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
+        (true, true) if m >= 192 && n >= 128 && k >= 8
+            && waves_area(info, m, n, count, 192, 128) < waves_area(info, m, n, count, 128, 128) => {
+            (vec![192, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1")
+        }
         (true, true) => (vec![128, 128, 8, 16, 16], " -DVEC=2"),
         (true, false) if info.max_work_group >= 512
             && fill(info, m, n, count, 128, 256) >= 0.94 * fill(info, m, n, count, 128, 128) => {
@@ -169,14 +184,14 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, count: usize) -
 }
 
 /// Variants to try for an m x n (x count) C, best first.
-pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice, m: usize, n: usize, count: usize) -> Vec<Variant> {
+pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice, m: usize, n: usize, k: usize, count: usize) -> Vec<Variant> {
     let tc = double && tensor_core_eligible(info);
     match choice {
-        KernelChoice::Portable => vec![portable(info, double, m, n, count)],
+        KernelChoice::Portable => vec![portable(info, double, m, n, k, count)],
         KernelChoice::TensorCore if tc => vec![tensor_core(info, m, n, count)],
         KernelChoice::TensorCore => vec![],
-        KernelChoice::Auto if tc => vec![tensor_core(info, m, n, count), portable(info, double, m, n, count)],
-        KernelChoice::Auto => vec![portable(info, double, m, n, count)],
+        KernelChoice::Auto if tc => vec![tensor_core(info, m, n, count), portable(info, double, m, n, k, count)],
+        KernelChoice::Auto => vec![portable(info, double, m, n, k, count)],
     }
 }
 
@@ -302,7 +317,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let info = &gpu.info;
     let double = T::DTYPE == "float64";
     let mut last = classify(0, "no kernel variant for this device");
-    for v in variants(info, double, choice, plan.m, plan.n, count) {
+    for v in variants(info, double, choice, plan.m, plan.n, plan.k, count) {
         match launch(gpu, &v, &plan, &mut c, staged.as_deref_mut(), read_c, count, alpha, beta, double) {
             Ok(mut run) => {
                 if let Some(buf) = staged {
@@ -402,7 +417,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
 /// once, `reps` launches, each launch's device time in ns. Also returns the variant used.
 pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, choice: KernelChoice) -> Result<(String, Vec<u64>), ClFail> {
     let double = T::DTYPE == "float64";
-    let v = variants(&gpu.info, double, choice, m, n, 1).into_iter().next()
+    let v = variants(&gpu.info, double, choice, m, n, k, 1).into_iter().next()
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
     let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k.is_multiple_of(2) && n.is_multiple_of(2),
                          small: (m * k).max(k * n) <= i32::MAX as usize };
@@ -447,4 +462,32 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
         times.push(t1 - t0);
     }
     Ok((v.name.to_string(), times))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h100_like() -> DeviceInfo {
+        DeviceInfo {
+            index: 0, platform: "NVIDIA CUDA".into(), platform_version: String::new(), name: "GPU".into(),
+            vendor: "NVIDIA Corporation".into(), kind: "gpu", driver_version: String::new(), opencl_version: String::new(),
+            global_mem: 80 << 30, free_mem: None, nv_pci_bus: None, max_alloc: 20 << 30, local_mem: 48 << 10,
+            compute_units: 132, max_work_group: 1024, clock_mhz: 1980, fp64: true, nv_compute_capability: Some((9, 0)),
+            unusable: None,
+        }
+    }
+
+    /// The float64 tiles that lie inside the matrices (INSIDE) are chosen only for shapes that
+    /// allow them, and only where they take fewer waves x area than 128x128.
+    #[test]
+    fn float64_portable_tile_by_shape() {
+        let info = h100_like();
+        let inside = |m, n, k| portable(&info, true, m, n, k, 1).defines.contains("-DINSIDE=1");
+        assert!(inside(8192, 8192, 8192)); // 21 waves of 192x128 against 32 of 128x128
+        assert!(!inside(4096, 4096, 4096)); // 6 waves x 1.5 against 8
+        assert!(!inside(1024, 1024, 1024));
+        assert!(!inside(191, 8192, 8192) && !inside(8192, 127, 8192) && !inside(8192, 8192, 7));
+        assert!(portable(&info, false, 8192, 8192, 8192, 1).defines.contains("-DVEC=4")); // float32 unchanged
+    }
 }

@@ -104,8 +104,11 @@ const SOURCES: &[(&str, &str)] = &[
 
 /// The source of kernel file `name` with its `#include "..."` lines replaced by the embedded
 /// headers (the driver's compiler never sees a file system path).
+/// Tuning knob: `LAPACK_AI_KERNEL_DIR` reads the files found there instead of the embedded
+/// ones, to try kernel changes on a machine without a Rust toolchain (benchmarks/gemm_tiles.py).
 pub fn source(name: &str) -> String {
-    let text = SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    let file = std::env::var_os("LAPACK_AI_KERNEL_DIR").and_then(|d| std::fs::read_to_string(std::path::Path::new(&d).join(name)).ok());
+    let text = file.as_deref().or_else(|| SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s))
         .unwrap_or_else(|| panic!("no embedded kernel source {name}"));
     let mut out = String::with_capacity(text.len() * 2);
     for line in text.lines() {
