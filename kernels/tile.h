@@ -149,16 +149,25 @@ typedef long offs;
 // tile (or, for k < TK, the clamped offsets), whose values nobody uses.
 #define FIRST_P0 (k - ((k + TK - 1) / TK) * TK)
 #if STAGES == 2
+// Unrolled by two so that each half names its buffers with constants (a toggled index cost
+// registers: 21.6 against 22.3 TF/s for float64 8x8 blocks on the H100); p0 is the same in
+// every work-item, so all of them reach the same barriers.
 #define K_LOOP(COMPUTE)                                                                    \
     OFFSETS                                                                               \
     FETCH_FIRST(FIRST_P0);                                                                 \
     STORE_TILES(As[0], Bs[0]);                                                             \
     barrier(CLK_LOCAL_MEM_FENCE);                                                          \
-    for (int p0 = FIRST_P0, s = 0; p0 < k; p0 += TK, s ^= 1) {                             \
+    for (int p0 = FIRST_P0; p0 < k;) {                                                     \
         FETCH(NEXT(p0));                                                                   \
-        COMPUTE(As[s], Bs[s]);                                                             \
-        STORE_TILES(As[s ^ 1], Bs[s ^ 1]);                                                 \
+        COMPUTE(As[0], Bs[0]);                                                             \
+        STORE_TILES(As[1], Bs[1]);                                                         \
         barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        if ((p0 += TK) >= k) break;                                                        \
+        FETCH(NEXT(p0));                                                                   \
+        COMPUTE(As[1], Bs[1]);                                                             \
+        STORE_TILES(As[0], Bs[0]);                                                         \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        if ((p0 += TK) >= k) break;                                                        \
     }
 #else
 #define K_LOOP(COMPUTE)                                                                    \

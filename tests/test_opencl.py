@@ -104,17 +104,20 @@ def test_gemm_any_layout(la, lb, lc):
 # The portable kernel's GPU configurations (rust/core/src/opencl/gemm.rs: `portable`), run here
 # on whatever device the tests use, so CI (PoCL) checks the tiles the GPUs get: float32's
 # 512 work-items over 128x256 with 4-wide local reads (K-tiles of 8 and 4), its 128x128
-# fallback, float64's tile with 2-wide reads, and tiles walked in bands of rows (GROUP_M=2 over
+# fallback, float64's tiles with 2-wide reads, tiles walked in bands of rows (GROUP_M=2 over
 # 3 tile rows: a full band and a partial one) with the 64-bit offsets of operands over 2^31
-# elements, and float64's 12x8 blocks over 192x128 tiles kept inside the matrices (INSIDE: the
-# last row and column of tiles moved back, so rows and columns are computed twice and must be
-# stored once; only for m >= 192, n >= 128, k >= 8, with 32- and 64-bit offsets). The other
-# kernels read rows and columns past the edges from the last ones inside and pad K only in
-# their first tile, so k < TK and NaN/Inf at the edges are checked too.
+# elements, and two local buffers (STAGES=2). Tiles with -DINSIDE=1 (float64's 12x8 blocks
+# over 192x128, its 8x8 blocks with two buffers) must lie inside the matrices: the last row
+# and column of tiles are moved back, so rows and columns computed twice must be stored once;
+# they run only for m >= TM, n >= TN, k >= TK. The other tiles read rows and columns past the
+# edges from the last ones inside and pad K only in their first tile, so k < TK is checked
+# too; NaN/Inf at the edges for all.
 @pytest.mark.parametrize("tile,defines", [("128,256,4,16,32", "-DVEC=4"), ("128,128,8,16,16", "-DVEC=4"),
                                           ("128,128,8,16,16", "-DGROUP_M=2 -DOFF32=0"),
                                           ("128,128,8,16,16", "-DVEC=2"), ("128,256,8,16,32", "-DVEC=4"),
                                           ("192,128,8,16,16", "-DVEC=2 -DINSIDE=1"),
+                                          ("128,128,8,16,16", "-DVEC=2 -DINSIDE=1 -DSTAGES=2"),
+                                          ("128,128,8,16,16", "-DVEC=2 -DSTAGES=2"),
                                           ("192,128,8,16,16", "-DVEC=2 -DINSIDE=1 -DGROUP_M=2 -DOFF32=0")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
@@ -136,7 +139,8 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     b = rng.standard_normal((k, n)).astype(dtype)
     check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, k)
     if inside:  # the smallest shape it allows: one tile, one K-tile
-        a, b = rng.standard_normal((192, 8)).astype(dtype), rng.standard_normal((8, 128)).astype(dtype)
+        tm, tn = (int(x) for x in tile.split(",")[:2])
+        a, b = rng.standard_normal((tm, 8)).astype(dtype), rng.standard_normal((8, tn)).astype(dtype)
         check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 8)
     else:
         a, b = rng.standard_normal((m, 3)).astype(dtype), rng.standard_normal((3, n)).astype(dtype)  # k < TK

@@ -145,9 +145,10 @@ fn waves_area(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn
 /// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
 /// sweeps in docs/benchmarks.md). float64: 256 work-items of 12x8 over 192x128 tiles that lie
 /// inside the matrices (INSIDE, which needs m >= 192, n >= 128, k >= 8) where that takes
-/// fewer waves x area than 128x128, else 256 work-items of 8x8 over 128x128; both read pairs
-/// from local memory (the 12x8 block runs about as fast per tile area as the 8x8, so the
-/// choice is by how the tiles fill the device). float32: 512 work-items of 8x8 over 128x256,
+/// fewer waves x area than 128x128, else 256 work-items of 8x8 over 128x128, inside with two
+/// local buffers where the shape allows; all read pairs from local memory (per tile area the
+/// 12x8 and the 8x8 with two buffers run about as fast, so the choice is by how the tiles fill
+/// the device). float32: 512 work-items of 8x8 over 128x256,
 /// reading 4-wide vectors, or 128x128 tiles of 256 work-items (about 0.95 of the speed) when
 /// the large ones would leave units idle. K-tiles of 8.
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN" (with LAPACK_AI_KERNEL_DEFINES; -DINSIDE=1
@@ -158,6 +159,7 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count
             && waves_area(info, m, n, count, 192, 128) < waves_area(info, m, n, count, 128, 128) => {
             (vec![192, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1")
         }
+        (true, true) if m >= 128 && n >= 128 && k >= 8 => (vec![128, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1 -DSTAGES=2"),
         (true, true) => (vec![128, 128, 8, 16, 16], " -DVEC=2"),
         (true, false) if info.max_work_group >= 512
             && fill(info, m, n, count, 128, 256) >= 0.94 * fill(info, m, n, count, 128, 128) => {
@@ -479,15 +481,18 @@ mod tests {
     }
 
     /// The float64 tiles that lie inside the matrices (INSIDE) are chosen only for shapes that
-    /// allow them, and only where they take fewer waves x area than 128x128.
+    /// allow them; 192x128 only where it takes fewer waves x area than 128x128.
     #[test]
     fn float64_portable_tile_by_shape() {
         let info = h100_like();
         let inside = |m, n, k| portable(&info, true, m, n, k, 1).defines.contains("-DINSIDE=1");
         assert!(inside(8192, 8192, 8192)); // 21 waves of 192x128 against 32 of 128x128
-        assert!(!inside(4096, 4096, 4096)); // 6 waves x 1.5 against 8
-        assert!(!inside(1024, 1024, 1024));
-        assert!(!inside(191, 8192, 8192) && !inside(8192, 127, 8192) && !inside(8192, 8192, 7));
+        let tile = |m, n, k| portable(&info, true, m, n, k, 1).tile;
+        assert_eq!(tile(8192, 8192, 8192), (192, 128));
+        assert_eq!(tile(4096, 4096, 4096), (128, 128)); // 6 waves x 1.5 against 8
+        assert!(inside(4096, 4096, 4096) && inside(128, 128, 8)); // 128x128, two buffers
+        assert_eq!(tile(191, 8192, 8192), (128, 128));
+        assert!(!inside(127, 8192, 8192) && !inside(8192, 127, 8192) && !inside(8192, 8192, 7));
         assert!(portable(&info, false, 8192, 8192, 8192, 1).defines.contains("-DVEC=4")); // float32 unchanged
     }
 }
