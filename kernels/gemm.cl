@@ -10,7 +10,9 @@
 // conflict-free and stores coalesce). The next K-tile is fetched into registers while the
 // current one is multiplied. Edges: K is zero-padded in the first tile, rows and columns
 // past M and N are read from the last ones inside and never stored (tile.h), so any M, N, K
-// works. Dimension 2 of the range walks a batch (strides sa, sb, sc; 0 broadcasts).
+// works; with -DINSIDE=1 (m >= TM, n >= TN, k >= TK) the last tiles are moved back inside
+// instead and need no clamps. Dimension 2 of the range walks a batch (strides sa, sb, sc; 0
+// broadcasts).
 
 #include "common.h"
 
