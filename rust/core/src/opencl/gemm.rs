@@ -127,19 +127,23 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     }
 }
 
-/// Share of the device's multiprocessors that tm x tn tiles of an m x n (x count) C keep busy,
-/// over all waves (one work-group per multiprocessor at a time).
-fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> f64 {
-    let units = info.compute_units.max(1) as usize;
+/// Tiles of tm x tn in an m x n (x count) C, and the waves they take on the device's
+/// multiprocessors (one work-group per multiprocessor at a time).
+fn tiles_waves(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> (usize, usize) {
     let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
-    tiles as f64 / (tiles.div_ceil(units) * units) as f64
+    (tiles, tiles.div_ceil(info.compute_units.max(1) as usize))
 }
 
-/// Waves of tm x tn tiles times the tile's area: the time of an m x n (x count) C in units
-/// of one element per multiprocessor (one work-group per multiprocessor at a time).
+/// Share of the device's multiprocessors that tm x tn tiles keep busy over all waves.
+fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> f64 {
+    let (tiles, waves) = tiles_waves(info, m, n, count, tm, tn);
+    tiles as f64 / (waves * info.compute_units.max(1) as usize) as f64
+}
+
+/// Waves of tm x tn tiles times the tile's area: the time of the product in units of one
+/// element per multiprocessor.
 fn waves_area(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> usize {
-    let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
-    tiles.div_ceil(info.compute_units.max(1) as usize) * tm * tn
+    tiles_waves(info, m, n, count, tm, tn).1 * tm * tn
 }
 
 /// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
@@ -148,9 +152,9 @@ fn waves_area(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn
 /// fewer waves x area than 128x128, else 256 work-items of 8x8 over 128x128, inside with two
 /// local buffers where the shape allows; all read pairs from local memory (per tile area the
 /// 12x8 and the 8x8 with two buffers run about as fast, so the choice is by how the tiles fill
-/// the device). float32: 512 work-items of 8x8 over 128x256,
-/// reading 4-wide vectors, or 128x128 tiles of 256 work-items (about 0.95 of the speed) when
-/// the large ones would leave units idle. K-tiles of 8.
+/// the device). float32: 512 work-items of 8x8 over 128x256, reading 4-wide vectors, or
+/// 128x128 tiles of 256 work-items (about 0.95 of the speed) when the large ones would leave
+/// units idle. K-tiles of 8.
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN" (with LAPACK_AI_KERNEL_DEFINES; -DINSIDE=1
 /// only for shapes it allows).
 fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count: usize) -> Variant {
@@ -486,8 +490,8 @@ mod tests {
     fn float64_portable_tile_by_shape() {
         let info = h100_like();
         let inside = |m, n, k| portable(&info, true, m, n, k, 1).defines.contains("-DINSIDE=1");
-        assert!(inside(8192, 8192, 8192)); // 21 waves of 192x128 against 32 of 128x128
         let tile = |m, n, k| portable(&info, true, m, n, k, 1).tile;
+        assert!(inside(8192, 8192, 8192)); // 21 waves of 192x128 against 32 of 128x128
         assert_eq!(tile(8192, 8192, 8192), (192, 128));
         assert_eq!(tile(4096, 4096, 4096), (128, 128)); // 6 waves x 1.5 against 8
         assert!(inside(4096, 4096, 4096) && inside(128, 128, 8)); // 128x128, two buffers

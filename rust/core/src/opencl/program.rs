@@ -105,7 +105,7 @@ const SOURCES: &[(&str, &str)] = &[
 /// The source of kernel file `name` with its `#include "..."` lines replaced by the embedded
 /// headers (the driver's compiler never sees a file system path).
 /// Tuning knob: `LAPACK_AI_KERNEL_DIR` reads the files found there instead of the embedded
-/// ones, to try kernel changes on a machine without a Rust toolchain (benchmarks/gemm_tiles.py).
+/// ones, to try kernel changes on a machine without a Rust toolchain (docs/gpu.md).
 pub fn source(name: &str) -> String {
     let file = std::env::var_os("LAPACK_AI_KERNEL_DIR").and_then(|d| std::fs::read_to_string(std::path::Path::new(&d).join(name)).ok());
     let text = file.as_deref().or_else(|| SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s))
