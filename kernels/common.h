@@ -15,16 +15,14 @@ typedef float4 real4;
 #define OFFSET(ld, i, j, first_fast) ((first_fast) ? (long)(j) * (ld) + (i) : (long)(i) * (ld) + (j))
 #define AT(p, ld, i, j, first_fast) (p)[OFFSET(ld, i, j, first_fast)]
 
-// The tile of C a work-group owns, as (first row, first column). GROUP_M > 1 walks the grid in
-// bands of GROUP_M tile rows, column by column, so the groups running at once share panels of
-// A and B in L2 instead of streaming all of B per tile row.
+// Tile `id` of an nbm x nbn grid of tm x tn tiles of C, as (first row, first column). GROUP_M > 1
+// walks the grid in bands of GROUP_M tile rows, column by column, so the groups running at once
+// share panels of A and B in L2 instead of streaming all of B per tile row.
 #ifndef GROUP_M
 #define GROUP_M 1
 #endif
-inline int2 tile_origin(const int tm, const int tn)
+inline int2 tile_at(const int id, const int nbm, const int nbn, const int tm, const int tn)
 {
-    const int nbn = get_num_groups(0), nbm = get_num_groups(1);
-    const int id = get_group_id(1) * nbn + get_group_id(0);
     const int band = GROUP_M * nbn, first = (id / band) * GROUP_M;
     const int rows = min(nbm - first, GROUP_M), r = id % band;
     return (int2)((first + r % rows) * tm, (r / rows) * tn);

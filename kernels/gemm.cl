@@ -11,8 +11,8 @@
 // current one is multiplied. Edges: K is zero-padded in the first tile, rows and columns
 // past M and N are read from the last ones inside and never stored (tile.h), so any M, N, K
 // works; with -DINSIDE=1 (m >= TM, n >= TN, k >= TK) the last tiles are moved back inside
-// instead and need no clamps. Dimension 2 of the range walks a batch (strides sa, sb, sc; 0
-// broadcasts).
+// instead and need no clamps. Which tile (of which matrix of the stack: strides sa, sb, sc; 0
+// broadcasts) and which part of K a work-group takes: schedule.h.
 
 #include "common.h"
 
@@ -20,6 +20,7 @@
 #define RN (TN / WN)
 #define NT (WM * WN)
 #include "tile.h"
+#include "schedule.h"
 #if (TM * TK) % NT || (TN * TK) % NT || TM % WM || TN % WN
 #error "the work-group must split the tiles evenly (TM*TK and TN*TK by WM*WN, TM by WM, TN by WN)"
 #endif
@@ -48,25 +49,19 @@
 #endif
 
 __kernel __attribute__((reqd_work_group_size(WN, WM, 1)))
-void gemm(const int m, const int n, const int k, const real alpha, const real beta, const int read_c,
+void gemm(const int m, const int n, const int k_all, const real alpha, const real beta, const int read_c,
           __global const real* restrict a, const int lda, const long sa,
           __global const real* restrict b, const int ldb, const long sb,
-          __global real* restrict c, const int ldc, const long sc)
+          __global real* restrict c, const int ldc, const long sc, SCHEDULE_ARGS)
 {
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WN + tx;
-    const int2 origin = tile_origin(TM, TN);
-#if INSIDE
-    // The last row (column) of tiles is moved back inside the matrix; the rows (columns) it
-    // then shares with its neighbour are that neighbour's to store.
-    const int i0 = min(origin.x, m - TM), j0 = min(origin.y, n - TN);
-#else
-    const int i0 = origin.x, j0 = origin.y;
-#endif
-    const int first_i = origin.x, first_j = origin.y;
-    const long batch = get_global_id(2);
-    a += batch * sa;
-    b += batch * sb;
-    c += batch * sc;
+    const Part part = part_of(get_group_id(0), tiles_m, tiles_n, first, slices, k_all, TK);
+    const int2 start = tile_start(part.origin, m, n);
+    const int i0 = start.x, j0 = start.y, first_i = part.origin.x, first_j = part.origin.y;
+    const int k = part.ke - part.kb;  // the K-slice reads as a product of its own
+    a += part.batch * sa + part.kb * A_KSTEP;
+    b += part.batch * sb + part.kb * B_KSTEP;
+    c += part.batch * sc;
 
     __local real As[STAGES][TK][TM + LPAD] __attribute__((aligned(32)));
     __local real Bs[STAGES][TK][TN + LPAD] __attribute__((aligned(32)));
@@ -113,6 +108,13 @@ void gemm(const int m, const int n, const int k, const real alpha, const real be
     }
     K_LOOP(COMPUTE)
 
+    if (slices > 1) {  // one K-slice of a split tile: its part of the sum, for gemm_reduce
+        work += (long)get_group_id(0) * (TM * TN);
+        for (int x = 0; x < RM; x++)
+            for (int y = 0; y < RN; y++)
+                work[ROW(x) * TN + COL(y)] = acc[x][y];
+        return;
+    }
     for (int x = 0; x < RM; x++) {
         const int i = i0 + ROW(x);
         if (i >= m) break;

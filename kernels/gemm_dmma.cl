@@ -23,7 +23,11 @@
 #ifndef STAGES
 #define STAGES 3
 #endif
+// Tiles stay where tile_at puts them (-DINSIDE=1, from the tuning knob, is gemm.cl's).
+#undef INSIDE
+#define INSIDE 0
 #include "tile.h"
+#include "schedule.h"
 
 #if TK % 8
 #error "TK must be a multiple of 8 (fragments are double-buffered over pairs of steps of 4)"
@@ -151,20 +155,20 @@
                  : "+d"(c[0]), "+d"(c[1]), "+d"(c[2]), "+d"(c[3]) : "d"(a0), "d"(a1), "d"(b0))
 
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
-void gemm(const int m, const int n, const int k, const double alpha, const double beta, const int read_c,
+void gemm(const int m, const int n, const int k_all, const double alpha, const double beta, const int read_c,
           __global const double* restrict a, const int lda, const long sa,
           __global const double* restrict b, const int ldb, const long sb,
-          __global double* restrict c, const int ldc, const long sc)
+          __global double* restrict c, const int ldc, const long sc, SCHEDULE_ARGS)
 {
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int wm = (warp / WARPS_N) * (MI * 16), wn = (warp % WARPS_N) * (NI * 8);
-    const int2 origin = tile_origin(TM, TN);
-    const int i0 = origin.x, j0 = origin.y;
-    const long batch = get_global_id(2);
-    a += batch * sa;
-    b += batch * sb;
-    c += batch * sc;
+    const Part part = part_of(get_group_id(0), tiles_m, tiles_n, first, slices, k_all, TK);
+    const int i0 = part.origin.x, j0 = part.origin.y;
+    const int k = part.ke - part.kb;  // the K-slice reads as a product of its own
+    a += part.batch * sa + part.kb * A_KSTEP;
+    b += part.batch * sb + part.kb * B_KSTEP;
+    c += part.batch * sc;
 
     double acc[MI][NI][4];
 #pragma unroll
@@ -229,6 +233,19 @@ void gemm(const int m, const int n, const int k, const double alpha, const doubl
         rs = next;
     }
 
+    if (slices > 1) {  // one K-slice of a split tile: its part of the sum, for gemm_reduce
+        work += (long)get_group_id(0) * (TM * TN);
+#pragma unroll
+        for (int x = 0; x < MI; x++)
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+#pragma unroll
+                for (int y = 0; y < NI; y++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++)
+                        work[(wm + x * 16 + g + h * 8) * TN + wn + y * 8 + 2 * t + e] = acc[x][y][2 * h + e];
+        return;
+    }
 #pragma unroll
     for (int x = 0; x < MI; x++) {
 #pragma unroll

@@ -55,6 +55,18 @@ def check(got, want, dtype, k):
     assert err <= 4 * np.finfo(dtype).eps * max(k, 1) * scale, f"error {err:.3g} (k={k}, {dtype})"
 
 
+def portable(a, b, c=None, alpha=1.0, beta=0.0, ta=False, tb=False):
+    """gemm with the portable kernel on DEV (lapack_ai.gemm takes the tensor-core kernel for
+    float64 where it can), C updated in place when given."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
+    if c is None:
+        c = np.zeros(batch + (a.shape[-1] if ta else a.shape[-2], b.shape[-2] if tb else b.shape[-1]), a.dtype)
+    variant, _, _ = _core.gemm_on(DEV.index, a, b, c, alpha, beta, ta, tb, "portable")
+    assert variant == "portable-fma"
+    return c
+
+
 def test_devices_report_the_driver():
     d = DEV
     assert d.type in ("cpu", "gpu", "accelerator", "other") and d.global_memory > 0 and d.compute_units > 0
@@ -132,19 +144,19 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
         b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
         c = rng.standard_normal((m, n)).astype(dtype)
         want = reference(a, b, c, 0.5, 2.0, ta, tb)
-        lapack_ai.gemm(a, b, c, alpha=0.5, beta=2.0, trans_a=ta, trans_b=tb, device=SEL)
+        portable(a, b, c, 0.5, 2.0, ta, tb)
         check(c, want, dtype, k)
     inside = "-DINSIDE=1" in defines
     a = rng.standard_normal((3, 200 if inside else 140, k)).astype(dtype)  # a stack (batch dimension of the grid)
     b = rng.standard_normal((k, n)).astype(dtype)
-    check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, k)
+    check(portable(a, b), a.astype(np.float64) @ b, dtype, k)
     if inside:  # the smallest shape it allows: one tile, one K-tile
         tm, tn = (int(x) for x in tile.split(",")[:2])
         a, b = rng.standard_normal((tm, 8)).astype(dtype), rng.standard_normal((8, tn)).astype(dtype)
-        check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 8)
+        check(portable(a, b), a.astype(np.float64) @ b, dtype, 8)
     else:
         a, b = rng.standard_normal((m, 3)).astype(dtype), rng.standard_normal((3, n)).astype(dtype)  # k < TK
-        check(lapack_ai.gemm(a, b, device=SEL), a.astype(np.float64) @ b, dtype, 3)
+        check(portable(a, b), a.astype(np.float64) @ b, dtype, 3)
     # Non-finite entries in the last row, column and k index of each operand: they reach
     # exactly the entries of C they reach in NumPy, and nothing else.
     a = rng.standard_normal((m, k)).astype(dtype)
@@ -152,11 +164,93 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     a[m - 1, 5], a[7, k - 1], b[k - 1, n - 1], b[4, n - 2] = np.inf, np.nan, -np.inf, np.nan
     with np.errstate(invalid="ignore", over="ignore"):
         want = a.astype(np.float64) @ b.astype(np.float64)
-    got = lapack_ai.gemm(a, b, device=SEL)
+    got = portable(a, b)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     finite = np.isfinite(want)
     check(np.where(finite, got, 0), np.where(finite, want, 0), dtype, k)
+
+
+# The last, partly filled wave of tiles is split along K (kernels/schedule.h): each tile's
+# slices go to work-groups of their own and gemm_reduce adds them into C. GPUs do this for
+# float64 with one work-group per multiprocessor; LAPACK_AI_GEMM_SLOTS makes every device plan
+# for that many groups at once, so CI's CPU driver runs the same kernels: whole tiles then
+# split ones, K not a multiple of the K-tile (the last slice takes the rest), every transpose,
+# C read (beta != 0) or not (NaN in C must not leak), a column-major C (the transposed
+# problem), a stack whose split tiles are in its last matrix, fewer tiles than slots (all
+# split), and NaN/Inf reaching exactly the entries they reach in NumPy.
+@pytest.mark.parametrize("tile,defines", [("128,128,8,16,16", "-DVEC=2 -DINSIDE=1 -DSTAGES=2"),
+                                          ("192,128,8,16,16", "-DVEC=2 -DINSIDE=1"),
+                                          ("128,128,8,16,16", "-DVEC=2 -DGROUP_M=2"),
+                                          ("128,256,8,16,32", "-DVEC=4")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_k_of_the_last_wave(tile, defines, dtype, monkeypatch):
+    if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
+        pytest.skip(f"{DEV.name} runs at most {DEV.max_work_group_size} work-items per group")
+    monkeypatch.setenv("LAPACK_AI_GEMM_TILE", tile)
+    monkeypatch.setenv("LAPACK_AI_KERNEL_DEFINES", defines)
+    monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", "7")
+    tm, tn = (int(x) for x in tile.split(",")[:2])
+    name = np.dtype(dtype).name
+    rng = np.random.default_rng(5)
+    m, n, k = 300, 530, 1003
+
+    def split(m, n, k, count=1):
+        variant, whole, tiles, slices = _core.gemm_schedule(DEV.index, m, n, k, name, count, "portable")
+        assert variant == "portable-fma" and tiles > 0 and slices >= 2
+        assert tiles * slices <= int(os.environ["LAPACK_AI_GEMM_SLOTS"])
+        return whole
+
+    assert split(m, n, k) > 0 and split(n, m, k) > 0
+    for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+        c = rng.standard_normal((m, n)).astype(dtype)
+        want = reference(a, b, c, 0.5, 2.0, ta, tb)
+        portable(a, b, c, 0.5, 2.0, ta, tb)
+        check(c, want, dtype, k)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    c = np.full((n, m), np.nan, dtype).T  # column-major C, never read with beta = 0
+    portable(a, b, c, -1.5, 0.0)
+    check(c, reference(a, b, None, -1.5, 0.0, False, False), dtype, k)
+    stack = rng.standard_normal((3, 200, k)).astype(dtype)
+    tiles = -(-200 // tm) * -(-n // tn) * 3
+    monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", str(tiles - 1))  # the last tile alone is split
+    assert split(200, n, k, 3) == tiles - 1
+    check(portable(stack, b), stack.astype(np.float64) @ b, dtype, k)
+    monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", "64")
+    small_a, small_b = a[: tm + 5], b[:, : tn + 3]
+    assert split(tm + 5, tn + 3, k) == 0  # four tiles, all split
+    check(portable(small_a, small_b), small_a.astype(np.float64) @ small_b, dtype, k)
+    monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", "7")
+    a[m - 1, 5], a[7, k - 1], b[k - 1, n - 1], b[600, n - 2] = np.inf, np.nan, -np.inf, np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = a.astype(np.float64) @ b.astype(np.float64)
+    got = portable(a, b)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    check(np.where(finite, got, 0), np.where(finite, want, 0), dtype, k)
+
+
+def test_split_k_on_tensor_cores(monkeypatch):
+    """The tensor-core kernel takes the same schedule (kernels/schedule.h); GPUs do not split
+    its tiles by default, LAPACK_AI_GEMM_SLOTS makes it."""
+    m, n, k = 300, 530, 1003
+    try:
+        _, tiles, _, _ = _core.gemm_schedule(DEV.index, m, n, k, "float64", 1, "tensor-core")
+    except RuntimeError:
+        pytest.skip(f"{DEV.name} has no tensor-core kernel")
+    monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", str(tiles - 1))
+    assert _core.gemm_schedule(DEV.index, m, n, k, "float64", 1, "tensor-core")[1:] == ("dmma-m16n8k4", tiles - 1, 1, 3)[1:]
+    rng = np.random.default_rng(8)
+    for ta, tb in [(False, False), (True, True)]:
+        a = rng.standard_normal((k, m) if ta else (m, k))
+        b = rng.standard_normal((n, k) if tb else (k, n))
+        c = rng.standard_normal((m, n))
+        want = reference(a, b, c, 0.5, 2.0, ta, tb)
+        assert _core.gemm_on(DEV.index, a, b, c, 0.5, 2.0, ta, tb, "tensor-core")[0] == "dmma-m16n8k4"
+        check(c, want, np.float64, k)
 
 
 def test_beta_zero_never_reads_c_and_zero_sizes():

@@ -178,6 +178,24 @@ pub fn gemm_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, k: us
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// gemm_schedule(index, m, n, k, dtype, count, kernel) -> (variant, whole, split, slices): how
+/// gemm would launch an m x n x k product (x count) on the device: tiles computed whole, then
+/// tiles of a last, partly filled wave split into K-slices (tests and benchmarks).
+#[pyfunction]
+#[pyo3(signature = (index, m, n, k, dtype, count=1, kernel="auto"))]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_schedule(py: Python<'_>, index: usize, m: usize, n: usize, k: usize, dtype: &str, count: usize,
+                     kernel: &str) -> PyResult<(String, usize, usize, usize)> {
+    let kernel = choice(kernel)?;
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        let v = opencl::gemm::variants(&gpu.info, dtype == "float64", kernel, m, n, k, count).into_iter().next()
+            .ok_or_else(|| opencl::fail::classify(0, "this device has no such kernel"))?;
+        let s = opencl::gemm::schedule(&gpu.info, &v, m, n, k, count);
+        Ok((v.name.to_string(), s.whole, s.split, s.slices))
+    }).map_err(|e: opencl::ClFail| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// gemm_on(index, a, b, c, alpha, beta, trans_a, trans_b, kernel) -> (variant, kernel_ns,
 /// total_ns): run on one device with a chosen kernel, no dispatch and no fallback (tests and
 /// benchmarks).

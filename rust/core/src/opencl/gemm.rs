@@ -45,8 +45,9 @@ pub struct Variant {
     pub name: &'static str,
     file: &'static str,
     defines: String,
-    /// Block of C per work-group, work-group size, and how many groups per tile row/column.
+    /// Block of C per work-group, its K-tile, work-group size, and work-items per group.
     tile: (usize, usize),
+    tk: usize,
     local: [usize; 3],
     /// Work-items per group along dimension 0 and 1 (global = groups * these).
     per_group: (usize, usize),
@@ -56,6 +57,9 @@ pub struct Variant {
     /// The kernel indexes the operands with 32-bit offsets when told that each operand has
     /// fewer than 2^31 elements (`-DOFF32=1`), else with 64-bit ones.
     offsets: bool,
+    /// On GPUs the K of a last, partly filled wave of tiles is split (`schedule`): known to
+    /// run one work-group per multiprocessor at a time.
+    split: bool,
 }
 
 /// Facts about the operands that select a build of a variant.
@@ -120,10 +124,12 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
         file: "gemm_dmma.cl",
         defines: format!("-DMI={mi} -DNI={ni} -DWARPS_M={wm} -DWARPS_N={wn} -DTK={tk}{stages}"),
         tile: (wm * mi * 16, wn * ni * 8),
+        tk,
         local: [nt, 1, 1],
         per_group: (nt, 1),
         pairs: true,
         offsets: false,
+        split: false, // how many groups share a multiprocessor is not measured
     }
 }
 
@@ -140,27 +146,79 @@ fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usiz
     tiles as f64 / (waves * info.compute_units.max(1) as usize) as f64
 }
 
-/// Waves of tm x tn tiles times the tile's area: the time of the product in units of one
-/// element per multiprocessor.
-fn waves_area(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> usize {
-    tiles_waves(info, m, n, count, tm, tn).1 * tm * tn
+/// Fewest K-tiles per slice of a split tile: the slice's partial tile (written once, read once
+/// by gemm_reduce) stays small against its FMAs.
+const MIN_SLICE_KTILES: usize = 32;
+
+/// The tiles of a last, partly filled wave and the K-slices to cut each into, for `tiles`
+/// tiles on `slots` work-groups at a time and `ktiles` whole K-tiles: (0, 1) when splitting
+/// would not shorten that wave at least twofold.
+fn split_tail(tiles: usize, slots: usize, ktiles: usize) -> (usize, usize) {
+    let tail = if slots == 0 { 0 } else { tiles % slots };
+    if tail == 0 {
+        return (0, 1);
+    }
+    let slices = (slots / tail).min(ktiles / MIN_SLICE_KTILES);
+    if slices >= 2 { (tail, slices) } else { (0, 1) }
+}
+
+/// How a product's tiles are launched (kernels/schedule.h): `whole` tiles with all of K straight
+/// into C, then `split` tiles in `slices` K-slices each, which gemm_reduce adds into C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub tiles_m: usize,
+    pub tiles_n: usize,
+    pub whole: usize,
+    pub split: usize,
+    pub slices: usize,
+}
+
+/// Work-groups that run at once: one per multiprocessor for variants that split (`Variant::split`).
+/// Tuning and test knob: LAPACK_AI_GEMM_SLOTS=S plans every variant for S at a time (so CI's
+/// CPU driver runs split tiles too).
+fn slots(info: &DeviceInfo, v: &Variant) -> usize {
+    match std::env::var("LAPACK_AI_GEMM_SLOTS").ok().and_then(|s| s.trim().parse().ok()) {
+        Some(s) => s,
+        None if v.split => info.compute_units as usize,
+        None => 0,
+    }
+}
+
+/// The schedule of an m x n x k product (x count) for variant `v` on the device.
+pub fn schedule(info: &DeviceInfo, v: &Variant, m: usize, n: usize, k: usize, count: usize) -> Schedule {
+    let (tiles_m, tiles_n) = (m.div_ceil(v.tile.0), n.div_ceil(v.tile.1));
+    let tiles = tiles_m * tiles_n * count;
+    let (split, slices) = split_tail(tiles, slots(info, v), k / v.tk);
+    Schedule { tiles_m, tiles_n, whole: tiles - split, split, slices }
+}
+
+/// The time of tm x tn tiles in units of one element of C per multiprocessor: waves (a split
+/// last wave counts 1/slices) times the tile's area.
+fn waves_area(info: &DeviceInfo, m: usize, n: usize, k: usize, count: usize, (tm, tn, tk): (usize, usize, usize)) -> f64 {
+    let cu = info.compute_units.max(1) as usize;
+    let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
+    let (split, slices) = split_tail(tiles, cu, k / tk);
+    let waves = (tiles - split).div_ceil(cu) as f64 + if split > 0 { 1.0 / slices as f64 } else { 0.0 };
+    waves * (tm * tn) as f64
 }
 
 /// The portable FMA kernel; tiles by device type, precision and shape (GPU figures from the
 /// sweeps in docs/benchmarks.md). float64: 256 work-items of 12x8 over 192x128 tiles that lie
 /// inside the matrices (INSIDE, which needs m >= 192, n >= 128, k >= 8) where that takes
-/// fewer waves x area than 128x128, else 256 work-items of 8x8 over 128x128, inside with two
-/// local buffers where the shape allows; all read pairs from local memory (per tile area the
-/// 12x8 and the 8x8 with two buffers run about as fast, so the choice is by how the tiles fill
-/// the device). float32: 512 work-items of 8x8 over 128x256, reading 4-wide vectors, or
-/// 128x128 tiles of 256 work-items (about 0.95 of the speed) when the large ones would leave
-/// units idle. K-tiles of 8.
+/// at least 2% less time (waves x area, a split last wave counted at its length) than
+/// 128x128, else 256 work-items of 8x8 over 128x128, inside with two local buffers where the
+/// shape allows; all read pairs from local memory (per full wave the 8x8 with two buffers ran
+/// 0.4-1.5% faster than the 12x8 at n = 8192, so the choice is mostly by how tiles fill the
+/// device).
+/// float32: 512 work-items of 8x8 over 128x256, reading 4-wide vectors, or 128x128 tiles of
+/// 256 work-items (about 0.95 of the speed) when the large ones would leave units idle.
+/// K-tiles of 8.
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN" (with LAPACK_AI_KERNEL_DEFINES; -DINSIDE=1
 /// only for shapes it allows).
 fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count: usize) -> Variant {
     let (default, stages) = match (info.kind == "gpu", double) {
         (true, true) if m >= 192 && n >= 128 && k >= 8
-            && waves_area(info, m, n, count, 192, 128) < waves_area(info, m, n, count, 128, 128) => {
+            && waves_area(info, m, n, k, count, (192, 128, 8)) < 0.98 * waves_area(info, m, n, k, count, (128, 128, 8)) => {
             (vec![192, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1")
         }
         (true, true) if m >= 128 && n >= 128 && k >= 8 => (vec![128, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1 -DSTAGES=2"),
@@ -182,10 +240,12 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count
         file: "gemm.cl",
         defines: format!("-DTM={tm} -DTN={tn} -DTK={tk} -DWM={wm} -DWN={wn}{stages}"),
         tile: (tm, tn),
+        tk,
         local: [wn, wm, 1],
         per_group: (wn, wm),
         pairs: false,
         offsets: true,
+        split: info.kind == "gpu" && double,
     }
 }
 
@@ -358,7 +418,6 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     let options = v.options(double, ops);
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
-    let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
 
     let q = &gpu.queue;
     let size = std::mem::size_of::<T>() as u64;
@@ -385,24 +444,15 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
         run.bytes_to_device += total as u64 * size;
     }
 
-    let (tm, tn) = v.tile;
-    let global = [p.n.div_ceil(tn) * v.per_group.0, p.m.div_ceil(tm) * v.per_group.1, count];
     match super::fail::injected() {
         Some(Fault::Launch) => return Err(classify(-5, "launching the gemm kernel (injected fault)")),
         Some(Fault::Lost) => return Err(classify(-36, "launching the gemm kernel (injected fault)")),
         _ => {}
     }
-    let dims = |x: usize| x as cl_int;
-    let event = unsafe {
-        check(ExecuteKernel::new(&kernel)
-            .set_arg(&dims(p.m)).set_arg(&dims(p.n)).set_arg(&dims(p.k))
-            .set_arg(&alpha).set_arg(&beta).set_arg(&(read_c as cl_int))
-            .set_arg(&da).set_arg(&dims(p.a.ld)).set_arg(&(p.a.stride as cl_long))
-            .set_arg(&db).set_arg(&dims(p.b.ld)).set_arg(&(p.b.stride as cl_long))
-            .set_arg(&dc).set_arg(&dims(p.n)).set_arg(&((p.m * p.n) as cl_long))
-            .set_global_work_sizes(&global).set_local_work_sizes(&v.local)
-            .enqueue_nd_range(q), "launching the gemm kernel")?
-    };
+    let sched = schedule(&gpu.info, v, p.m, p.n, p.k, count);
+    let args = Args { m: p.m, n: p.n, k: p.k, alpha, beta, read_c, a: &da, lda: p.a.ld, sa: p.a.stride,
+                      b: &db, ldb: p.b.ld, sb: p.b.stride, c: &dc, ldc: p.n, sc: p.m * p.n };
+    run.kernel_ns = enqueue(gpu, &program.0, v, &sched, &args)?;
     // Read into a scratch buffer unless a failure could not hurt C: with beta = 0 the CPU
     // fallback overwrites C without reading it.
     if direct && !read_c {
@@ -413,10 +463,79 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
         host_c.copy_from_slice(&tmp);
     }
     run.bytes_from_device = total as u64 * size;
-    let t0 = check(event.profiling_command_start(), "reading the kernel's start time")?;
-    let t1 = check(event.profiling_command_end(), "reading the kernel's end time")?;
-    run.kernel_ns = t1.saturating_sub(t0);
     Ok(run)
+}
+
+/// One product's operands on the device, as the kernels take them (leading dimensions and
+/// strides between the matrices of a stack in elements).
+struct Args<'b, T> {
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    beta: T,
+    read_c: bool,
+    a: &'b Buffer<T>,
+    lda: usize,
+    sa: usize,
+    b: &'b Buffer<T>,
+    ldb: usize,
+    sb: usize,
+    c: &'b Buffer<T>,
+    ldc: usize,
+    sc: usize,
+}
+
+/// Launches `v` over the tiles as `sched` says (whole tiles, then split tiles and gemm_reduce),
+/// waits for the last launch and returns the device time from the first start to the last end.
+fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Variant, sched: &Schedule, x: &Args<T>) -> Result<u64, ClFail> {
+    let (tm, tn) = v.tile;
+    let groups = sched.whole + sched.split * sched.slices;
+    if groups > i32::MAX as usize / v.per_group.0.max(tm * tn) {
+        return Err(classify(-63, format!("{groups} tiles of {tm}x{tn} are too many for one launch")));
+    }
+    let kernel = check(Kernel::create(program, "gemm"), "creating the gemm kernel")?;
+    let work = match sched.split {
+        0 => None,
+        split => Some(alloc::<T>(gpu, split * sched.slices * tm * tn, CL_MEM_READ_WRITE)?),
+    };
+    let int = |x: usize| x as cl_int;
+    let long = |x: usize| x as cl_long;
+    // Groups [first, first + groups) of the schedule, `slices` per tile (kernels/schedule.h).
+    let gemm = |first: usize, groups: usize, slices: usize| unsafe {
+        check(ExecuteKernel::new(&kernel)
+            .set_arg(&int(x.m)).set_arg(&int(x.n)).set_arg(&int(x.k))
+            .set_arg(&x.alpha).set_arg(&x.beta).set_arg(&(x.read_c as cl_int))
+            .set_arg(x.a).set_arg(&int(x.lda)).set_arg(&long(x.sa))
+            .set_arg(x.b).set_arg(&int(x.ldb)).set_arg(&long(x.sb))
+            .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc))
+            .set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(first)).set_arg(&int(slices))
+            .set_arg(work.as_ref().unwrap_or(x.c)) // unused with one slice
+            .set_global_work_sizes(&[groups * v.per_group.0, v.per_group.1, 1]).set_local_work_sizes(&v.local)
+            .enqueue_nd_range(&gpu.queue), "launching the gemm kernel")
+    };
+    let mut events = Vec::with_capacity(3);
+    if sched.whole > 0 {
+        events.push(gemm(0, sched.whole, 1)?);
+    }
+    if let Some(work) = &work {
+        events.push(gemm(sched.whole, sched.split * sched.slices, sched.slices)?);
+        let reduce = check(Kernel::create(program, "gemm_reduce"), "creating the gemm_reduce kernel")?;
+        events.push(unsafe {
+            check(ExecuteKernel::new(&reduce)
+                .set_arg(&int(x.m)).set_arg(&int(x.n)).set_arg(&x.alpha).set_arg(&x.beta).set_arg(&(x.read_c as cl_int))
+                .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc))
+                .set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(sched.whole)).set_arg(&int(sched.slices))
+                .set_arg(work)
+                .set_global_work_sizes(&[tm * tn, sched.split, 1])
+                .enqueue_nd_range(&gpu.queue), "launching the gemm_reduce kernel")?
+        });
+    }
+    let (Some(first), Some(last)) = (events.first(), events.last()) else { return Ok(0) };
+    check(last.wait(), "waiting for the gemm kernels")?;
+    let t0 = check(first.profiling_command_start(), "reading the kernel's start time")?;
+    let t1 = check(last.profiling_command_end(), "reading the kernel's end time")?;
+    Ok(t1.saturating_sub(t0))
 }
 
 /// Kernel-only timing for benchmarks: random m x k and k x n operands (row-major) uploaded
@@ -429,7 +548,6 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
                          small: (m * k).max(k * n) <= i32::MAX as usize };
     let options = v.options(double, ops);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
-    let kernel = check(Kernel::create(&program.0, "gemm"), "creating the gemm kernel")?;
     let mut seed = 0x9E3779B97F4A7C15u64;
     let mut rand = |len: usize| -> Vec<T> {
         (0..len).map(|_| {
@@ -448,25 +566,10 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
         check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;
     }
-    let (tm, tn) = v.tile;
-    let global = [n.div_ceil(tn) * v.per_group.0, m.div_ceil(tm) * v.per_group.1, 1];
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let d = |x: usize| x as cl_int;
-        let ev = unsafe {
-            check(ExecuteKernel::new(&kernel)
-                .set_arg(&d(m)).set_arg(&d(n)).set_arg(&d(k)).set_arg(&T::one()).set_arg(&T::zero()).set_arg(&(0 as cl_int))
-                .set_arg(&da).set_arg(&d(k)).set_arg(&(0 as cl_long))
-                .set_arg(&db).set_arg(&d(n)).set_arg(&(0 as cl_long))
-                .set_arg(&dc).set_arg(&d(n)).set_arg(&(0 as cl_long))
-                .set_global_work_sizes(&global).set_local_work_sizes(&v.local)
-                .enqueue_nd_range(q), "launch")?
-        };
-        check(ev.wait(), "waiting for the kernel")?;
-        let t0 = check(ev.profiling_command_start(), "profiling")?;
-        let t1 = check(ev.profiling_command_end(), "profiling")?;
-        times.push(t1 - t0);
-    }
+    let sched = schedule(&gpu.info, &v, m, n, k, 1);
+    let args = Args { m, n, k, alpha: T::one(), beta: T::zero(), read_c: false, a: &da, lda: k, sa: 0,
+                      b: &db, ldb: n, sb: 0, c: &dc, ldc: n, sc: 0 };
+    let times = (0..reps).map(|_| enqueue(gpu, &program.0, &v, &sched, &args)).collect::<Result<Vec<u64>, ClFail>>()?;
     Ok((v.name.to_string(), times))
 }
 
@@ -485,18 +588,51 @@ mod tests {
     }
 
     /// The float64 tiles that lie inside the matrices (INSIDE) are chosen only for shapes that
-    /// allow them; 192x128 only where it takes fewer waves x area than 128x128.
+    /// allow them; 192x128 only where it takes 2% less time (waves x area) than 128x128.
     #[test]
     fn float64_portable_tile_by_shape() {
         let info = h100_like();
         let inside = |m, n, k| portable(&info, true, m, n, k, 1).defines.contains("-DINSIDE=1");
         let tile = |m, n, k| portable(&info, true, m, n, k, 1).tile;
-        assert!(inside(8192, 8192, 8192)); // 21 waves of 192x128 against 32 of 128x128
-        assert_eq!(tile(8192, 8192, 8192), (192, 128));
-        assert_eq!(tile(4096, 4096, 4096), (128, 128)); // 6 waves x 1.5 against 8
-        assert!(inside(4096, 4096, 4096) && inside(128, 128, 8)); // 128x128, two buffers
+        // 4096 tiles of 128x128: 31 waves and 4 tiles split 32 ways; 2752 of 192x128: 21 waves x 1.5
+        assert_eq!(tile(8192, 8192, 8192), (128, 128));
+        assert_eq!(tile(1501, 1499, 67), (192, 128)); // K too short to split: 1 wave x 1.5 against 2
+        assert_eq!(tile(4096, 4096, 4096), (128, 128)); // 5 1/3 waves x 1.5 against 8
+        assert!(inside(8192, 8192, 8192) && inside(4096, 4096, 4096) && inside(128, 128, 8));
         assert_eq!(tile(191, 8192, 8192), (128, 128));
         assert!(!inside(127, 8192, 8192) && !inside(8192, 127, 8192) && !inside(8192, 8192, 7));
         assert!(portable(&info, false, 8192, 8192, 8192, 1).defines.contains("-DVEC=4")); // float32 unchanged
+    }
+
+    /// Only a last, partly filled wave is split, into slices of at least MIN_SLICE_KTILES
+    /// K-tiles that together take no more groups than run at once.
+    #[test]
+    fn split_only_the_last_wave() {
+        assert_eq!(split_tail(4096, 132, 1024), (4, 32)); // 33 slices would be shorter than 32 K-tiles
+        assert_eq!(split_tail(64, 132, 128), (64, 2)); // less than one wave
+        assert_eq!(split_tail(2752, 132, 1024), (0, 1)); // 112 of 132: no twofold gain
+        assert_eq!(split_tail(64, 132, 63), (0, 1)); // K too short
+        assert_eq!(split_tail(264, 132, 1024), (0, 1)); // full waves
+        assert_eq!(split_tail(5, 0, 1024), (0, 1)); // no slots known
+        for tiles in 1..300 {
+            for slots in 1..40 {
+                for ktiles in [0, 31, 64, 100, 1000] {
+                    let (split, slices) = split_tail(tiles, slots, ktiles);
+                    assert!(split <= tiles);
+                    if split > 0 {
+                        assert_eq!((tiles - split) % slots, 0);
+                        assert!(split * slices <= slots && slices >= 2 && slices * MIN_SLICE_KTILES <= ktiles);
+                    } else {
+                        assert_eq!(slices, 1);
+                    }
+                }
+            }
+        }
+        let info = h100_like();
+        let f64_8192 = portable(&info, true, 8192, 8192, 8192, 1);
+        assert_eq!(schedule(&info, &f64_8192, 8192, 8192, 8192, 1),
+                   Schedule { tiles_m: 64, tiles_n: 64, whole: 4092, split: 4, slices: 32 });
+        let f32_8192 = portable(&info, false, 8192, 8192, 8192, 1);
+        assert_eq!(schedule(&info, &f32_8192, 8192, 8192, 8192, 1).split, 0); // occupancy not known
     }
 }

@@ -98,6 +98,7 @@ fn first_error(log: &str) -> String {
 const SOURCES: &[(&str, &str)] = &[
     ("common.h", include_str!("../../../../kernels/common.h")),
     ("tile.h", include_str!("../../../../kernels/tile.h")),
+    ("schedule.h", include_str!("../../../../kernels/schedule.h")),
     ("gemm.cl", include_str!("../../../../kernels/gemm.cl")),
     ("gemm_dmma.cl", include_str!("../../../../kernels/gemm_dmma.cl")),
 ];
