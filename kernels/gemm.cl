@@ -52,10 +52,10 @@ __kernel __attribute__((reqd_work_group_size(WN, WM, 1)))
 void gemm(const int m, const int n, const int k_all, const real alpha, const real beta, const int read_c,
           __global const real* restrict a, const int lda, const long sa,
           __global const real* restrict b, const int ldb, const long sb,
-          __global real* restrict c, const int ldc, const long sc, SCHEDULE_ARGS)
+          __global real* restrict c, const int ldc, const long sc SCHEDULE_ARGS)
 {
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WN + tx;
-    const Part part = part_of(get_group_id(0), tiles_m, tiles_n, first, slices, k_all, TK);
+    const Part part = PART(k_all, TK);
     const int2 start = tile_start(part.origin, m, n);
     const int i0 = start.x, j0 = start.y, first_i = part.origin.x, first_j = part.origin.y;
     const int k = part.ke - part.kb;  // the K-slice reads as a product of its own
@@ -108,6 +108,7 @@ void gemm(const int m, const int n, const int k_all, const real alpha, const rea
     }
     K_LOOP(COMPUTE)
 
+#if SPLIT
     if (slices > 1) {  // one K-slice of a split tile: its part of the sum, for gemm_reduce
         work += (long)get_group_id(0) * (TM * TN);
         for (int x = 0; x < RM; x++)
@@ -115,6 +116,7 @@ void gemm(const int m, const int n, const int k_all, const real alpha, const rea
                 work[ROW(x) * TN + COL(y)] = acc[x][y];
         return;
     }
+#endif
     for (int x = 0; x < RM; x++) {
         const int i = i0 + ROW(x);
         if (i >= m) break;

@@ -158,12 +158,12 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void gemm(const int m, const int n, const int k_all, const double alpha, const double beta, const int read_c,
           __global const double* restrict a, const int lda, const long sa,
           __global const double* restrict b, const int ldb, const long sb,
-          __global double* restrict c, const int ldc, const long sc, SCHEDULE_ARGS)
+          __global double* restrict c, const int ldc, const long sc SCHEDULE_ARGS)
 {
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int wm = (warp / WARPS_N) * (MI * 16), wn = (warp % WARPS_N) * (NI * 8);
-    const Part part = part_of(get_group_id(0), tiles_m, tiles_n, first, slices, k_all, TK);
+    const Part part = PART(k_all, TK);
     const int i0 = part.origin.x, j0 = part.origin.y;
     const int k = part.ke - part.kb;  // the K-slice reads as a product of its own
     a += part.batch * sa + part.kb * A_KSTEP;
@@ -233,6 +233,7 @@ void gemm(const int m, const int n, const int k_all, const double alpha, const d
         rs = next;
     }
 
+#if SPLIT
     if (slices > 1) {  // one K-slice of a split tile: its part of the sum, for gemm_reduce
         work += (long)get_group_id(0) * (TM * TN);
 #pragma unroll
@@ -246,6 +247,7 @@ void gemm(const int m, const int n, const int k_all, const double alpha, const d
                         work[(wm + x * 16 + g + h * 8) * TN + wn + y * 8 + 2 * t + e] = acc[x][y][2 * h + e];
         return;
     }
+#endif
 #pragma unroll
     for (int x = 0; x < MI; x++) {
 #pragma unroll

@@ -75,11 +75,13 @@ struct Operands {
 
 impl Variant {
     /// Build options: precision, operand layouts, whether every leading dimension and batch
-    /// stride is even (kernels that copy pairs), the variant's tile, plus
+    /// stride is even (kernels that copy pairs), the variant's tile, whether the launch splits
+    /// tiles (`-DSPLIT=1`: the schedule's arguments; kernels/schedule.h), plus
     /// `LAPACK_AI_KERNEL_DEFINES` (a tuning knob, e.g. "-DSTAGES=2", used by
     /// benchmarks/gemm_tiles.py).
-    fn options(&self, double: bool, ops: Operands) -> String {
-        let mut o = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} {}", double as u8, ops.a_mfast as u8, ops.b_nfast as u8, self.defines);
+    fn options(&self, double: bool, ops: Operands, sched: &Schedule) -> String {
+        let mut o = format!("-DREAL_DOUBLE={} -DA_MFAST={} -DB_NFAST={} -DSPLIT={} {}", double as u8, ops.a_mfast as u8,
+                            ops.b_nfast as u8, (sched.split > 0) as u8, self.defines);
         if self.pairs {
             o += &format!(" -DLD_EVEN={}", ops.ld_even as u8);
         }
@@ -415,7 +417,8 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
         ld_even: [p.a.ld, p.b.ld, p.a.stride, p.b.stride].iter().all(|x| x.is_multiple_of(2)),
         small: p.a.data.len().max(p.b.data.len()) <= i32::MAX as usize,
     };
-    let options = v.options(double, ops);
+    let sched = schedule(&gpu.info, v, p.m, p.n, p.k, count);
+    let options = v.options(double, ops, &sched);
     let src = source(v.file);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
 
@@ -449,7 +452,6 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
         Some(Fault::Lost) => return Err(classify(-36, "launching the gemm kernel (injected fault)")),
         _ => {}
     }
-    let sched = schedule(&gpu.info, v, p.m, p.n, p.k, count);
     let args = Args { m: p.m, n: p.n, k: p.k, alpha, beta, read_c, a: &da, lda: p.a.ld, sa: p.a.stride,
                       b: &db, ldb: p.b.ld, sb: p.b.stride, c: &dc, ldc: p.n, sc: p.m * p.n };
     run.kernel_ns = enqueue(gpu, &program.0, v, &sched, &args)?;
@@ -486,8 +488,9 @@ struct Args<'b, T> {
     sc: usize,
 }
 
-/// Launches `v` over the tiles as `sched` says (whole tiles, then split tiles and gemm_reduce),
-/// waits for the last launch and returns the device time from the first start to the last end.
+/// Launches `v` over the tiles as `sched` says (a grid of whole tiles; or whole tiles, split
+/// tiles and gemm_reduce), waits for the last launch and returns the device time from the
+/// first start to the last end. The program was built for `sched` (`Variant::options`).
 fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Variant, sched: &Schedule, x: &Args<T>) -> Result<u64, ClFail> {
     let (tm, tn) = v.tile;
     let groups = sched.whole + sched.split * sched.slices;
@@ -495,43 +498,53 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
         return Err(classify(-63, format!("{groups} tiles of {tm}x{tn} are too many for one launch")));
     }
     let kernel = check(Kernel::create(program, "gemm"), "creating the gemm kernel")?;
-    let work = match sched.split {
-        0 => None,
-        split => Some(alloc::<T>(gpu, split * sched.slices * tm * tn, CL_MEM_READ_WRITE)?),
-    };
     let int = |x: usize| x as cl_int;
     let long = |x: usize| x as cl_long;
-    // Groups [first, first + groups) of the schedule, `slices` per tile (kernels/schedule.h).
-    let gemm = |first: usize, groups: usize, slices: usize| unsafe {
-        check(ExecuteKernel::new(&kernel)
-            .set_arg(&int(x.m)).set_arg(&int(x.n)).set_arg(&int(x.k))
+    // SAFETY (every set_arg here): the types match the kernels' parameter lists in order.
+    let operands = |e: &mut ExecuteKernel| unsafe {
+        e.set_arg(&int(x.m)).set_arg(&int(x.n)).set_arg(&int(x.k))
             .set_arg(&x.alpha).set_arg(&x.beta).set_arg(&(x.read_c as cl_int))
             .set_arg(x.a).set_arg(&int(x.lda)).set_arg(&long(x.sa))
             .set_arg(x.b).set_arg(&int(x.ldb)).set_arg(&long(x.sb))
-            .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc))
-            .set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(first)).set_arg(&int(slices))
-            .set_arg(work.as_ref().unwrap_or(x.c)) // unused with one slice
-            .set_global_work_sizes(&[groups * v.per_group.0, v.per_group.1, 1]).set_local_work_sizes(&v.local)
-            .enqueue_nd_range(&gpu.queue), "launching the gemm kernel")
+            .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc));
     };
     let mut events = Vec::with_capacity(3);
-    if sched.whole > 0 {
-        events.push(gemm(0, sched.whole, 1)?);
-    }
-    if let Some(work) = &work {
-        events.push(gemm(sched.whole, sched.split * sched.slices, sched.slices)?);
+    if sched.split == 0 {
+        // The grid of tiles: columns, rows, matrices of the stack.
+        let count = sched.whole / (sched.tiles_m * sched.tiles_n).max(1);
+        let mut e = ExecuteKernel::new(&kernel);
+        operands(&mut e);
+        e.set_global_work_sizes(&[sched.tiles_n * v.per_group.0, sched.tiles_m * v.per_group.1, count])
+            .set_local_work_sizes(&v.local);
+        events.push(check(unsafe { e.enqueue_nd_range(&gpu.queue) }, "launching the gemm kernel")?);
+    } else {
+        let work = alloc::<T>(gpu, sched.split * sched.slices * tm * tn, CL_MEM_READ_WRITE)?;
+        // Groups for tiles [first, first + groups / slices), `slices` per tile.
+        let mut gemm = |first: usize, groups: usize, slices: usize| {
+            let mut e = ExecuteKernel::new(&kernel);
+            operands(&mut e);
+            unsafe { e.set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(first)).set_arg(&int(slices)).set_arg(&work) };
+            e.set_global_work_sizes(&[groups * v.per_group.0, v.per_group.1, 1]).set_local_work_sizes(&v.local);
+            check(unsafe { e.enqueue_nd_range(&gpu.queue) }, "launching the gemm kernel").map(|ev| events.push(ev))
+        };
+        if sched.whole > 0 {
+            gemm(0, sched.whole, 1)?;
+        }
+        gemm(sched.whole, sched.split * sched.slices, sched.slices)?;
         let reduce = check(Kernel::create(program, "gemm_reduce"), "creating the gemm_reduce kernel")?;
         events.push(unsafe {
             check(ExecuteKernel::new(&reduce)
                 .set_arg(&int(x.m)).set_arg(&int(x.n)).set_arg(&x.alpha).set_arg(&x.beta).set_arg(&(x.read_c as cl_int))
                 .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc))
                 .set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(sched.whole)).set_arg(&int(sched.slices))
-                .set_arg(work)
+                .set_arg(&work)
                 .set_global_work_sizes(&[tm * tn, sched.split, 1])
                 .enqueue_nd_range(&gpu.queue), "launching the gemm_reduce kernel")?
         });
+        // Wait before `work` is released at the end of this block.
+        check(events.last().expect("launched").wait(), "waiting for the gemm kernels")?;
     }
-    let (Some(first), Some(last)) = (events.first(), events.last()) else { return Ok(0) };
+    let (first, last) = (&events[0], &events[events.len() - 1]);
     check(last.wait(), "waiting for the gemm kernels")?;
     let t0 = check(first.profiling_command_start(), "reading the kernel's start time")?;
     let t1 = check(last.profiling_command_end(), "reading the kernel's end time")?;
@@ -546,7 +559,8 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
         .ok_or_else(|| classify(0, "this device has no such kernel"))?;
     let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k.is_multiple_of(2) && n.is_multiple_of(2),
                          small: (m * k).max(k * n) <= i32::MAX as usize };
-    let options = v.options(double, ops);
+    let sched = schedule(&gpu.info, &v, m, n, k, 1);
+    let options = v.options(double, ops, &sched);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
     let mut seed = 0x9E3779B97F4A7C15u64;
     let mut rand = |len: usize| -> Vec<T> {
@@ -566,7 +580,6 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
         check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;
     }
-    let sched = schedule(&gpu.info, &v, m, n, k, 1);
     let args = Args { m, n, k, alpha: T::one(), beta: T::zero(), read_c: false, a: &da, lda: k, sa: 0,
                       b: &db, ldb: n, sb: 0, c: &dc, ldc: n, sc: 0 };
     let times = (0..reps).map(|_| enqueue(gpu, &program.0, &v, &sched, &args)).collect::<Result<Vec<u64>, ClFail>>()?;
