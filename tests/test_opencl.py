@@ -113,6 +113,40 @@ def test_gemm_any_layout(la, lb, lc):
         np.testing.assert_array_equal(base[mask], before[mask])
 
 
+def use_tile(tile, defines, monkeypatch):
+    """Build the portable kernel with this tile ("TM,TN,TK,WM,WN") and these defines."""
+    if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
+        pytest.skip(f"{DEV.name} runs at most {DEV.max_work_group_size} work-items per group")
+    monkeypatch.setenv("LAPACK_AI_GEMM_TILE", tile)
+    monkeypatch.setenv("LAPACK_AI_KERNEL_DEFINES", defines)
+
+
+def check_transposes(m, n, k, dtype, rng):
+    """C = 0.5 op(A) op(B) + 2 C, in place, for the four transpose combinations."""
+    for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+        c = rng.standard_normal((m, n)).astype(dtype)
+        want = reference(a, b, c, 0.5, 2.0, ta, tb)
+        portable(a, b, c, 0.5, 2.0, ta, tb)
+        check(c, want, dtype, k)
+
+
+def check_non_finite(a, b, dtype, p):
+    """Inf/NaN in the last row of A, its last k index, the last column of B and at k index p
+    of B: they reach exactly the entries of C they reach in NumPy, and nothing else."""
+    (m, k), n = a.shape, b.shape[1]
+    a, b = a.copy(), b.copy()
+    a[m - 1, 5], a[7, k - 1], b[k - 1, n - 1], b[p, n - 2] = np.inf, np.nan, -np.inf, np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = a.astype(np.float64) @ b.astype(np.float64)
+    got = portable(a, b)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    check(np.where(finite, got, 0), np.where(finite, want, 0), dtype, k)
+
+
 # The portable kernel's GPU configurations (rust/core/src/opencl/gemm.rs: `portable`), run here
 # on whatever device the tests use, so CI (PoCL) checks the tiles the GPUs get: float32's
 # 512 work-items over 128x256 with 4-wide local reads (K-tiles of 8 and 4), its 128x128
@@ -133,19 +167,10 @@ def test_gemm_any_layout(la, lb, lc):
                                           ("192,128,8,16,16", "-DVEC=2 -DINSIDE=1 -DGROUP_M=2 -DOFF32=0")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
-    if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
-        pytest.skip(f"{DEV.name} runs at most {DEV.max_work_group_size} work-items per group")
-    monkeypatch.setenv("LAPACK_AI_GEMM_TILE", tile)
-    monkeypatch.setenv("LAPACK_AI_KERNEL_DEFINES", defines)
+    use_tile(tile, defines, monkeypatch)
     rng = np.random.default_rng(11)
     m, n, k = 300, 530, 37  # edges in every dimension; k not a multiple of the K-tile
-    for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
-        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
-        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
-        c = rng.standard_normal((m, n)).astype(dtype)
-        want = reference(a, b, c, 0.5, 2.0, ta, tb)
-        portable(a, b, c, 0.5, 2.0, ta, tb)
-        check(c, want, dtype, k)
+    check_transposes(m, n, k, dtype, rng)
     inside = "-DINSIDE=1" in defines
     a = rng.standard_normal((3, 200 if inside else 140, k)).astype(dtype)  # a stack (batch dimension of the grid)
     b = rng.standard_normal((k, n)).astype(dtype)
@@ -157,18 +182,7 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
     else:
         a, b = rng.standard_normal((m, 3)).astype(dtype), rng.standard_normal((3, n)).astype(dtype)  # k < TK
         check(portable(a, b), a.astype(np.float64) @ b, dtype, 3)
-    # Non-finite entries in the last row, column and k index of each operand: they reach
-    # exactly the entries of C they reach in NumPy, and nothing else.
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((k, n)).astype(dtype)
-    a[m - 1, 5], a[7, k - 1], b[k - 1, n - 1], b[4, n - 2] = np.inf, np.nan, -np.inf, np.nan
-    with np.errstate(invalid="ignore", over="ignore"):
-        want = a.astype(np.float64) @ b.astype(np.float64)
-    got = portable(a, b)
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
-    finite = np.isfinite(want)
-    check(np.where(finite, got, 0), np.where(finite, want, 0), dtype, k)
+    check_non_finite(rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype), dtype, 4)
 
 
 # The last, partly filled wave of tiles is split along K (kernels/schedule.h): each tile's
@@ -185,10 +199,7 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
                                           ("128,256,8,16,32", "-DVEC=4")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_split_k_of_the_last_wave(tile, defines, dtype, monkeypatch):
-    if DEV.max_work_group_size < 512 and tile.startswith("128,256"):
-        pytest.skip(f"{DEV.name} runs at most {DEV.max_work_group_size} work-items per group")
-    monkeypatch.setenv("LAPACK_AI_GEMM_TILE", tile)
-    monkeypatch.setenv("LAPACK_AI_KERNEL_DEFINES", defines)
+    use_tile(tile, defines, monkeypatch)
     monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", "7")
     tm, tn = (int(x) for x in tile.split(",")[:2])
     name = np.dtype(dtype).name
@@ -202,13 +213,7 @@ def test_split_k_of_the_last_wave(tile, defines, dtype, monkeypatch):
         return whole
 
     assert split(m, n, k) > 0 and split(n, m, k) > 0
-    for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
-        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
-        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
-        c = rng.standard_normal((m, n)).astype(dtype)
-        want = reference(a, b, c, 0.5, 2.0, ta, tb)
-        portable(a, b, c, 0.5, 2.0, ta, tb)
-        check(c, want, dtype, k)
+    check_transposes(m, n, k, dtype, rng)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     c = np.full((n, m), np.nan, dtype).T  # column-major C, never read with beta = 0
     portable(a, b, c, -1.5, 0.0)
@@ -223,14 +228,7 @@ def test_split_k_of_the_last_wave(tile, defines, dtype, monkeypatch):
     assert split(tm + 5, tn + 3, k) == 0  # four tiles, all split
     check(portable(small_a, small_b), small_a.astype(np.float64) @ small_b, dtype, k)
     monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", "7")
-    a[m - 1, 5], a[7, k - 1], b[k - 1, n - 1], b[600, n - 2] = np.inf, np.nan, -np.inf, np.nan
-    with np.errstate(invalid="ignore", over="ignore"):
-        want = a.astype(np.float64) @ b.astype(np.float64)
-    got = portable(a, b)
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
-    finite = np.isfinite(want)
-    check(np.where(finite, got, 0), np.where(finite, want, 0), dtype, k)
+    check_non_finite(a, b, dtype, 600)  # a NaN in a later K-slice than the first
 
 
 def test_split_k_on_tensor_cores(monkeypatch):
