@@ -208,10 +208,10 @@ fn waves_area(info: &DeviceInfo, m: usize, n: usize, k: usize, count: usize, (tm
 /// sweeps in docs/benchmarks.md). float64: 256 work-items of 12x8 over 192x128 tiles that lie
 /// inside the matrices (INSIDE, which needs m >= 192, n >= 128, k >= 8) where that takes
 /// at least 2% less time (waves x area, a split last wave counted at its length) than
-/// 128x128, else 256 work-items of 8x8 over 128x128, inside with two local buffers where the
-/// shape allows; all read pairs from local memory (per full wave the 8x8 with two buffers ran
-/// 0.4-1.5% faster than the 12x8 at n = 8192, so the choice is mostly by how tiles fill the
-/// device).
+/// 128x128, else 256 work-items of 8x8 over 128x128, inside with two local buffers (and tiles
+/// walked in bands of 8 rows: 23.8 against 23.5-23.7 TF/s at n = 8192) where the shape allows;
+/// all read pairs from local memory (per full wave the 8x8 with two buffers ran 0.4-1.5%
+/// faster than the 12x8 at n = 8192, so the choice is mostly by how tiles fill the device).
 /// float32: 512 work-items of 8x8 over 128x256, reading 4-wide vectors, or 128x128 tiles of
 /// 256 work-items (about 0.95 of the speed) when the large ones would leave units idle.
 /// K-tiles of 8.
@@ -223,7 +223,7 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count
             && waves_area(info, m, n, k, count, (192, 128, 8)) < 0.98 * waves_area(info, m, n, k, count, (128, 128, 8)) => {
             (vec![192, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1")
         }
-        (true, true) if m >= 128 && n >= 128 && k >= 8 => (vec![128, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1 -DSTAGES=2"),
+        (true, true) if m >= 128 && n >= 128 && k >= 8 => (vec![128, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1 -DSTAGES=2 -DGROUP_M=8"),
         (true, true) => (vec![128, 128, 8, 16, 16], " -DVEC=2"),
         (true, false) if info.max_work_group >= 512
             && fill(info, m, n, count, 128, 256) >= 0.94 * fill(info, m, n, count, 128, 128) => {
