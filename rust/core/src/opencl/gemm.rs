@@ -198,7 +198,7 @@ pub fn schedule(info: &DeviceInfo, v: &Variant, m: usize, n: usize, k: usize, co
 /// last wave counts 1/slices) times the tile's area.
 fn waves_area(info: &DeviceInfo, m: usize, n: usize, k: usize, count: usize, (tm, tn, tk): (usize, usize, usize)) -> f64 {
     let cu = info.compute_units.max(1) as usize;
-    let tiles = m.div_ceil(tm) * n.div_ceil(tn) * count.max(1);
+    let (tiles, _) = tiles_waves(info, m, n, count, tm, tn);
     let (split, slices) = split_tail(tiles, cu, k / tk);
     let waves = (tiles - split).div_ceil(cu) as f64 + if split > 0 { 1.0 / slices as f64 } else { 0.0 };
     waves * (tm * tn) as f64
@@ -498,6 +498,11 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
         return Err(classify(-63, format!("{groups} tiles of {tm}x{tn} are too many for one launch")));
     }
     let kernel = check(Kernel::create(program, "gemm"), "creating the gemm kernel")?;
+    // Split tiles' partial products; lives until the launches below have finished.
+    let work = match sched.split {
+        0 => None,
+        split => Some(alloc::<T>(gpu, split * sched.slices * tm * tn, CL_MEM_READ_WRITE)?),
+    };
     let int = |x: usize| x as cl_int;
     let long = |x: usize| x as cl_long;
     // SAFETY (every set_arg here): the types match the kernels' parameter lists in order.
@@ -509,21 +514,12 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
             .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc));
     };
     let mut events = Vec::with_capacity(3);
-    if sched.split == 0 {
-        // The grid of tiles: columns, rows, matrices of the stack.
-        let count = sched.whole / (sched.tiles_m * sched.tiles_n).max(1);
-        let mut e = ExecuteKernel::new(&kernel);
-        operands(&mut e);
-        e.set_global_work_sizes(&[sched.tiles_n * v.per_group.0, sched.tiles_m * v.per_group.1, count])
-            .set_local_work_sizes(&v.local);
-        events.push(check(unsafe { e.enqueue_nd_range(&gpu.queue) }, "launching the gemm kernel")?);
-    } else {
-        let work = alloc::<T>(gpu, sched.split * sched.slices * tm * tn, CL_MEM_READ_WRITE)?;
+    if let Some(work) = &work {
         // Groups for tiles [first, first + groups / slices), `slices` per tile.
         let mut gemm = |first: usize, groups: usize, slices: usize| {
             let mut e = ExecuteKernel::new(&kernel);
             operands(&mut e);
-            unsafe { e.set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(first)).set_arg(&int(slices)).set_arg(&work) };
+            unsafe { e.set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(first)).set_arg(&int(slices)).set_arg(work) };
             e.set_global_work_sizes(&[groups * v.per_group.0, v.per_group.1, 1]).set_local_work_sizes(&v.local);
             check(unsafe { e.enqueue_nd_range(&gpu.queue) }, "launching the gemm kernel").map(|ev| events.push(ev))
         };
@@ -537,12 +533,18 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
                 .set_arg(&int(x.m)).set_arg(&int(x.n)).set_arg(&x.alpha).set_arg(&x.beta).set_arg(&(x.read_c as cl_int))
                 .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc))
                 .set_arg(&int(sched.tiles_m)).set_arg(&int(sched.tiles_n)).set_arg(&int(sched.whole)).set_arg(&int(sched.slices))
-                .set_arg(&work)
+                .set_arg(work)
                 .set_global_work_sizes(&[tm * tn, sched.split, 1])
                 .enqueue_nd_range(&gpu.queue), "launching the gemm_reduce kernel")?
         });
-        // Wait before `work` is released at the end of this block.
-        check(events.last().expect("launched").wait(), "waiting for the gemm kernels")?;
+    } else {
+        // The grid of tiles: columns, rows, matrices of the stack.
+        let count = sched.whole / (sched.tiles_m * sched.tiles_n).max(1);
+        let mut e = ExecuteKernel::new(&kernel);
+        operands(&mut e);
+        e.set_global_work_sizes(&[sched.tiles_n * v.per_group.0, sched.tiles_m * v.per_group.1, count])
+            .set_local_work_sizes(&v.local);
+        events.push(check(unsafe { e.enqueue_nd_range(&gpu.queue) }, "launching the gemm kernel")?);
     }
     let (first, last) = (&events[0], &events[events.len() - 1]);
     check(last.wait(), "waiting for the gemm kernels")?;
