@@ -22,7 +22,9 @@ import numpy as np
 SRC = r'''
 extern "C" __global__ void __launch_bounds__(NT, 1) bench(double* out, const double* in, int iters) {
   extern __shared__ double sh[];
-  const int t = threadIdx.x, tx = t % WN, ty = t / WN;
+  // A warp's 32 work-items as a (32 / WX) x WX block of (ty, tx); WX = WN is the OpenCL kernel's row-major layout.
+  const int t = threadIdx.x, lane = t % 32, w = t / 32;
+  const int tx = lane % WX + WX * (w % (WN / WX)), ty = lane / WX + (32 / WX) * (w / (WN / WX));
   const int LA_ = TM + 2, LB_ = TN + 2;
   double* As = sh; double* Bs = sh + 16 * LA_;
   for (int i = t; i < 16 * (LA_ + LB_); i += NT) sh[i] = in[i & 1023];
@@ -72,16 +74,18 @@ extern "C" __global__ void __launch_bounds__(NT, 1) bench(double* out, const dou
 }
 '''
 
-# (mode, RM, RN, WM, WN): the portable kernel's float64 blocks (8x8 and 12x8 over 256
-# work-items) and neighbours with more warps per scheduler.
-CONFIGS = [("reg", 8, 8, 16, 16), ("reg", 8, 8, 24, 16), ("reg", 4, 8, 32, 16), ("reg", 12, 8, 16, 16),
-           ("lds", 8, 8, 16, 16), ("lds", 8, 8, 24, 16), ("lds", 12, 8, 16, 16), ("lds", 8, 12, 16, 16),
-           ("lds", 6, 8, 24, 16), ("lds", 4, 8, 32, 16), ("lds", 10, 8, 16, 16), ("lds", 8, 8, 8, 16)]
+# (mode, RM, RN, WM, WN, WX): the portable kernel's float64 blocks (8x8 and 12x8 over 256
+# work-items), neighbours with more warps per scheduler, and warps shaped 4x8 and 8x4 instead
+# of 2x16 (fewer shared-memory wavefronts per fragment read).
+CONFIGS = [("reg", 8, 8, 16, 16, 16), ("reg", 8, 8, 24, 16, 16), ("reg", 4, 8, 32, 16, 16), ("reg", 12, 8, 16, 16, 16),
+           ("lds", 8, 8, 16, 16, 16), ("lds", 8, 8, 24, 16, 16), ("lds", 12, 8, 16, 16, 16), ("lds", 8, 12, 16, 16, 16),
+           ("lds", 6, 8, 24, 16, 16), ("lds", 4, 8, 32, 16, 16), ("lds", 10, 8, 16, 16, 16), ("lds", 8, 8, 8, 16, 16),
+           ("lds", 8, 8, 16, 16, 8), ("lds", 8, 8, 16, 16, 4), ("lds", 12, 8, 16, 16, 8), ("lds", 12, 8, 16, 16, 4)]
 
 
-def run(mode: str, rm: int, rn: int, wm: int, wn: int, iters: int):
+def run(mode: str, rm: int, rn: int, wm: int, wn: int, wx: int, iters: int):
     nt = wm * wn
-    defs = dict(REG=int(mode == "reg"), RM=rm, RN=rn, WM=wm, WN=wn, NT=nt, TM=rm * wm, TN=rn * wn)
+    defs = dict(WX=wx, REG=int(mode == "reg"), RM=rm, RN=rn, WM=wm, WN=wn, NT=nt, TM=rm * wm, TN=rn * wn)
     kernel = cp.RawModule(code="".join(f"#define {k} {v}\n" for k, v in defs.items()) + SRC).get_function("bench")
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     smem = 16 * (rm * wm + 2 + rn * wn + 2) * 8
@@ -104,10 +108,10 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=4000)
     args = p.parse_args()
     print(f"{cp.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
-    print("mode | block RMxRN | work-items WMxWN (warps per scheduler) | TF/s | registers | local bytes")
-    for mode, rm, rn, wm, wn in CONFIGS:
-        tf, regs, local = run(mode, rm, rn, wm, wn, args.iters)
-        print(f"{mode} | {rm}x{rn} | {wm}x{wn} ({wm * wn // 128}) | {tf:.1f} | {regs} | {local}", flush=True)
+    print("mode | block RMxRN | work-items WMxWN (warps per scheduler) | warp | TF/s | registers | local bytes")
+    for mode, rm, rn, wm, wn, wx in CONFIGS:
+        tf, regs, local = run(mode, rm, rn, wm, wn, wx, args.iters)
+        print(f"{mode} | {rm}x{rn} | {wm}x{wn} ({wm * wn // 128}) | {32 // wx}x{wx} | {tf:.1f} | {regs} | {local}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Tile sweep for the OpenCL GEMM kernels: how the defaults in rust/core/src/opencl/gemm.rs
 were chosen. Each configuration is checked against NumPy on an odd-sized product first.
 
-    python benchmarks/gemm_tiles.py [--device 0] [--n 8192] [--dtype float64] [--registers]
+    python benchmarks/gemm_tiles.py [--device 0] [--n 8192 ...] [--dtype float64] [--registers]
 
 Tiles: portable "TM,TN,TK,WM,WN" (LAPACK_AI_GEMM_TILE), tensor-core "MI,NI,WARPS_M,WARPS_N,TK"
 (LAPACK_AI_DMMA_TILE). Each configuration first multiplies a 257x300 by a 300x201 matrix in all
-four transpose combinations against NumPy. ``--registers`` builds with NVIDIA's
+four transpose combinations against NumPy, then is timed at each n x n x n of ``--n``. With
+``LAPACK_AI_GEMM_SLOTS=S`` in the environment every tile is planned for S groups at once (0: no
+split K, the number of multiprocessors: as the host plans the split variants). ``--registers`` builds with NVIDIA's
 ``-cl-nv-verbose`` and prints the compiler's register and spill counts per configuration.
 """
 
@@ -46,7 +48,7 @@ def first_gpu() -> int:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--device", type=int, default=None)
-    p.add_argument("--n", type=int, default=8192)
+    p.add_argument("--n", type=int, nargs="+", default=[8192])
     p.add_argument("--dtype", default="float64")
     p.add_argument("--reps", type=int, default=6)
     p.add_argument("--kernels", nargs="+", default=["tensor-core", "portable"])
@@ -88,16 +90,19 @@ def main() -> None:
                     c = np.zeros((257, 201), args.dtype)
                     _core.gemm_on(args.device, aa, bb, c, 1.0, 0.0, ta, tb, kernel)
                     err = max(err, float(np.max(np.abs(c - ref)) / np.max(np.abs(ref))))
-                name, times = _core.gemm_kernel_times(args.device, args.n, args.n, args.n, args.dtype, args.reps + 1, kernel)
-                tf = 2.0 * args.n ** 3 / (statistics.median(times[1:]) / 1e9) / 1e12
+                tfs = []
+                for n in args.n:
+                    name, times = _core.gemm_kernel_times(args.device, n, n, n, args.dtype, args.reps + 1, kernel)
+                    tfs.append(f"{2.0 * n ** 3 / (statistics.median(times[1:]) / 1e9) / 1e12:.1f}")
                 bound = 1e-13 if args.dtype == "float64" else 1e-5
-                out.append((kernel, tile, defines, f"{tf:.1f}", f"{err:.1e}" + ("" if err < bound else " WRONG")))
+                out.append((kernel, tile, defines, *tfs, f"{err:.1e}" + ("" if err < bound else " WRONG")))
             except Exception as e:  # a tile the device cannot build or run
-                out.append((kernel, tile, defines, "fail", str(e)[:240]))
+                out.append((kernel, tile, defines, *["fail"] * len(args.n), str(e)[:240]))
             print(*out[-1], *build_notes[-2:], flush=True)
         os.environ.pop(var, None)
         os.environ.pop("LAPACK_AI_KERNEL_DEFINES", None)
-    print(f"\n{args.dtype} n={args.n}: kernel | tile | defines | TF/s | rel err")
+    sizes = " | ".join(f"TF/s n={n}" for n in args.n)
+    print(f"\n{args.dtype}: kernel | tile | defines | {sizes} | rel err")
     for row in out:
         print(" | ".join(row))
 

@@ -186,8 +186,8 @@ def test_gpu_tiles_of_the_portable_kernel(tile, defines, dtype, monkeypatch):
 
 
 # The last, partly filled wave of tiles is split along K (kernels/schedule.h): each tile's
-# slices go to work-groups of their own and gemm_reduce adds them into C. GPUs do this for
-# float64 with one work-group per multiprocessor; LAPACK_AI_GEMM_SLOTS makes every device plan
+# slices go to work-groups of their own and gemm_reduce adds them into C. GPUs do this with
+# one work-group per multiprocessor; LAPACK_AI_GEMM_SLOTS makes every device plan
 # for that many groups at once, so CI's CPU driver runs the same kernels: whole tiles then
 # split ones, K not a multiple of the K-tile (the last slice takes the rest), every transpose,
 # C read (beta != 0) or not (NaN in C must not leak), a column-major C (the transposed
@@ -232,17 +232,19 @@ def test_split_k_of_the_last_wave(tile, defines, dtype, monkeypatch):
 
 
 def test_split_k_on_tensor_cores(monkeypatch):
-    """The tensor-core kernel takes the same schedule (kernels/schedule.h); GPUs do not split
-    its tiles by default, LAPACK_AI_GEMM_SLOTS makes it."""
+    """The tensor-core kernel takes the same schedule (kernels/schedule.h): by default a GPU
+    splits the tiles of a partly filled wave (one group per multiprocessor), here all of them."""
     m, n, k = 300, 530, 1003
     try:
-        _, tiles, _, _ = _core.gemm_schedule(DEV.index, m, n, k, "float64", 1, "tensor-core")
+        _, whole, tiles, slices = _core.gemm_schedule(DEV.index, m, n, k, "float64", 1, "tensor-core")
     except RuntimeError:
         pytest.skip(f"{DEV.name} has no tensor-core kernel")
+    assert whole == 0 and 0 < tiles < DEV.compute_units and slices == min(DEV.compute_units // tiles, k // 8 // 32)
     monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", str(tiles - 1))
     assert _core.gemm_schedule(DEV.index, m, n, k, "float64", 1, "tensor-core") == ("dmma-m16n8k4", tiles - 1, 1, 3)
     rng = np.random.default_rng(8)
-    for ta, tb in [(False, False), (True, True)]:
+    for slots, ta, tb in [(str(tiles - 1), False, False), (str(tiles - 1), True, True), ("", False, True)]:
+        monkeypatch.setenv("LAPACK_AI_GEMM_SLOTS", slots)  # "": the device's own plan
         a = rng.standard_normal((k, m) if ta else (m, k))
         b = rng.standard_normal((n, k) if tb else (k, n))
         c = rng.standard_normal((m, n))

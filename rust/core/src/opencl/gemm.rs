@@ -57,8 +57,8 @@ pub struct Variant {
     /// The kernel indexes the operands with 32-bit offsets when told that each operand has
     /// fewer than 2^31 elements (`-DOFF32=1`), else with 64-bit ones.
     offsets: bool,
-    /// On GPUs the K of a last, partly filled wave of tiles is split (`schedule`): known to
-    /// run one work-group per multiprocessor at a time.
+    /// On GPUs the K of a last, partly filled wave of tiles is split (`schedule`), planned for
+    /// one work-group per multiprocessor at a time (`slots`).
     split: bool,
 }
 
@@ -107,15 +107,15 @@ pub fn tensor_core_eligible(info: &DeviceInfo) -> bool {
 }
 
 /// The tile for an m x n (x count) product: 128x128 (8 warps of 64x32, K-tiles of 8, three in
-/// flight, tiles walked in bands of 8 rows) unless too few such tiles fill the device's
-/// multiprocessors, then 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 52-55 TF/s
-/// at n = 8192 for the large tile, about 0.8-0.9 of that for smaller ones, and at n = 1024 (64 large
-/// tiles on 132 SMs) 37 TF/s for the small tile against 22 for the large.
+/// flight, tiles walked in bands of 8 rows) once there are enough of them (`large_tiles_fill`),
+/// else 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 52-56 TF/s from n = 3072 up for
+/// the large tile, about 0.85 of that for the small one; at n = 1024 (64 large tiles on 132 SMs)
+/// 38 TF/s for the small tile against 29 for the large one split in two.
 fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
     let (v, stages) = match tile_override("LAPACK_AI_DMMA_TILE", 5) {
         Some(v) => (v, ""), // STAGES and GROUP_M from LAPACK_AI_KERNEL_DEFINES, else defaults
         None => {
-            let small = fill(info, m, n, count, 64, 128) * 0.9 > fill(info, m, n, count, 128, 128);
+            let small = !large_tiles_fill(info, m, n, count, (128, 128));
             (if small { vec![2, 4, 2, 4, 8] } else { vec![4, 4, 2, 4, 8] }, " -DGROUP_M=8")
         }
     };
@@ -131,7 +131,7 @@ fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
         per_group: (nt, 1),
         pairs: true,
         offsets: false,
-        split: false, // how many groups share a multiprocessor is not measured
+        split: info.kind == "gpu",
     }
 }
 
@@ -142,10 +142,14 @@ fn tiles_waves(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, t
     (tiles, tiles.div_ceil(info.compute_units.max(1) as usize))
 }
 
-/// Share of the device's multiprocessors that tm x tn tiles keep busy over all waves.
-fn fill(info: &DeviceInfo, m: usize, n: usize, count: usize, tm: usize, tn: usize) -> f64 {
-    let (tiles, waves) = tiles_waves(info, m, n, count, tm, tn);
-    tiles as f64 / (waves * info.compute_units.max(1) as usize) as f64
+/// Whether a kernel's large tile has enough tiles (2/3 of a wave) to beat its small one. Split K
+/// fills the rest of a wave, but below that the small tile's twice as many groups, each with
+/// all of K, ran faster. The ladder in docs/benchmarks.md ("Split K for float32 and the tensor
+/// cores") puts the crossover between 0.55 and 0.76 of a wave for both float32 (128x256 against
+/// 128x128) and the tensor-core kernel (128x128 against 64x128).
+fn large_tiles_fill(info: &DeviceInfo, m: usize, n: usize, count: usize, (tm, tn): (usize, usize)) -> bool {
+    let (tiles, _) = tiles_waves(info, m, n, count, tm, tn);
+    3 * tiles >= 2 * info.compute_units.max(1) as usize
 }
 
 /// Fewest K-tiles per slice of a split tile: the slice's partial tile (written once, read once
@@ -176,6 +180,10 @@ pub struct Schedule {
 }
 
 /// Work-groups that run at once: one per multiprocessor for variants that split (`Variant::split`).
+/// True of float64's tiles (232-254 registers x 256 work-items), the tensor-core kernel's (240 x
+/// 256) and float32's 128x256 (124 x 512). float32's 128x128 and the tensor cores' 64x128 tiles
+/// (256 work-items) may fit two, and then a split tail takes half the device's slots: still
+/// faster than not split (the ladder in docs/benchmarks.md).
 /// Tuning and test knob: LAPACK_AI_GEMM_SLOTS=S plans every variant for S at a time (so CI's
 /// CPU driver runs split tiles too).
 fn slots(info: &DeviceInfo, v: &Variant) -> usize {
@@ -213,7 +221,8 @@ fn waves_area(info: &DeviceInfo, m: usize, n: usize, k: usize, count: usize, (tm
 /// all read pairs from local memory (per full wave the 8x8 with two buffers ran 0.4-1.5%
 /// faster than the 12x8 at n = 8192, so the choice is mostly by how tiles fill the device).
 /// float32: 512 work-items of 8x8 over 128x256, reading 4-wide vectors, or 128x128 tiles of
-/// 256 work-items (about 0.95 of the speed) when the large ones would leave units idle.
+/// 256 work-items (0.75-0.95 of the speed) when too few large tiles fill the device
+/// (`large_tiles_fill`).
 /// K-tiles of 8.
 /// Tuning knob: LAPACK_AI_GEMM_TILE="TM,TN,TK,WM,WN" (with LAPACK_AI_KERNEL_DEFINES; -DINSIDE=1
 /// only for shapes it allows).
@@ -225,8 +234,7 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count
         }
         (true, true) if m >= 128 && n >= 128 && k >= 8 => (vec![128, 128, 8, 16, 16], " -DVEC=2 -DINSIDE=1 -DSTAGES=2 -DGROUP_M=8"),
         (true, true) => (vec![128, 128, 8, 16, 16], " -DVEC=2"),
-        (true, false) if info.max_work_group >= 512
-            && fill(info, m, n, count, 128, 256) >= 0.94 * fill(info, m, n, count, 128, 128) => {
+        (true, false) if info.max_work_group >= 512 && large_tiles_fill(info, m, n, count, (128, 256)) => {
             (vec![128, 256, 8, 16, 32], " -DVEC=4")
         }
         (true, false) => (vec![128, 128, 8, 16, 16], " -DVEC=4"),
@@ -247,7 +255,7 @@ fn portable(info: &DeviceInfo, double: bool, m: usize, n: usize, k: usize, count
         per_group: (wn, wm),
         pairs: false,
         offsets: true,
-        split: info.kind == "gpu" && double,
+        split: info.kind == "gpu",
     }
 }
 
@@ -648,6 +656,29 @@ mod tests {
         assert_eq!(schedule(&info, &f64_8192, 8192, 8192, 8192, 1),
                    Schedule { tiles_m: 64, tiles_n: 64, whole: 4092, split: 4, slices: 32 });
         let f32_8192 = portable(&info, false, 8192, 8192, 8192, 1);
-        assert_eq!(schedule(&info, &f32_8192, 8192, 8192, 8192, 1).split, 0); // occupancy not known
+        assert_eq!(schedule(&info, &f32_8192, 8192, 8192, 8192, 1).split, 0); // 68 tiles of 132: no twofold gain
+        let f32_1024 = portable(&info, false, 1024, 1024, 1024, 1);
+        assert_eq!(schedule(&info, &f32_1024, 1024, 1024, 1024, 1),
+                   Schedule { tiles_m: 8, tiles_n: 8, whole: 0, split: 64, slices: 2 });
+        let tc_1536 = tensor_core(&info, 1536, 1536, 1);
+        assert_eq!(schedule(&info, &tc_1536, 1536, 1536, 1536, 1),
+                   Schedule { tiles_m: 12, tiles_n: 12, whole: 132, split: 12, slices: 6 });
+    }
+
+    /// float32 and the tensor cores take their large tile once it fills 2/3 of a wave: the
+    /// measured best of the two tiles at each n of the ladder in docs/benchmarks.md.
+    #[test]
+    fn large_tiles_from_two_thirds_of_a_wave() {
+        let info = h100_like();
+        let (large, small) = ((128, 256), (128, 128));
+        for (n, f32_tile) in [(768, small), (1024, small), (1280, small), (1536, small), (2048, large), (2560, large),
+                              (3072, large), (4096, large), (5120, large), (6144, large), (8192, large)] {
+            assert_eq!(portable(&info, false, n, n, n, 1).tile, f32_tile, "float32 n = {n}");
+        }
+        let (large, small) = ((128, 128), (64, 128));
+        for (n, tc_tile) in [(768, small), (1024, small), (1280, large), (1536, large), (2048, large), (2560, large),
+                             (3072, large), (4096, large), (5120, large), (6144, large), (8192, large)] {
+            assert_eq!(tensor_core(&info, n, n, 1).tile, tc_tile, "tensor cores n = {n}");
+        }
     }
 }
