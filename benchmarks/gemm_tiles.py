@@ -5,10 +5,10 @@ were chosen. Each configuration is checked against NumPy on an odd-sized product
 
 Tiles: portable "TM,TN,TK,WM,WN" (LAPACK_AI_GEMM_TILE), tensor-core "MI,NI,WARPS_M,WARPS_N,TK"
 (LAPACK_AI_DMMA_TILE). Each configuration first multiplies a 257x300 by a 300x201 matrix in all
-four transpose combinations against NumPy, then is timed at each n x n x n of ``--n``. With
-``LAPACK_AI_GEMM_SLOTS=S`` in the environment every tile is planned for S groups at once (0: no
-split K, the number of multiprocessors: as the host plans the split variants). ``--registers`` builds with NVIDIA's
-``-cl-nv-verbose`` and prints the compiler's register and spill counts per configuration.
+four transpose combinations against NumPy, then is timed at each n x n x n of ``--n``, planned
+as the host plans it (split K on GPUs; ``LAPACK_AI_GEMM_SLOTS=0`` in the environment turns it
+off). ``--registers`` builds with NVIDIA's ``-cl-nv-verbose`` and prints the compiler's register
+and spill counts per configuration.
 """
 
 from __future__ import annotations

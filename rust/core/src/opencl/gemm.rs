@@ -108,7 +108,7 @@ pub fn tensor_core_eligible(info: &DeviceInfo) -> bool {
 
 /// The tile for an m x n (x count) product: 128x128 (8 warps of 64x32, K-tiles of 8, three in
 /// flight, tiles walked in bands of 8 rows) once there are enough of them (`large_tiles_fill`),
-/// else 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 52-56 TF/s from n = 3072 up for
+/// else 64x128 (8 warps of 32x32). Sweeps in docs/benchmarks.md: 51-56 TF/s from n = 3072 up for
 /// the large tile, about 0.85 of that for the small one; at n = 1024 (64 large tiles on 132 SMs)
 /// 38 TF/s for the small tile against 29 for the large one split in two.
 fn tensor_core(info: &DeviceInfo, m: usize, n: usize, count: usize) -> Variant {
