@@ -7,15 +7,16 @@ error model. Everything runs through the Rust extension ``lapack_ai._core``.
 
 import logging as _logging
 
-from . import _openblas
+from . import _blas
 
-_openblas.load()  # before anything else touches _core: picks the OpenBLAS kernel
+_BLAS = _blas.load()  # before anything else touches _core: binds the BLAS/LAPACK library
 
 from . import errors, lapack, metrics
 from .config import config, config_context
 from .devices import Decision, Device, container, devices, explain, last_decision, reload_settings
 from .diagnose import Report, diagnose
 from .errors import (ConfigError, ConvergenceError, DeviceError, DeviceFallbackWarning, DTypeError, IllConditionedWarning, InputError,
+                     InternalError, OutOfMemoryError,
                      LapackArgumentError, LinAlgError, LinAlgWarning, NonFiniteError,
                      NotPositiveDefiniteError, ShapeError, SingularMatrixError)
 from .linalg import (EighResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cholesky, cond,
@@ -31,11 +32,19 @@ logger.addHandler(_logging.NullHandler())
 
 
 def blas_config() -> dict:
-    """The BLAS/LAPACK library lapack_ai runs on: OpenBLAS version string, kernel, threads."""
+    """The BLAS/LAPACK library lapack_ai runs on: ``library`` (path), ``origin`` ("shared with
+    NumPy", "scipy-openblas64 package" or "LAPACK_AI_OPENBLAS"), ``version``, ``config``
+    (OpenBLAS's build string), ``corename`` (the kernel picked for this CPU), ``threads``
+    (OpenBLAS's, for one large call; also the width stacks of small matrices spread over),
+    ``batch_threads`` (rayon's pool, the CPUs the cgroup allows), ``catches_xerbla`` and
+    ``passed_over`` (other candidates and why they were not used)."""
     from . import _core
 
-    return {"config": _core.openblas_config(), "corename": _core.openblas_corename(),
-            "threads": _core.blas_threads(), "batch_threads": _core.num_threads()}
+    info = _core.load_blas(None)
+    return {"library": info["path"], "origin": info["origin"], "version": info["version"],
+            "config": info["config"], "corename": info["corename"], "threads": info["threads"],
+            "batch_threads": _core.num_threads(), "catches_xerbla": info["catches_xerbla"],
+            "passed_over": list(info["passed_over"])}
 
 
 def reset_log_cache() -> None:
@@ -49,7 +58,7 @@ __all__ = [
     "gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky", "qr",
     "eigh", "eigvalsh", "cond", "rcond", "diagnose", "Report", "lapack", "errors", "REGISTRY",
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
-    "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
+    "InternalError", "OutOfMemoryError", "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
     "LinAlgWarning", "IllConditionedWarning", "SVDResult", "EighResult", "QRResult",
     "SlogdetResult", "LstsqResult", "reset_log_cache", "blas_config",
     "devices", "Device", "explain", "Decision", "last_decision", "container", "reload_settings",

@@ -20,6 +20,8 @@ def as_float(x, op: str, arg: str, min_ndim: int = 2) -> np.ndarray:
     dt = a.dtype
     if dt is not _F64 and dt is not _F32 and dt != _F64 and dt != _F32:
         a = _convert(a, op, arg)
+    elif not a.flags.aligned:  # e.g. a field of a packed structured array: the core reads aligned data
+        a = np.array(a, copy=True)
     if a.ndim < min_ndim:
         raise ShapeError(op, arg, f"must have at least {min_ndim} dimensions (..., M, N), got shape {a.shape}")
     return a

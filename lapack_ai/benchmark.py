@@ -104,9 +104,9 @@ def main(argv=None) -> int:
     print(f"# lapack_ai {lapack_ai.__version__} vs NumPy {np.__version__}; {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
-    cfg = lapack_ai.blas_config()  # also applies lapack_ai's thread policy before we read it
-    print(f"# lapack_ai runs on: {cfg['config']}, kernel {cfg['corename']}, {cfg['threads']} BLAS "
-          f"thread(s), {cfg['batch_threads']} rayon threads")
+    cfg = lapack_ai.blas_config()
+    print(f"# lapack_ai runs on: {cfg['config']} ({cfg['origin']}), kernel {cfg['corename']}, "
+          f"{cfg['threads']} BLAS thread(s), {cfg['batch_threads']} rayon threads")
     print(f"# BLAS libraries loaded: {blas_info()}")
     head = f"{'routine':<10}{'n':>6}  {'lapack_ai':>11}  {'peer':>11}  {'ours/peer':>9}  peer"
     if a.markdown:

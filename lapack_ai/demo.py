@@ -38,7 +38,8 @@ def main() -> None:
 def _run() -> None:
     rng = np.random.default_rng(7)
     cfg = la.blas_config()
-    print(f"lapack_ai {la.__version__} on {cfg['config']} (kernel {cfg['corename']}, {cfg['threads']} threads)\n")
+    print(f"lapack_ai {la.__version__} on {cfg['config']} ({cfg['origin']}; kernel {cfg['corename']}, "
+          f"{cfg['threads']} threads)\n")
 
     print("1. Every routine against its NumPy/SciPy peer (6x6 float64):")
     for name, r in REGISTRY.items():

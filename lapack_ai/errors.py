@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = [
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
-    "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
+    "InternalError", "OutOfMemoryError", "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
     "LinAlgWarning", "IllConditionedWarning", "INFO_TABLE", "InfoEntry", "ConfigError",
 ]
 
@@ -133,6 +133,46 @@ class NotPositiveDefiniteError(LinAlgError):
 
 class ConvergenceError(LinAlgError):
     """An iterative LAPACK algorithm (SVD, eigensolver) did not converge."""
+
+
+class InternalError(LinAlgError):
+    """lapack_ai broke one of its own invariants (a bug, never the input's fault). Nothing was
+    returned; the message names the routine. Please report it."""
+
+    def __init__(self, meaning: str = "", **kw):
+        kw.setdefault("recommendations", (
+            "This is a bug in lapack_ai, not in your data: please report it with this message "
+            "(lapack_ai.blas_config() and the input's shape and dtype help).",))
+        super().__init__(meaning, **kw)
+
+    def _paragraph(self) -> str:
+        return f"{self.operation}: {self.meaning}. " + " ".join(self.recommendations)
+
+
+class OutOfMemoryError(_Report, MemoryError):
+    """The call needs more memory than this process can get (the cgroup limit, else the
+    machine's available memory). Raised before any work starts; nothing was modified."""
+
+    _fields = ("operation", "routine", "bytes", "available", "recommendations")
+
+    def __init__(self, *, operation: str, routine: str, bytes: int | None, available: int | None):
+        self.operation, self.routine, self.bytes, self.available = operation, routine, bytes, available
+        self.recommendations = [
+            "work on smaller blocks (slice the stack, or use a smaller dtype such as float32)",
+            "free memory held by other arrays, or raise the container's memory limit",
+        ]
+        need = "more than 2^64 bytes" if bytes is None else _bytes(bytes)
+        have = "unknown" if available is None else _bytes(available)
+        super().__init__(f"{operation}: needs {need} of memory ({routine}); available: {have}. "
+                         + "; ".join(self.recommendations) + ".")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
 
 
 class LapackArgumentError(_Report, ValueError):
@@ -295,6 +335,7 @@ _NO_CONV_RECS = (
 )
 
 INFO_TABLE: dict[str, InfoEntry] = {
+    "gemm": InfoEntry(("TRANSA", "TRANSB", "M", "N", "K", "ALPHA", "A", "LDA", "B", "LDB", "BETA", "C", "LDC"), None),
     "getrf": InfoEntry(("M", "N", "A", "LDA", "IPIV", "INFO"), _LU_SINGULAR),
     "getrs": InfoEntry(("TRANS", "N", "NRHS", "A", "LDA", "IPIV", "B", "LDB", "INFO"), None),
     "getri": InfoEntry(("N", "A", "LDA", "IPIV", "WORK", "LWORK", "INFO"), _LU_SINGULAR),
@@ -370,6 +411,12 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
         return ShapeError(operation, "a", facts["message"])
     if kind == "device":
         return DeviceError(operation, None, facts["message"])
+    if kind == "memory":
+        return OutOfMemoryError(operation=operation, routine=facts["routine"], bytes=facts["bytes"],
+                                available=facts["available"])
+    if kind in ("internal", "library"):
+        return InternalError(facts["message"], operation=operation, shape=shape, dtype=dtype,
+                             backend=facts["backend"])
     routine, info = facts["routine"], facts["info"]
     entry = INFO_TABLE[routine[1:]]
     if info < 0:

@@ -45,6 +45,8 @@ def _mat(x, name, dtype, op, ndim=2):
     if a.dtype.kind not in "biuf":
         raise DTypeError(op, name, a.dtype, "expected a real array")
     a = a.astype(dtype, copy=False)
+    if not a.flags.aligned:  # the core reads aligned data (a field of a packed structured array is not)
+        a = np.array(a, copy=True)
     if a.ndim != ndim:
         raise ShapeError(op, name, f"must be {ndim}-D, got shape {a.shape}")
     return a
@@ -100,7 +102,7 @@ def _make(prefix: str, dtype):
         ipiv = np.asarray(ipiv)
         if ipiv.dtype.kind not in "iu" or ipiv.ndim != 1:
             raise ShapeError(op, "ipiv", f"must be a 1-D integer array of 1-based pivots, got {ipiv.dtype} {ipiv.shape}")
-        return _call(op, _core.getri, {"lu": lu, "ipiv": ipiv.astype(np.int32)})
+        return _call(op, _core.getri, {"lu": lu, "ipiv": ipiv.astype(np.int64)})
 
     def geqrf(a, *, check_finite=True):
         op = prefix + "geqrf"

@@ -74,17 +74,17 @@ def _scalar(x: np.ndarray):
 def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, device=None):
     """``alpha * op(a) @ op(b) + beta * c`` with BLAS xGEMM semantics, over stacks.
 
-    ``op(x)`` is ``x`` or its transpose (``trans_a``/``trans_b``). When ``c`` is given and
-    writable it is updated in place and returned; a read-only ``c`` is read, not written, and
-    a new array is returned. ``beta=0`` never reads ``c``, so NaN there does not leak.
+    ``op(x)`` is ``x`` or its transpose (``trans_a``/``trans_b``). When ``c`` is given it is
+    updated in place and returned (a read-only ``c`` is refused, as NumPy's ``out=`` is).
+    ``beta=0`` never reads ``c``, so NaN there does not leak.
 
     ``device``: "auto" (measured crossover decides), "cpu", "opencl" or "opencl:<index or
     name>"; None takes the process default ``LAPACK_AI_DEVICE`` (else "auto"). If the device
     fails during the call the CPU computes the result and a DeviceFallbackWarning says why.
 
     Raises ShapeError when inner dimensions or ``c``'s shape do not match, DTypeError for
-    unsupported dtypes, or when ``c``'s dtype differs from the result's; DeviceError when a
-    forced device cannot run the call.
+    unsupported dtypes, or when ``c``'s dtype differs from the result's, ValueError for a
+    read-only ``c``; DeviceError when a forced device cannot run the call.
     """
     device = _device_request(device)  # the caller's, else a config_context override, else None
     if c is None and device is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
@@ -118,7 +118,10 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
             raise ShapeError("gemm", "c", f"must have shape {out_shape} to hold op(a) @ op(b), got {c.shape}")
         if c.dtype != a.dtype:
             raise DTypeError("gemm", "c", c.dtype, f"must be {a.dtype} like the product to be updated in place")
-        out = c if c.flags.writeable else c.copy()
+        if not c.flags.writeable:
+            raise ValueError("gemm: argument 'c' is read-only; pass a writable array to update in place "
+                             "(or c=None for a new result)")
+        out = c if c.flags.aligned else np.array(c, copy=True)  # computed aside, written back below
         # BLAS must not read what it writes: copy inputs that overlap the output.
         if np.may_share_memory(out, a):
             a = a.copy()
@@ -132,6 +135,9 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
                     bool(trans_b), device)
     if warning:
         warnings.warn(warning, DeviceFallbackWarning, stacklevel=2)
+    if c is not None and out is not c:
+        c[...] = out
+        return c
     return out
 
 

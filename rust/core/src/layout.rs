@@ -1,18 +1,22 @@
 //! Moving matrices between caller layouts and LAPACK's column-major buffers.
 //!
-//! Inputs arrive as strided views (C, Fortran, sliced, negative strides, broadcast); every
-//! routine copies each input matrix exactly once, into the buffer LAPACK then works on in
-//! place, and that buffer becomes the returned array. Routines whose result does not depend on
-//! the layout trick (symmetric input, determinants, SVD) may load a C-ordered matrix as its
-//! transpose, which turns the copy into a straight memcpy.
+//! Inputs arrive as strided views (C, Fortran, sliced, negative strides, broadcast) of any
+//! number of dimensions; `Mats` hands out one matrix of a stack at a time by index, without a
+//! list of views (a stack of 2^40 empty matrices costs nothing). Every routine copies each
+//! input matrix exactly once, into the buffer LAPACK then works on in place, and that buffer
+//! becomes the returned array. Routines whose result does not depend on it (symmetric input,
+//! determinants, SVD) may load a C-ordered matrix as its transpose, a straight memcpy.
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, IxDyn, Ix2, ShapeBuilder};
+use ndarray::{ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, Axis, Ix2, Ix3, IxDyn, ShapeBuilder};
 
+use crate::alloc;
+use crate::batch::Items;
+use crate::error::{CoreError, Result};
 use crate::lapack::FMat;
 use crate::scalar::Scalar;
 
 /// Merge the batch axes of `(..., m, n)` into one, slowest first so the merged index keeps C
-/// order; None when the strides do not allow it (broadcast views, odd slicing).
+/// order; None when the strides do not allow it.
 fn merged_batch<D: ndarray::Dimension, S: ndarray::RawData>(mut a: ndarray::ArrayBase<S, D>) -> Option<ndarray::ArrayBase<S, D>> {
     let nb = a.ndim().checked_sub(2)?;
     if nb < 2 {
@@ -27,63 +31,96 @@ fn merged_batch<D: ndarray::Dimension, S: ndarray::RawData>(mut a: ndarray::Arra
 }
 
 /// A stack whose batch axes merged into one, as a 3-D `(batch, m, n)` array of the same data.
-fn as_3d<S: ndarray::RawData>(merged: ndarray::ArrayBase<S, ndarray::IxDyn>) -> ndarray::ArrayBase<S, ndarray::Ix3> {
-    let mut flat = merged;
+fn as_3d<S: ndarray::RawData>(merged: ndarray::ArrayBase<S, IxDyn>) -> ndarray::ArrayBase<S, Ix3> {
+    let mut flat = if merged.ndim() == 2 { merged.insert_axis(Axis(0)) } else { merged };
     while flat.ndim() > 3 {
         flat = flat.index_axis_move(Axis(0), 0); // the merged-away axes have length 1
     }
     flat.into_dimensionality().expect("3-D")
 }
 
-/// The matrices of a stack `(..., m, n)`, in C order of the batch indices, keeping strides.
-pub fn matrices<'a, T>(a: ArrayViewD<'a, T>) -> Vec<ArrayView2<'a, T>> {
-    if a.ndim() >= 3 {
-        if let Some(m) = merged_batch(a.clone()) {
-            // Fast path: one batch axis, iterated directly (the recursion below costs far more per
-            // matrix, which shows on stacks of 4x4).
-            return as_3d(m).into_outer_iter().collect();
-        }
-    }
-    fn collect<'a, T>(a: ArrayViewD<'a, T>, out: &mut Vec<ArrayView2<'a, T>>) {
-        if a.ndim() == 2 {
-            out.push(a.into_dimensionality::<Ix2>().expect("ndim checked"));
-            return;
-        }
-        for i in 0..a.len_of(Axis(0)) {
-            collect(a.clone().index_axis_move(Axis(0), i), out);
-        }
-    }
-    let mut out = Vec::new();
-    collect(a, &mut out);
-    out
-}
-
 /// Split `(..., m, n)` into the batch shape and the matrix shape.
-pub fn split_shape(shape: &[usize]) -> crate::Result<(Vec<usize>, usize, usize)> {
-    // LAPACK (LP64) counts rows, columns and workspace in 32-bit integers.
-    if let Some(&d) = shape.iter().rev().take(2).find(|&&d| d > i32::MAX as usize / 2) {
-        return Err(crate::CoreError::Shape(format!(
-            "dimension {d} exceeds what 32-bit LAPACK can index (about {})", i32::MAX / 2
-        )));
-    }
+pub fn split_shape(shape: &[usize]) -> Result<(Vec<usize>, usize, usize)> {
     match shape.len() {
-        0 | 1 => Err(crate::CoreError::Shape(format!(
-            "expected an array of at least 2 dimensions, got shape {shape:?}"
-        ))),
+        0 | 1 => Err(CoreError::Shape(format!("expected an array of at least 2 dimensions, got shape {shape:?}"))),
         d => Ok((shape[..d - 2].to_vec(), shape[d - 2], shape[d - 1])),
     }
 }
 
-/// True when every matrix of the stack is C-contiguous but not also Fortran-contiguous:
-/// then loading the transpose is a memcpy.
-pub fn prefers_transpose<T>(mats: &[ArrayView2<T>]) -> bool {
-    !mats.is_empty() && mats.iter().all(|m| m.is_standard_layout() && !m.t().is_standard_layout())
+/// Number of matrices in a batch shape (NumPy bounds the product of non-zero lengths).
+pub fn count(batch: &[usize]) -> Result<usize> {
+    if batch.contains(&0) {
+        return Ok(0);
+    }
+    batch.iter().try_fold(1usize, |p, &d| p.checked_mul(d))
+        .ok_or_else(|| CoreError::Shape(format!("a batch of shape {batch:?} has more matrices than can be counted")))
+}
+
+/// The matrices of a stack `(..., m, n)`, by index in C order of the batch indices.
+#[derive(Clone)]
+pub struct Mats<'a, T> {
+    all: ArrayViewD<'a, T>,
+    /// The batch axes merged into one, when the strides allow (the fast, common case).
+    flat: Option<ArrayView3<'a, T>>,
+    pub batch: Vec<usize>,
+    pub rows: usize,
+    pub cols: usize,
+    pub count: usize,
+}
+
+impl<'a, T> Mats<'a, T> {
+    pub fn new(a: ArrayViewD<'a, T>) -> Result<Self> {
+        let (batch, rows, cols) = split_shape(a.shape())?;
+        let count = count(&batch)?;
+        let flat = merged_batch(a.clone()).map(as_3d);
+        Ok(Mats { all: a, flat, batch, rows, cols, count })
+    }
+
+    /// Matrix `i` (in C order of the batch indices), with its own strides.
+    pub fn get(&self, i: usize) -> ArrayView2<'a, T> {
+        assert!(i < self.count, "matrix {i} of {}", self.count);
+        if let Some(f) = &self.flat {
+            return (*f).index_axis_move(Axis(0), i);
+        }
+        let mut v = self.all.clone();
+        let mut stride: usize = self.count;
+        for &d in &self.batch {
+            stride /= d;
+            v = v.index_axis_move(Axis(0), (i / stride) % d);
+        }
+        v.into_dimensionality::<Ix2>().expect("2-D")
+    }
+
+    /// The stack as `(count, m, n)` when its batch axes merge, else None.
+    pub fn flat(&self) -> Option<&ArrayView3<'a, T>> {
+        self.flat.as_ref()
+    }
+
+    /// Element strides of each matrix (rows, columns): the same for every matrix of a stack.
+    pub fn strides(&self) -> (isize, isize) {
+        let s = self.all.strides();
+        (s[s.len() - 2], s[s.len() - 1])
+    }
+
+    /// True when every matrix is C-contiguous but not also Fortran-contiguous: then loading the
+    /// transpose is a memcpy.
+    pub fn c_ordered(&self) -> bool {
+        let ((r, c), (sr, sc)) = ((self.rows, self.cols), self.strides());
+        let row = (c <= 1 || sc == 1) && (r <= 1 || sr == c as isize);
+        let col = (r <= 1 || sr == 1) && (c <= 1 || sc == r as isize);
+        self.count > 0 && row && !col
+    }
+
+    /// Largest matrix dimension (what decides how a stack is spread over threads).
+    pub fn dim(&self) -> usize {
+        self.rows.max(self.cols)
+    }
 }
 
 /// Copy `src` into the column-major `dst` (same shape). Returns false if any entry is NaN/Inf.
 pub fn load<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, check_finite: bool) -> bool {
     let (r, c) = src.dim();
-    debug_assert_eq!((r, c), (dst.rows, dst.cols));
+    assert_eq!((r, c), (dst.rows, dst.cols), "load: shapes differ");
     let buf = &mut dst.data[..r * c];
     if src.t().is_standard_layout() || r * c <= TILE * TILE {
         ArrayViewMut2::from_shape((r, c).f(), buf).expect("sized above").assign(&src);
@@ -141,22 +178,16 @@ pub struct Stack<T> {
 }
 
 impl<T: Scalar> Stack<T> {
-    pub fn zeros(batch: &[usize], rows: usize, cols: usize) -> Self {
-        let count: usize = batch.iter().product();
-        Stack { data: vec![T::zero(); count * rows * cols], batch: batch.to_vec(), rows, cols }
+    /// Zeros, allocated fallibly (`routine` names the caller in a memory error).
+    pub fn new(routine: &str, batch: &[usize], rows: usize, cols: usize) -> Result<Self> {
+        let len = count(batch)?.checked_mul(rows).and_then(|x| x.checked_mul(cols))
+            .ok_or_else(|| alloc::memory(routine, None, alloc::available()))?;
+        Ok(Stack { data: alloc::vec(routine, len, T::zero())?, batch: batch.to_vec(), rows, cols })
     }
 
-    pub fn count(&self) -> usize {
-        self.batch.iter().product()
-    }
-
-    /// One column-major view per matrix, for the batch runner.
-    pub fn mats_mut(&mut self) -> Vec<FMat<'_, T>> {
-        let (r, c, count) = (self.rows, self.cols, self.count());
-        if r * c == 0 {
-            return (0..count).map(|_| FMat::new(&mut [], r, c)).collect();
-        }
-        self.data.chunks_mut(r * c).map(|d| FMat::new(d, r, c)).collect()
+    /// The matrices one by one, for the batch runner.
+    pub fn items(&mut self) -> Items<'_, T> {
+        Items::new(&mut self.data, self.rows * self.cols)
     }
 
     /// The stack as an array of shape `batch + (rows, cols)` (each matrix Fortran-ordered), or,
@@ -164,15 +195,12 @@ impl<T: Scalar> Stack<T> {
     pub fn into_array(self, transposed: bool) -> ArrayD<T> {
         let mut shape = self.batch.clone();
         shape.extend([self.cols, self.rows]);
-        let arr = ArrayD::from_shape_vec(IxDyn(&shape), self.data).expect("sized in zeros");
-        if transposed {
-            arr
-        } else {
+        let mut arr = ArrayD::from_shape_vec(IxDyn(&shape), self.data).expect("sized in new");
+        if !transposed {
             let d = arr.ndim();
-            let mut arr = arr;
             arr.swap_axes(d - 2, d - 1);
-            arr
         }
+        arr
     }
 }
 
@@ -183,61 +211,107 @@ pub struct VecStack<T> {
     pub len: usize,
 }
 
-impl<T: Clone + Default> VecStack<T> {
-    pub fn zeros(batch: &[usize], len: usize) -> Self {
-        let count: usize = batch.iter().product();
-        VecStack { data: vec![T::default(); count * len], batch: batch.to_vec(), len }
+impl<T: Clone + Default + Send> VecStack<T> {
+    pub fn new(routine: &str, batch: &[usize], len: usize) -> Result<Self> {
+        let total = count(batch)?.checked_mul(len).ok_or_else(|| alloc::memory(routine, None, alloc::available()))?;
+        Ok(VecStack { data: alloc::vec(routine, total, T::default())?, batch: batch.to_vec(), len })
     }
 
-    pub fn slices_mut(&mut self) -> Vec<&mut [T]> {
-        let count: usize = self.batch.iter().product();
-        if self.len == 0 {
-            return (0..count).map(|_| <&mut [T]>::default()).collect();
-        }
-        self.data.chunks_mut(self.len).collect()
+    pub fn items(&mut self) -> Items<'_, T> {
+        Items::new(&mut self.data, self.len)
     }
 
     pub fn into_array(self) -> ArrayD<T> {
         let mut shape = self.batch;
         shape.push(self.len);
-        ArrayD::from_shape_vec(IxDyn(&shape), self.data).expect("sized in zeros")
+        ArrayD::from_shape_vec(IxDyn(&shape), self.data).expect("sized in new")
     }
 }
 
 /// One value per matrix (rcond, log-determinant), shaped like the batch.
-pub fn per_matrix<T>(batch: &[usize], values: Vec<T>) -> ArrayD<T> {
-    ArrayD::from_shape_vec(IxDyn(batch), values).expect("one value per matrix")
+pub fn per_matrix<T: Clone + Default + Send>(routine: &str, batch: &[usize], fill: T) -> Result<VecStack<T>> {
+    let mut v = VecStack::new(routine, batch, 1)?;
+    v.data.iter_mut().for_each(|x| *x = fill.clone());
+    Ok(v)
 }
 
-/// Mutable twin of [`matrices`], for outputs the caller owns (gemm's `c`).
-pub fn matrices_mut<'a, T>(a: ndarray::ArrayViewMutD<'a, T>) -> Vec<ArrayViewMut2<'a, T>> {
-    // Trial on a read-only reborrow: merging works in place, and the same shape and strides
-    // merge the same way on the real view.
-    if a.ndim() >= 3 && merged_batch(a.view()).is_some() {
-        return as_3d(merged_batch(a).expect("trial merge succeeded")).into_outer_iter_mut().collect();
-    }
-    fn collect<'a, T>(a: ndarray::ArrayViewMutD<'a, T>, out: &mut Vec<ArrayViewMut2<'a, T>>) {
-        if a.ndim() == 2 {
-            out.push(a.into_dimensionality::<Ix2>().expect("ndim checked"));
-            return;
-        }
-        let mut rest = a;
-        while rest.len_of(Axis(0)) > 0 {
-            let (first, tail) = rest.split_at(Axis(0), 1);
-            collect(first.index_axis_move(Axis(0), 0), out);
-            rest = tail;
-        }
-    }
-    let mut out = Vec::new();
-    collect(a, &mut out);
-    out
+/// The values of a `per_matrix` stack, shaped like the batch.
+pub fn batch_array<T: Clone + Default + Send>(v: VecStack<T>) -> ArrayD<T> {
+    ArrayD::from_shape_vec(IxDyn(&v.batch), v.data).expect("one value per matrix")
 }
 
 /// Set each matrix of a stack to the identity (NumPy's U or Vt of an empty SVD).
 pub fn fill_identity<T: Scalar>(stack: &mut Stack<T>) {
-    for m in stack.mats_mut() {
-        for i in 0..m.rows.min(m.cols) {
-            m.data[i + i * m.rows] = T::one();
+    let (r, c) = (stack.rows, stack.cols);
+    if r * c == 0 {
+        return;
+    }
+    for m in stack.data.chunks_mut(r * c) {
+        for i in 0..r.min(c) {
+            m[i + i * r] = T::one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array, Array3, ArrayView, IxDyn, ShapeBuilder};
+
+    /// Every matrix `get` returns is the one the plain nested index names.
+    fn check_all(a: ArrayViewD<f64>) {
+        let m = Mats::new(a.clone()).unwrap();
+        let batch = &a.shape()[..a.ndim() - 2];
+        let mut idx = vec![0usize; batch.len()];
+        for i in 0..m.count {
+            let mut v = a.clone();
+            for &k in &idx {
+                v = v.index_axis_move(Axis(0), k);
+            }
+            assert_eq!(m.get(i), v.into_dimensionality::<Ix2>().unwrap(), "matrix {i}");
+            for d in (0..idx.len()).rev() {
+                idx[d] += 1;
+                if idx[d] < batch[d] {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+
+    #[test]
+    fn every_layout_indexes_the_same_matrices() {
+        let base = Array::from_iter((0..2 * 3 * 4 * 5).map(|x| x as f64)).into_shape_with_order((2, 3, 4, 5)).unwrap();
+        check_all(base.view().into_dyn());
+        let f = Array::from_shape_vec((2, 3, 4, 5).f(), base.iter().copied().collect()).unwrap();
+        check_all(f.view().into_dyn());
+        check_all(base.slice(ndarray::s![.., ..;2, ..;-1, 1..]).into_dyn());
+        check_all(base.view().permuted_axes([1, 0, 3, 2]).into_dyn()); // batch axes that do not merge
+        let b = base.slice(ndarray::s![0, 0, .., ..]);
+        check_all(b.broadcast((3, 2, 4, 5)).unwrap().into_dyn());
+        check_all(base.slice(ndarray::s![0, 0, .., ..]).into_dyn());
+    }
+
+    #[test]
+    fn empty_stacks_cost_nothing() {
+        let data = [0.0f64; 1];
+        // (2^40, 0, 0): no matrix to hand out and nothing allocated.
+        let v = ArrayView::from_shape(IxDyn(&[1 << 40, 0, 0]).strides(IxDyn(&[0, 0, 0])), &data[..0]).unwrap();
+        let m = Mats::new(v).unwrap();
+        assert_eq!((m.count, m.rows, m.cols), (1 << 40, 0, 0));
+        assert_eq!(count(&[1 << 40, 0, 3]).unwrap(), 0);
+        assert!(count(&[usize::MAX, 2]).is_err());
+        let s = Stack::<f64>::new("det", &[1 << 40], 0, 0).unwrap();
+        assert!(s.data.is_empty());
+        assert!(matches!(Stack::<f64>::new("det", &[1 << 40], 4, 4), Err(CoreError::Memory { .. })));
+    }
+
+    #[test]
+    fn c_ordered_means_memcpy_transpose() {
+        let a = Array3::<f64>::zeros((2, 3, 4));
+        assert!(Mats::new(a.view().into_dyn()).unwrap().c_ordered());
+        assert!(!Mats::new(a.view().reversed_axes().into_dyn()).unwrap().c_ordered());
+        let one = Array3::<f64>::zeros((2, 1, 1));
+        assert!(!Mats::new(one.view().into_dyn()).unwrap().c_ordered());
     }
 }

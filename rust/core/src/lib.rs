@@ -1,13 +1,13 @@
 //! lapack_ai_core: the pure-Rust core of lapack_ai.
 //!
-//! Call path: `dispatch::decide` picks the backend, a routine in `routines/` loads each matrix
-//! of a stack into a column-major buffer (`layout`), runs checked LAPACK calls (`lapack`, over
-//! `scalar`) across the stack (`batch`), and returns owned arrays or a `CoreError` of facts.
+//! Call path: `dispatch::decide` picks the backend, a routine in `routines/` checks its memory
+//! (`alloc`), loads each matrix of a stack into a column-major buffer (`layout`), runs checked
+//! LAPACK calls (`lapack`, over `scalar` and the library bound in `blas`) across the stack
+//! (`batch`, `threads`), and returns owned arrays or a `CoreError` of facts.
 
-// Links OpenBLAS (BLAS + LAPACK symbols) into whatever binary uses this crate.
-extern crate openblas_src;
-
+pub mod alloc;
 pub mod batch;
+pub mod blas;
 pub mod cache;
 pub mod container;
 pub mod dispatch;
@@ -19,5 +19,5 @@ pub mod routines;
 pub mod scalar;
 pub mod threads;
 
-pub use error::{CoreError, Info, Result};
+pub use error::{CoreError, Result};
 pub use scalar::Scalar;

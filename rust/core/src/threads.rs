@@ -1,30 +1,29 @@
-//! Who uses the CPU threads: rayon (across stacks, and across column blocks of large gemm),
-//! not OpenBLAS.
+//! Who uses the CPU threads, and when.
 //!
-//! OpenBLAS 0.3.21 (the one bundled) threads its LAPACK paths badly on these machines: dgetrf
-//! with 2 threads took 39 ms at n = 1024 and 3.9 ms at n = 128, against 21 ms and 0.11 ms with
-//! one (benchmarks/openblas_threads.py). So the core pins OpenBLAS to one thread and spreads
-//! work itself. `LAPACK_AI_BLAS_THREADS` overrides
-//! the OpenBLAS thread count for machines where its threading pays off.
+//! One large problem: OpenBLAS, with its own threads. A stack of small matrices: rayon, one run
+//! of matrices per thread, with OpenBLAS held to one thread meanwhile. The width of both is the
+//! same knob, OpenBLAS's thread count, so `OPENBLAS_NUM_THREADS` and
+//! `threadpoolctl.threadpool_limits()` limit lapack_ai exactly as they limit NumPy (which shares
+//! the library when it can, see `crate::blas`). rayon's pool is sized to the CPUs the cgroup
+//! allows, so a stack never spreads wider than the container.
 
-use std::ffi::c_int;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
-extern "C" {
-    fn openblas_set_num_threads(n: c_int);
-    fn openblas_get_num_threads() -> c_int;
-}
+use crate::blas;
+
+/// Stacks of matrices up to this dimension spread across threads even when they are fewer
+/// than the threads; larger ones only when there are at least as many matrices as threads.
+pub const PARALLEL_MAX_DIM: usize = 64;
+
+/// Below this much work (matrices x dim^3) a stack runs on the calling thread: waking other
+/// threads costs more (`python -m lapack_ai.benchmark --ops solve --sizes 4 --stack ...`).
+pub const PARALLEL_MIN_WORK: usize = 8 * 1024;
 
 static INIT: Once = Once::new();
 
-/// Apply the thread policy once per process; every public routine calls this first.
+/// Size rayon's pool once per process: the CPUs the cgroup allows, unless RAYON_NUM_THREADS.
 pub fn init() {
     INIT.call_once(|| {
-        let n = std::env::var("LAPACK_AI_BLAS_THREADS").ok().and_then(|v| v.parse::<c_int>().ok()).unwrap_or(1);
-        // SAFETY: plain setter of OpenBLAS's thread count.
-        unsafe { openblas_set_num_threads(n.max(1)) };
-        log::debug!(target: "lapack_ai", "OpenBLAS threads set to {}", n.max(1));
-        // rayon gets the CPUs the container allows (cgroup CPU quota), unless told otherwise.
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
             let cpus = crate::container::cpus();
             if rayon::ThreadPoolBuilder::new().num_threads(cpus).build_global().is_ok() {
@@ -34,9 +33,59 @@ pub fn init() {
     });
 }
 
-/// Threads OpenBLAS uses inside one call.
+/// (calls inside `single_blas`, OpenBLAS's thread count before the first of them).
+static SINGLE: Mutex<(usize, usize)> = Mutex::new((0, 0));
+
+/// OpenBLAS's thread count as the user set it (not the 1 a running batch holds it at).
 pub fn blas_threads() -> usize {
+    let held = SINGLE.lock().unwrap_or_else(|p| p.into_inner());
+    if held.0 > 0 {
+        return held.1;
+    }
+    drop(held);
+    blas::lib().map(|l| l.threads()).unwrap_or(1)
+}
+
+/// Threads a stack of `count` matrices of largest dimension `dim` is spread over (1: the
+/// calling thread alone).
+pub fn batch_width(count: usize, dim: usize) -> usize {
+    let work = count.saturating_mul(dim.max(1).saturating_pow(3));
+    if count < 2 || work < PARALLEL_MIN_WORK {
+        return 1;
+    }
     init();
-    // SAFETY: plain getter.
-    unsafe { openblas_get_num_threads() as usize }
+    let width = blas_threads().min(rayon::current_num_threads());
+    if dim <= PARALLEL_MAX_DIM || count >= width { width.min(count) } else { 1 }
+}
+
+/// Holds OpenBLAS at one thread while a stack is spread over rayon's threads (each BLAS call
+/// then runs where it was made); the count is restored when the last such run ends.
+pub struct SingleBlas(());
+
+pub fn single_blas() -> SingleBlas {
+    let mut held = SINGLE.lock().unwrap_or_else(|p| p.into_inner());
+    if held.0 == 0 {
+        let lib = blas::lib().ok();
+        held.1 = lib.map_or(1, |l| l.threads());
+        if held.1 > 1 {
+            lib.expect("read above").set_threads(1);
+        }
+    }
+    held.0 += 1;
+    SingleBlas(())
+}
+
+impl Drop for SingleBlas {
+    fn drop(&mut self) {
+        let mut held = SINGLE.lock().unwrap_or_else(|p| p.into_inner());
+        held.0 -= 1;
+        if held.0 == 0 && held.1 > 1 {
+            if let Ok(lib) = blas::lib() {
+                // Unless someone (threadpoolctl) set another count meanwhile.
+                if lib.threads() == 1 {
+                    lib.set_threads(held.1);
+                }
+            }
+        }
+    }
 }

@@ -204,13 +204,14 @@ pub fn gemm_schedule(py: Python<'_>, index: usize, m: usize, n: usize, k: usize,
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_on(py: Python<'_>, index: usize, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
                trans_a: bool, trans_b: bool, kernel: &str) -> PyResult<(String, u64, u64)> {
-    use numpy::{PyArrayDyn, PyArrayMethods};
+    use crate::routines::{ro, rw, view, view_mut};
+    use numpy::PyArrayDyn;
     let kernel = choice(kernel)?;
     macro_rules! go {
         ($t:ty) => {{
-            let (a, b) = (a.cast::<PyArrayDyn<$t>>()?.readonly(), b.cast::<PyArrayDyn<$t>>()?.readonly());
-            let mut c = c.cast::<PyArrayDyn<$t>>()?.readwrite();
-            let (va, vb, vc) = (a.as_array(), b.as_array(), c.as_array_mut());
+            let (a, b) = (ro::<$t>(a, "a")?, ro::<$t>(b, "b")?);
+            let mut c = rw::<$t>(c, "c")?;
+            let (va, vb, vc) = (view(&a, "a")?, view(&b, "b")?, view_mut(&mut c, "c")?);
             lapack_ai_core::routines::gemm::dims(va.shape(), vb.shape(), vc.shape(), trans_a, trans_b)
                 .map_err(|e| PyValueError::new_err(e.to_string()))?;
             py.detach(|| {
@@ -219,7 +220,7 @@ pub fn gemm_on(py: Python<'_>, index: usize, a: &Bound<PyAny>, b: &Bound<PyAny>,
             }).map_err(|e| PyRuntimeError::new_err(e.to_string()))?
         }};
     }
-    let run = if a.cast::<PyArrayDyn<f64>>().is_ok() { go!(f64) } else { go!(f32) };
+    let run = crate::errors::guard(py, "gemm", || Ok(if a.cast::<PyArrayDyn<f64>>().is_ok() { go!(f64) } else { go!(f32) }))?;
     Ok((run.kernel, run.kernel_ns, run.total_ns))
 }
 

@@ -22,35 +22,27 @@ fn reset_log_cache() {
 /// Threads rayon spreads stacks of small matrices over.
 #[pyfunction]
 fn num_threads() -> usize {
+    lapack_ai_core::threads::init();
     rayon::current_num_threads()
 }
 
-extern "C" {
-    fn openblas_get_config() -> *const std::ffi::c_char;
-    fn openblas_get_corename() -> *const std::ffi::c_char;
-}
-
-fn cstr(p: *const std::ffi::c_char) -> String {
-    // SAFETY: OpenBLAS returns pointers to static NUL-terminated strings.
-    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
-}
-
-/// OpenBLAS build configuration string (version, threading, DYNAMIC_ARCH).
+/// load_blas(package) -> dict: bind the BLAS/LAPACK library (`package`: the scipy-openblas64
+/// package's library, used when NumPy's own cannot be shared) and describe it; ImportError
+/// when there is none. Later calls describe the library already bound.
 #[pyfunction]
-fn openblas_config() -> String {
-    cstr(unsafe { openblas_get_config() })
-}
-
-/// The OpenBLAS kernel family in use (e.g. "SkylakeX", "Haswell", "Prescott").
-#[pyfunction]
-fn openblas_corename() -> String {
-    cstr(unsafe { openblas_get_corename() })
-}
-
-/// Threads OpenBLAS uses for one large call.
-#[pyfunction]
-fn blas_threads() -> usize {
-    lapack_ai_core::threads::blas_threads()
+#[pyo3(signature = (package=None))]
+fn load_blas<'py>(py: Python<'py>, package: Option<&str>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    let lib = lapack_ai_core::blas::init(package).map_err(pyo3::exceptions::PyImportError::new_err)?;
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("path", &lib.path)?;
+    d.set_item("origin", lib.origin)?;
+    d.set_item("config", &lib.config)?;
+    d.set_item("version", format!("{}.{}.{}", lib.version.0, lib.version.1, lib.version.2))?;
+    d.set_item("corename", lib.corename())?;
+    d.set_item("threads", lapack_ai_core::threads::blas_threads())?;
+    d.set_item("catches_xerbla", lib.catches_xerbla)?;
+    d.set_item("passed_over", &lib.passed_over)?;
+    Ok(d)
 }
 
 #[pymodule]
@@ -59,7 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         *LOG_RESET.lock().unwrap() = Some(h);
     }
     m.add("CoreError", m.py().get_type::<errors::CoreErrorPy>())?;
-    m.add("PARALLEL_MAX_DIM", lapack_ai_core::batch::PARALLEL_MAX_DIM)?;
+    m.add("PARALLEL_MAX_DIM", lapack_ai_core::threads::PARALLEL_MAX_DIM)?;
     m.add("METRICS_RSS_MIN_BYTES", calls::RSS_MIN_BYTES)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     for f in [wrap_pyfunction!(devices::opencl_devices, m)?, wrap_pyfunction!(devices::explain, m)?,
@@ -76,9 +68,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(f)?;
     }
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
-    m.add_function(wrap_pyfunction!(openblas_config, m)?)?;
-    m.add_function(wrap_pyfunction!(openblas_corename, m)?)?;
-    m.add_function(wrap_pyfunction!(blas_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(load_blas, m)?)?;
     use routines::*;
     for f in [
         wrap_pyfunction!(svd, m)?, wrap_pyfunction!(solve, m)?, wrap_pyfunction!(inv, m)?,

@@ -1,37 +1,44 @@
-//! Python entry points: convert arrays, ask dispatch, release the GIL around the core call,
-//! map errors. Arguments are validated by the Python facade first; the core re-checks shapes.
+//! Python entry points: borrow and view the arrays, ask dispatch, release the GIL around the
+//! core call, map errors. Arguments are validated by the Python facade first; the core
+//! re-checks shapes, and nothing a caller passes can reach the core unsafely: arrays the core
+//! cannot read as they lie (unaligned, odd strides) are refused here with a TypeError (the
+//! facade copies them), borrow conflicts become a ValueError naming the argument, and a panic
+//! becomes `_core.CoreError(kind="internal")` (`errors::guard`).
 
 use lapack_ai_core::dispatch::{self, Decision};
 use lapack_ai_core::opencl::gemm::KernelChoice;
 use lapack_ai_core::routines as core;
 use lapack_ai_core::routines::{qr as qrm, raw, solve as solvem, svd as svdm};
 use lapack_ai_core::{CoreError, Scalar};
-use numpy::{Element, IntoPyArray, PyArrayMethods, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArrayMethods};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
+use numpy::{Element, IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::errors::to_py;
+use crate::errors::{guard, to_py};
 
 type Obj = Py<PyAny>;
 
-/// Call `$f::<f32 or f64>(...)` according to the dtype of the array `$a`.
+/// Call `$f::<f32 or f64>(...)` according to the dtype of the array `$a`, under the panic guard.
 macro_rules! by_dtype {
-    ($a:expr, $f:ident($($arg:expr),*)) => {{
+    ($py:expr, $name:expr, $a:expr, $f:ident($($arg:expr),*)) => {{
         let a = $a;
-        if a.cast::<PyArrayDyn<f64>>().is_ok() {
-            $f::<f64>($($arg),*)
-        } else if a.cast::<PyArrayDyn<f32>>().is_ok() {
-            $f::<f32>($($arg),*)
-        } else {
-            Err(PyTypeError::new_err("internal: the facade must pass float32 or float64 arrays"))
-        }
+        guard($py, $name, || {
+            if a.cast::<PyArrayDyn<f64>>().is_ok() {
+                $f::<f64>($($arg),*)
+            } else if a.cast::<PyArrayDyn<f32>>().is_ok() {
+                $f::<f32>($($arg),*)
+            } else {
+                Err(PyTypeError::new_err("internal: the facade must pass float32 or float64 arrays"))
+            }
+        })
     }};
 }
 
 fn decide(op: &'static str, shape: &[usize], dtype: &str) -> Decision {
     let d = shape.len();
     let (r, c) = if d >= 2 { (shape[d - 2], shape[d - 1]) } else { (0, 0) };
-    let count = shape[..d.saturating_sub(2)].iter().product();
+    let count = shape[..d.saturating_sub(2)].iter().try_fold(1usize, |p, &x| p.checked_mul(x)).unwrap_or(usize::MAX);
     let decision = dispatch::decide(op, (count, r, c), dtype);
     log::debug!(target: "lapack_ai", "{op} {shape:?} {dtype}: {}", decision.reason);
     decision
@@ -42,16 +49,115 @@ fn run<R: Send>(py: Python<'_>, d: &Decision, f: impl FnOnce() -> Result<R, Core
     py.detach(f).map_err(|e| to_py(py, e, d.backend.name()))
 }
 
-fn ro<'py, T: Element>(a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
-    Ok(a.cast::<PyArrayDyn<T>>()?.readonly())
+/// Borrow `a` for reading; a conflict with a write in progress (another thread's `gemm(c=a)`)
+/// is the caller's error, named.
+pub fn ro<'py, T: Element>(a: &Bound<'py, PyAny>, arg: &str) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    a.cast::<PyArrayDyn<T>>()?.try_readonly().map_err(|_| {
+        PyValueError::new_err(format!("argument '{arg}' is being written by another call (its memory is borrowed \
+                                       for writing, e.g. as gemm's c in another thread); pass a copy"))
+    })
 }
 
-fn arr<T: Element>(py: Python<'_>, a: ndarray::ArrayD<T>) -> Obj {
-    a.into_pyarray(py).into_any().unbind()
+/// Borrow `c` for writing.
+pub fn rw<'py, T: Element>(c: &Bound<'py, PyAny>, arg: &str) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    c.cast::<PyArrayDyn<T>>()?.try_readwrite().map_err(|e| match e {
+        numpy::BorrowError::NotWriteable => {
+            PyValueError::new_err(format!("argument '{arg}' is read-only; pass a writable array to update in place"))
+        }
+        _ => PyValueError::new_err(format!("argument '{arg}' shares memory with an array this call or another one is \
+                                            using; pass a copy")),
+    })
 }
 
-fn opt<T: Element>(py: Python<'_>, a: Option<ndarray::ArrayD<T>>) -> Obj {
-    a.map_or_else(|| py.None(), |a| arr(py, a))
+/// Shape, element strides (rows of negative strides flipped to positive) and the lowest
+/// address of an array the core can read as it lies: aligned, strides whole elements.
+/// rust-numpy's own view stops at 32 dimensions and truncates strides that are not whole
+/// elements (a field of a packed structured array), so the view is built here.
+fn raw_parts<T>(shape: &[usize], strides: &[isize], data: *mut T, aligned: bool, arg: &str)
+                -> PyResult<(Vec<usize>, *mut T, Vec<usize>)> {
+    let size = std::mem::size_of::<T>() as isize;
+    if !aligned || strides.iter().any(|s| s % size != 0) {
+        return Err(PyTypeError::new_err(format!("argument '{arg}' is not aligned to its dtype (a field of a packed \
+                                                 structured array?); the facade passes a copy")));
+    }
+    let mut base = data;
+    let mut flip = Vec::new();
+    let mut elem = Vec::with_capacity(shape.len());
+    let empty = shape.contains(&0);
+    for (d, (&len, &s)) in shape.iter().zip(strides).enumerate() {
+        let e = s / size;
+        if e < 0 && !empty {
+            // SAFETY: NumPy guarantees the element at index len-1 along this axis exists.
+            base = unsafe { base.offset(e * (len as isize - 1)) };
+            flip.push(d);
+        }
+        elem.push(e.unsigned_abs());
+    }
+    Ok((elem, base, flip))
+}
+
+pub fn view<'a, T: Element>(a: &'a PyReadonlyArrayDyn<'_, T>, arg: &str) -> PyResult<ArrayViewD<'a, T>> {
+    let shape = a.shape();
+    let (strides, base, flip) = raw_parts(shape, a.strides(), a.data(), a.is_aligned(), arg)?;
+    // SAFETY: NumPy's array (kept alive and borrowed by `a`) holds these elements at these
+    // strides from the lowest address `base`, which is aligned (checked above).
+    let mut v = unsafe { ArrayViewD::from_shape_ptr(IxDyn(shape).strides(IxDyn(&strides)), base as *const T) };
+    flip.into_iter().for_each(|d| v.invert_axis(Axis(d)));
+    Ok(v)
+}
+
+pub fn view_mut<'a, T: Element>(c: &'a mut PyReadwriteArrayDyn<'_, T>, arg: &str) -> PyResult<ArrayViewMutD<'a, T>> {
+    let shape = c.shape().to_vec();
+    let (strides, base, flip) = raw_parts(&shape, c.strides(), c.data(), c.is_aligned(), arg)?;
+    if overlapping(&shape, &strides) {
+        return Err(PyValueError::new_err(format!("argument '{arg}' has elements that share memory (a zero or \
+                                                  overlapping stride); pass an array of distinct elements")));
+    }
+    // SAFETY: as in `view`, plus the elements are distinct (checked) and borrowed for writing.
+    let mut v = unsafe { ArrayViewMutD::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&strides)), base) };
+    flip.into_iter().for_each(|d| v.invert_axis(Axis(d)));
+    Ok(v)
+}
+
+/// Whether two indices may name the same element: false when each stride, smallest first,
+/// steps over the whole extent of the axes below it (true also for some exotic layouts
+/// without overlap, which are then refused).
+fn overlapping(shape: &[usize], strides: &[usize]) -> bool {
+    if shape.contains(&0) {
+        return false;
+    }
+    let mut axes: Vec<(usize, usize)> = shape.iter().copied().zip(strides.iter().copied()).filter(|&(l, _)| l > 1).collect();
+    axes.sort_by_key(|&(_, s)| s);
+    let mut extent = 1usize;
+    for (len, s) in axes {
+        if s < extent {
+            return true;
+        }
+        extent = s.saturating_mul(len - 1).saturating_add(extent);
+    }
+    false
+}
+
+/// A NumPy array of `a`. rust-numpy builds at most 32 dimensions: beyond that the leading axes
+/// (contiguous in a fresh result) are merged for the hand-over and split again by NumPy.
+fn arr<T: Element>(py: Python<'_>, a: ArrayD<T>) -> PyResult<Obj> {
+    if a.ndim() <= 32 {
+        return Ok(a.into_pyarray(py).into_any().unbind());
+    }
+    let shape = a.shape().to_vec();
+    let mut a = a;
+    while a.ndim() > 32 {
+        if !a.merge_axes(Axis(0), Axis(1)) {
+            return Err(PyValueError::new_err(format!("a result of {} dimensions cannot be returned", shape.len())));
+        }
+        a = a.index_axis_move(Axis(0), 0);
+    }
+    let out = a.into_pyarray(py);
+    Ok(out.call_method1("reshape", (shape,))?.unbind())
+}
+
+fn opt<T: Element>(py: Python<'_>, a: Option<ArrayD<T>>) -> PyResult<Obj> {
+    a.map_or_else(|| Ok(py.None()), |a| arr(py, a))
 }
 
 fn letter(s: &str, allowed: &[u8], what: &str) -> PyResult<u8> {
@@ -72,11 +178,19 @@ fn vectors(job: &str) -> PyResult<svdm::Vectors> {
     })
 }
 
+fn scalar<T: Scalar>(x: f64, what: &str) -> PyResult<T> {
+    T::from(x).ok_or_else(|| PyValueError::new_err(format!("{what}={x} is not representable")))
+}
+
+fn min_rcond<T: Scalar>(r: &ArrayD<T>) -> f64 {
+    r.iter().fold(f64::INFINITY, |m, v| m.min(v.to_f64().unwrap_or(f64::NAN)))
+}
+
 // ---- high level: stacks (..., m, n) ----
 
 fn svd_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str,
                               check_finite: bool) -> PyResult<(Obj, Obj, Obj, String)> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("svd", a.shape(), T::DTYPE);
     let drv = match driver {
         "gesdd" => svdm::Driver::Gesdd,
@@ -84,21 +198,21 @@ fn svd_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobv
         _ => return Err(PyValueError::new_err(format!("driver must be 'gesdd' or 'gesvd', got {driver:?}"))),
     };
     let (ju, jvt) = (vectors(jobu)?, vectors(jobvt)?);
-    let v = a.as_array();
+    let v = view(&a, "a")?;
     let r = run(py, &d, || svdm::svd(v, ju, jvt, drv, check_finite))?;
-    Ok((opt(py, r.u), arr(py, r.s), opt(py, r.vt), format!("{}{}", T::PREFIX, driver)))
+    Ok((opt(py, r.u)?, arr(py, r.s)?, opt(py, r.vt)?, format!("{}{}", T::PREFIX, driver)))
 }
 
 /// svd(a, jobu, jobvt, driver, check_finite) -> (u | None, s, vt | None, routine)
 #[pyfunction]
 pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str, check_finite: bool)
            -> PyResult<(Obj, Obj, Obj, String)> {
-    by_dtype!(a, svd_t(py, a, jobu, jobvt, driver, check_finite))
+    by_dtype!(py, "svd", a, svd_t(py, a, jobu, jobvt, driver, check_finite))
 }
 
 fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume: &str,
                                 lower: bool, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
-    let (a, b) = (ro::<T>(a)?, ro::<T>(b)?);
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("solve", a.shape(), T::DTYPE);
     let kind = match assume {
         "gen" => solvem::Assume::General,
@@ -106,80 +220,80 @@ fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAn
         "pos" => solvem::Assume::Positive,
         _ => return Err(PyValueError::new_err(format!("assume_a must be 'gen', 'sym' or 'pos', got {assume:?}"))),
     };
-    let va = a.as_array();
+    let (va, vb) = (view(&a, "a")?, view(&b, "b")?);
     // NumPy 2: a 1-D b is one right-hand side; solve it as an (n, 1) matrix.
-    let vector = b.ndim() == 1 && va.ndim() == 2;
-    let vb = if vector { b.as_array().insert_axis(ndarray::Axis(1)) } else { b.as_array() };
+    let vector = vb.ndim() == 1 && va.ndim() == 2;
+    let vb = if vector { vb.insert_axis(Axis(1)) } else { vb };
     let r = run(py, &d, || solvem::solve(va, vb, kind, lower, check_finite))?;
-    let x = if vector { r.x.index_axis_move(ndarray::Axis(1), 0) } else { r.x };
-    let rmin = r.rcond.iter().fold(f64::INFINITY, |m, v| m.min(v.to_f64().unwrap()));
-    Ok((arr(py, x), arr(py, r.rcond), rmin))
+    let x = if vector { r.x.index_axis_move(Axis(1), 0) } else { r.x };
+    let rmin = min_rcond(&r.rcond);
+    Ok((arr(py, x)?, arr(py, r.rcond)?, rmin))
 }
 
 /// solve(a, b, assume_a, lower, check_finite) -> (x, rcond per matrix, smallest rcond)
 #[pyfunction]
 pub fn solve(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume_a: &str, lower: bool,
              check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
-    by_dtype!(a, solve_t(py, a, b, assume_a, lower, check_finite))
+    by_dtype!(py, "solve", a, solve_t(py, a, b, assume_a, lower, check_finite))
 }
 
 fn inv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("inv", a.shape(), T::DTYPE);
-    let v = a.as_array();
+    let v = view(&a, "a")?;
     let r = run(py, &d, || core::inv::inv(v, check_finite))?;
-    let rmin = r.rcond.iter().fold(f64::INFINITY, |m, v| m.min(v.to_f64().unwrap()));
-    Ok((arr(py, r.x), arr(py, r.rcond), rmin))
+    let rmin = min_rcond(&r.rcond);
+    Ok((arr(py, r.x)?, arr(py, r.rcond)?, rmin))
 }
 
 /// inv(a, check_finite) -> (inverse, rcond per matrix, smallest rcond)
 #[pyfunction]
 pub fn inv(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
-    by_dtype!(a, inv_t(py, a, check_finite))
+    by_dtype!(py, "inv", a, inv_t(py, a, check_finite))
 }
 
 fn det_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("det", a.shape(), T::DTYPE);
-    let v = a.as_array();
-    Ok(arr(py, run(py, &d, || core::det::det(v, check_finite))?))
+    let v = view(&a, "a")?;
+    arr(py, run(py, &d, || core::det::det(v, check_finite))?)
 }
 
 /// det(a, check_finite) -> determinant per matrix
 #[pyfunction]
 pub fn det(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
-    by_dtype!(a, det_t(py, a, check_finite))
+    by_dtype!(py, "det", a, det_t(py, a, check_finite))
 }
 
 fn slogdet_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("slogdet", a.shape(), T::DTYPE);
-    let v = a.as_array();
+    let v = view(&a, "a")?;
     let (s, l) = run(py, &d, || core::det::slogdet(v, check_finite))?;
-    Ok((arr(py, s), arr(py, l)))
+    Ok((arr(py, s)?, arr(py, l)?))
 }
 
 /// slogdet(a, check_finite) -> (sign, logabsdet)
 #[pyfunction]
 pub fn slogdet(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(a, slogdet_t(py, a, check_finite))
+    by_dtype!(py, "slogdet", a, slogdet_t(py, a, check_finite))
 }
 
 fn cholesky_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("cholesky", a.shape(), T::DTYPE);
-    let v = a.as_array();
-    Ok(arr(py, run(py, &d, || core::cholesky::cholesky(v, lower, check_finite))?))
+    let v = view(&a, "a")?;
+    arr(py, run(py, &d, || core::cholesky::cholesky(v, lower, check_finite))?)
 }
 
 /// cholesky(a, lower, check_finite) -> factor
 #[pyfunction]
 pub fn cholesky(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
-    by_dtype!(a, cholesky_t(py, a, lower, check_finite))
+    by_dtype!(py, "cholesky", a, cholesky_t(py, a, lower, check_finite))
 }
 
 fn qr_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("qr", a.shape(), T::DTYPE);
     let m = match mode {
         "reduced" => qrm::Mode::Reduced,
@@ -187,54 +301,53 @@ fn qr_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check
         "r" => qrm::Mode::R,
         _ => return Err(PyValueError::new_err(format!("mode must be 'reduced', 'complete' or 'r', got {mode:?}"))),
     };
-    let v = a.as_array();
+    let v = view(&a, "a")?;
     let (q, r) = run(py, &d, || qrm::qr(v, m, check_finite))?;
-    Ok((opt(py, q), arr(py, r)))
+    Ok((opt(py, q)?, arr(py, r)?))
 }
 
 /// qr(a, mode, check_finite) -> (q | None, r)
 #[pyfunction]
 pub fn qr(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(a, qr_t(py, a, mode, check_finite))
+    by_dtype!(py, "qr", a, qr_t(py, a, mode, check_finite))
 }
 
 fn eigh_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("eigh", a.shape(), T::DTYPE);
-    let v = a.as_array();
+    let v = view(&a, "a")?;
     let (w, z) = run(py, &d, || core::eigh::eigh(v, lower, vectors, check_finite))?;
-    Ok((arr(py, w), opt(py, z)))
+    Ok((arr(py, w)?, opt(py, z)?))
 }
 
 /// eigh(a, lower, vectors, check_finite) -> (w, v | None)
 #[pyfunction]
 pub fn eigh(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(a, eigh_t(py, a, lower, vectors, check_finite))
+    by_dtype!(py, "eigh", a, eigh_t(py, a, lower, vectors, check_finite))
 }
 
 fn rcond_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check_finite: bool) -> PyResult<Obj> {
-    let a = ro::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("rcond", a.shape(), T::DTYPE);
     let nm = letter(norm, b"1I", "norm")?;
-    let v = a.as_array();
-    Ok(arr(py, run(py, &d, || core::cond::rcond(v, nm, positive, check_finite))?))
+    let v = view(&a, "a")?;
+    arr(py, run(py, &d, || core::cond::rcond(v, nm, positive, check_finite))?)
 }
 
 /// rcond(a, norm, positive, check_finite) -> reciprocal condition estimate per matrix
 #[pyfunction]
 pub fn rcond(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check_finite: bool) -> PyResult<Obj> {
-    by_dtype!(a, rcond_t(py, a, norm, positive, check_finite))
+    by_dtype!(py, "rcond", a, rcond_t(py, a, norm, positive, check_finite))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>,
                                alpha: f64, beta: f64, ta: bool, tb: bool, device: Option<&str>) -> PyResult<Option<String>> {
     let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
-    let (a, b) = (ro::<T>(a)?, ro::<T>(b)?);
-    let mut c: PyReadwriteArrayDyn<T> = c.cast::<PyArrayDyn<T>>()?.try_readwrite()
-        .map_err(|e| PyValueError::new_err(format!("c cannot be written: {e}")))?;
-    let (va, vb, vc) = (a.as_array(), b.as_array(), c.as_array_mut());
-    let (alpha, beta) = (T::from(alpha).unwrap(), T::from(beta).unwrap());
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
+    let mut c = rw::<T>(c, "c")?;
+    let (va, vb, vc) = (view(&a, "a")?, view(&b, "b")?, view_mut(&mut c, "c")?);
+    let (alpha, beta) = (scalar::<T>(alpha, "alpha")?, scalar::<T>(beta, "beta")?);
     let out = py.detach(|| core::gemm::gemm_dispatched(va, vb, vc, alpha, beta, ta, tb, request.as_ref(), KernelChoice::Auto))
         .map_err(|e| to_py(py, e, "dispatch"))?;
     Ok(out.warning)
@@ -247,22 +360,26 @@ fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
             trans_a: bool, trans_b: bool, device: Option<&str>) -> PyResult<Option<String>> {
-    by_dtype!(a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b, device))
+    by_dtype!(py, "gemm", a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b, device))
 }
 
-fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>, b: &Bound<numpy::PyArray2<T>>,
-                                   alpha: f64, ta: bool, tb: bool) -> PyResult<Option<Obj>> {
-    let (ar, ac, br, bc) = {
-        let (sa, sb) = (a.shape(), b.shape());
-        (sa[0], sa[1], sb[0], sb[1])
+fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, ta: bool, tb: bool)
+                                   -> PyResult<Option<Obj>> {
+    let (ra, rb) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
+    let (Ok(av), Ok(bv)) = (view(&ra, "a"), view(&rb, "b")) else {
+        return Ok(None); // the validating path copies what cannot be viewed
     };
-    let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
-    let (kb, n) = if tb { (bc, br) } else { (br, bc) };
+    let (av, bv) = (av.into_dimensionality::<ndarray::Ix2>().map_err(|e| PyValueError::new_err(e.to_string()))?,
+                    bv.into_dimensionality::<ndarray::Ix2>().map_err(|e| PyValueError::new_err(e.to_string()))?);
+    let av: ArrayView2<T> = if ta { av.reversed_axes() } else { av };
+    let bv: ArrayView2<T> = if tb { bv.reversed_axes() } else { bv };
+    let ((m, k), (kb, n)) = (av.dim(), bv.dim());
     if k != kb {
         return Ok(None); // the validating path explains the mismatch
     }
     // Only CPU decisions are taken here; anything else goes through the general path.
-    let decision = if m * n * k <= core::gemm::SMALL {
+    let small = m.saturating_mul(n).saturating_mul(k) <= core::gemm::SMALL;
+    let decision = if small {
         Decision::small()
     } else {
         let p = dispatch::Problem { op: "gemm", count: 1, m, n, k, dtype: T::DTYPE };
@@ -271,30 +388,18 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>
             _ => return Ok(None),
         }
     };
-    dispatch::record("gemm", &decision);
-    // SAFETY: freshly created, uninitialised; gemm with beta = 0 writes every element before
-    // anyone can read it, and no other reference to it exists yet.
-    let out = unsafe { numpy::PyArray2::<T>::new(py, [m, n], false) };
-    let mut cv = unsafe { out.as_array_mut() };
-    let alpha = T::from(alpha).unwrap();
-    if m * n * k <= core::gemm::SMALL {
-        // No LAPACK/BLAS call and the GIL stays held, so nothing can write to a or b meanwhile:
-        // skip the borrow bookkeeping, which costs more than this product.
-        let (av, bv) = unsafe { (a.as_array(), b.as_array()) };
-        let av = if ta { av.reversed_axes() } else { av };
-        let bv = if tb { bv.reversed_axes() } else { bv };
-        core::gemm::gemm1(av, bv, cv, alpha, T::zero());
+    let alpha = scalar::<T>(alpha, "alpha")?;
+    lapack_ai_core::alloc::Need::new().array::<T>(&[m, n]).check("gemm").map_err(|e| to_py(py, e, "cpu"))?;
+    let data = lapack_ai_core::alloc::vec("gemm", m * n, T::zero()).map_err(|e| to_py(py, e, "cpu"))?;
+    let mut cv = ndarray::Array2::from_shape_vec((m, n), data).expect("sized");
+    if small {
+        // Tiny: no BLAS call, and the GIL stays held (releasing it costs more than this product).
+        core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero()).map_err(|e| to_py(py, e, "cpu"))?;
     } else {
-        let (ra, rb) = (a.readonly(), b.readonly());
-        let (av, bv) = (ra.as_array(), rb.as_array());
-        let av = if ta { av.reversed_axes() } else { av };
-        let bv = if tb { bv.reversed_axes() } else { bv };
-        run(py, &decision, || {
-            core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero());
-            Ok(())
-        })?;
+        run(py, &decision, || core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero()))?;
     }
-    Ok(Some(out.into_any().unbind()))
+    dispatch::record("gemm", &decision);
+    Ok(Some(cv.into_pyarray(py).into_any().unbind()))
 }
 
 /// matmul2d(a, b, alpha, trans_a, trans_b) -> alpha op(a) op(b) as a new C-ordered array, for
@@ -302,161 +407,162 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<numpy::PyArray2<T>>
 #[pyfunction]
 pub fn matmul2d(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, trans_a: bool, trans_b: bool)
                 -> PyResult<Option<Obj>> {
-    if let (Ok(a), Ok(b)) = (a.cast::<numpy::PyArray2<f64>>(), b.cast::<numpy::PyArray2<f64>>()) {
-        return matmul2d_t(py, a, b, alpha, trans_a, trans_b);
-    }
-    if let (Ok(a), Ok(b)) = (a.cast::<numpy::PyArray2<f32>>(), b.cast::<numpy::PyArray2<f32>>()) {
-        return matmul2d_t(py, a, b, alpha, trans_a, trans_b);
-    }
-    Ok(None)
+    guard(py, "gemm", || {
+        if let (Ok(_), Ok(_)) = (a.cast::<numpy::PyArray2<f64>>(), b.cast::<numpy::PyArray2<f64>>()) {
+            return matmul2d_t::<f64>(py, a, b, alpha, trans_a, trans_b);
+        }
+        if let (Ok(_), Ok(_)) = (a.cast::<numpy::PyArray2<f32>>(), b.cast::<numpy::PyArray2<f32>>()) {
+            return matmul2d_t::<f32>(py, a, b, alpha, trans_a, trans_b);
+        }
+        Ok(None)
+    })
 }
 
 // ---- low level: one matrix, LAPACK's outputs ----
 
-fn ro2<'py, T: Element>(a: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray2<'py, T>> {
-    Ok(a.cast::<numpy::PyArray2<T>>()?.readonly())
+/// A 2-D view of `a` (the facade passes 2-D arrays; anything else is a shape error).
+fn view2<'a, T: Element>(a: &'a PyReadonlyArrayDyn<'_, T>, arg: &str) -> PyResult<ArrayView2<'a, T>> {
+    view(a, arg)?.into_dimensionality().map_err(|_| PyValueError::new_err(format!("argument '{arg}' must be 2-D")))
 }
 
-fn a2<T: Element, D: ndarray::Dimension>(py: Python<'_>, a: ndarray::Array<T, D>) -> Obj {
-    a.into_pyarray(py).into_any().unbind()
+fn a2<T: Element, D: ndarray::Dimension>(py: Python<'_>, a: ndarray::Array<T, D>) -> PyResult<Obj> {
+    arr(py, a.into_dyn())
 }
 
 fn lstsq_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rc: f64, check_finite: bool)
                                 -> PyResult<(Obj, Obj, usize, Obj)> {
-    let (a, b) = (ro2::<T>(a)?, ro2::<T>(b)?);
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("lstsq", a.shape(), T::DTYPE);
-    let (va, vb) = (a.as_array(), b.as_array());
-    let rc = T::from(rc).unwrap();
+    let (va, vb) = (view2(&a, "a")?, view2(&b, "b")?);
+    let rc = scalar::<T>(rc, "rcond")?;
     let r = run(py, &d, || core::lstsq::lstsq(va, vb, rc, check_finite))?;
-    Ok((a2(py, r.x), a2(py, r.residuals), r.rank, a2(py, r.s)))
+    Ok((a2(py, r.x)?, a2(py, r.residuals)?, r.rank, a2(py, r.s)?))
 }
 
 /// lstsq(a, b, rcond, check_finite) -> (x, residuals, rank, s); a and b are 2-D.
 #[pyfunction]
 pub fn lstsq(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rcond: f64, check_finite: bool)
              -> PyResult<(Obj, Obj, usize, Obj)> {
-    by_dtype!(a, lstsq_t(py, a, b, rcond, check_finite))
+    by_dtype!(py, "lstsq", a, lstsq_t(py, a, b, rcond, check_finite))
 }
 
 fn getrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    let a = ro2::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("getrf", a.shape(), T::DTYPE);
-    let v = a.as_array();
+    let v = view2(&a, "a")?;
     let (lu, piv) = run(py, &d, || raw::getrf(v, check_finite))?;
-    Ok((a2(py, lu), a2(py, piv)))
+    Ok((a2(py, lu)?, a2(py, piv)?))
 }
 
 #[pyfunction]
 pub fn getrf(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(a, getrf_t(py, a, check_finite))
+    by_dtype!(py, "getrf", a, getrf_t(py, a, check_finite))
 }
 
 fn gesv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
-    let (a, b) = (ro2::<T>(a)?, ro2::<T>(b)?);
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("gesv", a.shape(), T::DTYPE);
-    let (va, vb) = (a.as_array(), b.as_array());
+    let (va, vb) = (view2(&a, "a")?, view2(&b, "b")?);
     let (lu, piv, x) = run(py, &d, || raw::gesv(va, vb, check_finite))?;
-    Ok((a2(py, lu), a2(py, piv), a2(py, x)))
+    Ok((a2(py, lu)?, a2(py, piv)?, a2(py, x)?))
 }
 
 #[pyfunction]
 pub fn gesv(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
-    by_dtype!(a, gesv_t(py, a, b, check_finite))
+    by_dtype!(py, "gesv", a, gesv_t(py, a, b, check_finite))
 }
 
 fn potrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_finite: bool) -> PyResult<Obj> {
-    let a = ro2::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("potrf", a.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
-    let v = a.as_array();
-    Ok(a2(py, run(py, &d, || raw::potrf(v, ul, clean, check_finite))?))
+    let v = view2(&a, "a")?;
+    a2(py, run(py, &d, || raw::potrf(v, ul, clean, check_finite))?)
 }
 
 #[pyfunction]
 pub fn potrf(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_finite: bool) -> PyResult<Obj> {
-    by_dtype!(a, potrf_t(py, a, uplo, clean, check_finite))
+    by_dtype!(py, "potrf", a, potrf_t(py, a, uplo, clean, check_finite))
 }
 
 fn posv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    let (a, b) = (ro2::<T>(a)?, ro2::<T>(b)?);
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("posv", a.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
-    let (va, vb) = (a.as_array(), b.as_array());
+    let (va, vb) = (view2(&a, "a")?, view2(&b, "b")?);
     let (c, x) = run(py, &d, || raw::posv(va, vb, ul, check_finite))?;
-    Ok((a2(py, c), a2(py, x)))
+    Ok((a2(py, c)?, a2(py, x)?))
 }
 
 #[pyfunction]
 pub fn posv(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(a, posv_t(py, a, b, uplo, check_finite))
+    by_dtype!(py, "posv", a, posv_t(py, a, b, uplo, check_finite))
 }
 
 fn geqrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    let a = ro2::<T>(a)?;
+    let a = ro::<T>(a, "a")?;
     let d = decide("geqrf", a.shape(), T::DTYPE);
-    let v = a.as_array();
+    let v = view2(&a, "a")?;
     let (qr, tau) = run(py, &d, || raw::geqrf(v, check_finite))?;
-    Ok((a2(py, qr), a2(py, tau)))
+    Ok((a2(py, qr)?, a2(py, tau)?))
 }
 
 #[pyfunction]
 pub fn geqrf(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(a, geqrf_t(py, a, check_finite))
+    by_dtype!(py, "geqrf", a, geqrf_t(py, a, check_finite))
 }
 
 fn orgqr_t<T: Scalar + Element>(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<Obj> {
-    let qr = ro2::<T>(qr)?;
-    let tau: PyReadonlyArray1<T> = tau.cast::<numpy::PyArray1<T>>()?.readonly();
+    let (qr, tau) = (ro::<T>(qr, "qr")?, ro::<T>(tau, "tau")?);
     let d = decide("orgqr", qr.shape(), T::DTYPE);
-    let v = qr.as_array();
-    let t = tau.as_array().to_vec();
-    Ok(a2(py, run(py, &d, || raw::orgqr(v, &t))?))
+    let v = view2(&qr, "qr")?;
+    let t: Vec<T> = view(&tau, "tau")?.iter().copied().collect();
+    a2(py, run(py, &d, || raw::orgqr(v, &t))?)
 }
 
 #[pyfunction]
 pub fn orgqr(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<Obj> {
-    by_dtype!(qr, orgqr_t(py, qr, tau))
+    by_dtype!(py, "orgqr", qr, orgqr_t(py, qr, tau))
 }
 
 fn gecon_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyResult<f64> {
-    let lu = ro2::<T>(lu)?;
+    let lu = ro::<T>(lu, "lu")?;
     let d = decide("gecon", lu.shape(), T::DTYPE);
     let nm = letter(norm, b"1OI", "norm")?;
     let nm = if nm == b'O' { b'1' } else { nm };
-    let v = lu.as_array();
-    let an = T::from(anorm).unwrap();
-    Ok(run(py, &d, || raw::gecon(v, an, nm))?.to_f64().unwrap())
+    let v = view2(&lu, "lu")?;
+    let an = scalar::<T>(anorm, "anorm")?;
+    Ok(run(py, &d, || raw::gecon(v, an, nm))?.to_f64().unwrap_or(f64::NAN))
 }
 
 #[pyfunction]
 pub fn gecon(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyResult<f64> {
-    by_dtype!(lu, gecon_t(py, lu, anorm, norm))
+    by_dtype!(py, "gecon", lu, gecon_t(py, lu, anorm, norm))
 }
 
 fn pocon_t<T: Scalar + Element>(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResult<f64> {
-    let c = ro2::<T>(c)?;
+    let c = ro::<T>(c, "c")?;
     let d = decide("pocon", c.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
-    let v = c.as_array();
-    let an = T::from(anorm).unwrap();
-    Ok(run(py, &d, || raw::pocon(v, an, ul))?.to_f64().unwrap())
+    let v = view2(&c, "c")?;
+    let an = scalar::<T>(anorm, "anorm")?;
+    Ok(run(py, &d, || raw::pocon(v, an, ul))?.to_f64().unwrap_or(f64::NAN))
 }
 
 #[pyfunction]
 pub fn pocon(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResult<f64> {
-    by_dtype!(c, pocon_t(py, c, anorm, uplo))
+    by_dtype!(py, "pocon", c, pocon_t(py, c, anorm, uplo))
 }
 
 fn getri_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
-    let lu = ro2::<T>(lu)?;
-    let piv: PyReadonlyArray1<i32> = ipiv.cast::<numpy::PyArray1<i32>>()?.readonly();
+    let (lu, piv) = (ro::<T>(lu, "lu")?, ro::<i64>(ipiv, "ipiv")?);
     let d = decide("getri", lu.shape(), T::DTYPE);
-    let v = lu.as_array();
-    let p = piv.as_array().to_vec();
-    Ok(a2(py, run(py, &d, || raw::getri(v, &p))?))
+    let v = view2(&lu, "lu")?;
+    let p: Vec<i64> = view(&piv, "ipiv")?.iter().copied().collect();
+    a2(py, run(py, &d, || raw::getri(v, &p))?)
 }
 
 #[pyfunction]
 pub fn getri(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
-    by_dtype!(lu, getri_t(py, lu, ipiv))
+    by_dtype!(py, "getri", lu, getri_t(py, lu, ipiv))
 }

@@ -10,15 +10,16 @@
 use std::ffi::c_void;
 use std::time::Instant;
 
-use ndarray::{ArrayView2, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayViewD, ArrayViewMutD};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
+use opencl3::command_queue::CommandQueue;
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
 use super::fail::{check, classify, ClFail, Fault};
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
-use crate::layout::{matrices, matrices_mut, split_shape};
+use crate::layout::{split_shape, Mats};
 use crate::Scalar;
 
 /// Which kernel to use; `Auto` takes the fastest one the device can build.
@@ -281,54 +282,66 @@ struct Operand<'a, T: Clone> {
     stride: usize,
 }
 
-/// Evenly spaced matrices, each C- or F-contiguous: (col_major, ld, stride between matrices).
-fn uniform<T>(mats: &[ArrayView2<T>]) -> Option<(bool, usize, usize)> {
-    let first = mats.first()?;
-    let (r, c) = first.dim();
-    let s = first.strides();
-    let row = (c == 1 || s[1] == 1) && (r == 1 || s[0] == c as isize);
-    let col = (r == 1 || s[0] == 1) && (c == 1 || s[1] == r as isize);
+/// A stack of densely packed matrices (no gaps between them, or one matrix repeated), each C- or
+/// F-contiguous: (col_major, ld, stride between matrices). Such a stack is one run of memory
+/// that holds nothing but its own elements, so it can be uploaded as it lies.
+fn uniform<T>(mats: &Mats<T>) -> Option<(bool, usize, usize)> {
+    let (r, c) = (mats.rows, mats.cols);
+    let (s0, s1) = mats.strides();
+    let row = (c == 1 || s1 == 1) && (r == 1 || s0 == c as isize);
+    let col = (r == 1 || s0 == 1) && (c == 1 || s1 == r as isize);
     let col_major = match (row, col) {
         (true, _) => false, // vectors and 1x1 are both; take row-major
         (false, true) => true,
         (false, false) => return None,
     };
-    let want = if col_major { (1, r.max(1) as isize) } else { (c.max(1) as isize, 1) };
-    let stride = if mats.len() > 1 { (mats[1].as_ptr() as isize - first.as_ptr() as isize) / std::mem::size_of::<T>() as isize } else { 0 };
-    if stride < 0 {
-        return None;
+    let ld = if col_major { r.max(1) } else { c.max(1) };
+    if mats.count <= 1 {
+        return Some((col_major, ld, 0));
     }
-    for (i, m) in mats.iter().enumerate() {
-        let ms = m.strides();
-        let ok_r = r == 1 || ms[0] == want.0;
-        let ok_c = c == 1 || ms[1] == want.1;
-        let at = (m.as_ptr() as isize - first.as_ptr() as isize) / std::mem::size_of::<T>() as isize;
-        if !(ok_r && ok_c) || at != i as isize * stride {
-            return None;
-        }
-    }
-    Some((col_major, if col_major { r.max(1) } else { c.max(1) }, stride as usize))
+    let stride = mats.flat()?.strides()[0];
+    (stride == 0 || stride == (r * c) as isize).then_some((col_major, ld, stride as usize))
 }
 
-fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Operand<'a, T> {
-    let mats = matrices(a);
-    let (r, c) = mats[0].dim();
+fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Result<Operand<'a, T>, ClFail> {
+    let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
+    let (r, c) = (mats.rows, mats.cols);
     if let Some((col_major, ld, stride)) = uniform(&mats) {
-        let extent = (mats.len() - 1) * stride + r * c;
-        // SAFETY: every matrix lies within `extent` elements from the first one's first element
-        // (checked strides and spacing, all non-negative), inside the same allocation.
-        let data = unsafe { std::slice::from_raw_parts(mats[0].as_ptr(), extent) };
-        return Operand { data: data.into(), col_major, ld, stride };
+        let extent = (mats.count - 1) * stride + r * c;
+        // SAFETY: a dense stack (or one matrix repeated) spans exactly `extent` elements from its
+        // first element, all of them its own, inside one allocation.
+        let data = unsafe { std::slice::from_raw_parts(mats.get(0).as_ptr(), extent) };
+        return Ok(Operand { data: data.into(), col_major, ld, stride });
     }
-    let mut owned = Vec::with_capacity(mats.len() * r * c);
-    for m in &mats {
-        owned.extend(m.iter().copied()); // logical (row-major) order
+    let mut owned = host_vec::<T>(a.len())?;
+    owned.iter_mut().zip(a.iter()).for_each(|(o, &v)| *o = v); // logical order: matrices, rows
+    Ok(Operand { data: owned.into(), col_major: false, ld: c.max(1), stride: r * c })
+}
+
+/// A host staging buffer, allocated fallibly (an out-of-memory class failure: the CPU takes over).
+fn host_vec<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
+    crate::alloc::vec("gemm", len, T::zero()).map_err(|e| classify(-6, format!("staging on the host: {e}")))
+}
+
+/// Waits for the queue when dropped: every exit from a function that enqueued transfers from
+/// or to host memory (errors included) waits until the device is done with that memory.
+struct Finish<'q>(&'q CommandQueue);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.finish() {
+            log::warn!(target: "lapack_ai", "waiting for the OpenCL queue failed: {e}");
+        }
     }
-    Operand { data: owned.into(), col_major: false, ld: c.max(1), stride: r * c }
 }
 
 fn alloc<T>(gpu: &Gpu, count: usize, flags: u64) -> Result<Buffer<T>, ClFail> {
-    let what = format!("allocating {} MiB on the device", (count * std::mem::size_of::<T>()) >> 20);
+    let bytes = (count.max(1) as u64).checked_mul(std::mem::size_of::<T>() as u64);
+    let what = format!("allocating {} MiB on the device", bytes.unwrap_or(u64::MAX) >> 20);
+    let max = gpu.info.max_alloc;
+    if max > 0 && bytes.is_none_or(|b| b > max) {
+        return Err(classify(-61, format!("{what}: more than the device's largest buffer ({} MiB)", max >> 20)));
+    }
     if super::fail::injected() == Some(Fault::Alloc) {
         // Injected rather than provoked: PoCL crashes on absurd sizes instead of refusing them.
         return Err(classify(-4, format!("{what} (injected fault)")));
@@ -357,8 +370,13 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let (_, ar, ac) = split_shape(a.shape()).map_err(|e| classify(0, e.to_string()))?;
     let (_, m, n) = split_shape(c.shape()).map_err(|e| classify(0, e.to_string()))?;
     let k = if trans_a { ar } else { ac };
-    let sa = stage(a);
-    let sb = stage(b);
+    if c.is_empty() || k == 0 || alpha == T::zero() {
+        // Nothing for a kernel to do: C = beta C (BLAS: beta = 0 does not read C).
+        crate::routines::gemm::gemm(a, b, c, alpha, beta, trans_a, trans_b).map_err(|e| classify(0, e.to_string()))?;
+        return Ok(Run { kernel: "none".into(), total_ns: start.elapsed().as_nanos() as u64, ..Run::default() });
+    }
+    let sa = stage(a)?;
+    let sb = stage(b)?;
     // op(A)(i,p): with A stored row-major, i is the slow index unless transposed.
     let a_mfast = sa.col_major != trans_a;
     // op(B)(p,j): with B stored row-major, j is the fast index unless transposed.
@@ -368,7 +386,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let count = c.len() / (m * n);
     // C as the kernel writes it: a row-major stack is written in place, a column-major one too
     // (as the transposed product); anything else goes through a row-major host copy.
-    let c_layout = uniform(&matrices(c.view())).filter(|&(_, _, stride)| count == 1 || stride == m * n);
+    let c_layout = Mats::new(c.view()).ok().and_then(|cm| uniform(&cm)).filter(|&(_, _, stride)| count == 1 || stride == m * n);
     let transpose = c_layout.is_some_and(|(col_major, _, _)| col_major);
     let direct = c_layout.is_some();
     let plan = if transpose {
@@ -379,13 +397,9 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let total = count * m * n;
     let mut staged: Option<Vec<T>> = None;
     if !direct {
-        let mut buf = Vec::with_capacity(total);
+        let mut buf = host_vec::<T>(total)?;
         if read_c {
-            for mat in matrices(c.view()) {
-                buf.extend(mat.iter().copied());
-            }
-        } else {
-            buf.resize(total, T::zero());
+            buf.iter_mut().zip(c.iter()).for_each(|(o, &v)| *o = v); // logical order
         }
         staged = Some(buf);
     }
@@ -397,11 +411,8 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
         match launch(gpu, &v, &plan, &mut c, staged.as_deref_mut(), read_c, count, alpha, beta, double) {
             Ok(mut run) => {
                 if let Some(buf) = staged {
-                    // Copy the finished result into the caller's C (any strides).
-                    let mut it = buf.into_iter();
-                    for mut mat in matrices_mut(c.view_mut()) {
-                        mat.iter_mut().for_each(|x| *x = it.next().expect("sized"));
-                    }
+                    // Copy the finished result into the caller's C (any strides, logical order).
+                    c.iter_mut().zip(buf).for_each(|(x, v)| *x = v);
                 }
                 run.total_ns = start.elapsed().as_nanos() as u64;
                 return Ok(run);
@@ -433,11 +444,20 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     let q = &gpu.queue;
     let size = std::mem::size_of::<T>() as u64;
     let mut run = Run { kernel: v.name.to_string(), ..Run::default() };
+    let total = count * p.m * p.n;
+    let work = sched.split * sched.slices * v.tile.0 * v.tile.1;
+    let bytes = (p.a.data.len() as u64 + p.b.data.len() as u64 + total as u64 + work as u64) * size;
+    if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
+        return Err(classify(-4, format!("{} MiB of operands do not fit the device's {} MiB", bytes >> 20, gpu.info.global_mem >> 20)));
+    }
     let mut da = alloc::<T>(gpu, p.a.data.len(), CL_MEM_READ_ONLY)?;
     let mut db = alloc::<T>(gpu, p.b.data.len(), CL_MEM_READ_ONLY)?;
-    let total = count * p.m * p.n;
     let mut dc = alloc::<T>(gpu, total, CL_MEM_READ_WRITE)?;
-    // SAFETY: host slices outlive the blocking read at the end, which orders after these writes.
+    // From the first transfer on, every exit waits for the queue, so the host memory the
+    // transfers read (the caller's arrays, staging copies) outlives them, and the CPU fallback
+    // never writes C while a transfer still reads it.
+    let _finish = Finish(q);
+    // SAFETY: host slices outlive the transfers (`_finish`, and the blocking read at the end).
     unsafe {
         check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &p.a.data, &[]), "copying a to the device")?;
         check(q.enqueue_write_buffer(&mut db, CL_NON_BLOCKING, 0, &p.b.data, &[]), "copying b to the device")?;
@@ -468,7 +488,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     if direct && !read_c {
         unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, host_c, &[]), "copying c from the device")? };
     } else {
-        let mut tmp = vec![T::zero(); total];
+        let mut tmp = host_vec::<T>(total)?;
         unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, &mut tmp, &[]), "copying c from the device")? };
         host_c.copy_from_slice(&tmp);
     }

@@ -3,33 +3,35 @@
 use ndarray::{ArrayD, ArrayViewD};
 
 use super::{load_checked, square, uplo};
+use crate::alloc::Need;
 use crate::batch::run;
-use crate::error::{CoreError, Result};
-use crate::lapack::potrf;
-use crate::layout::{matrices, prefers_transpose, split_shape, Stack};
+use crate::error::Result;
+use crate::lapack::{potrf, FMat};
+use crate::layout::{Mats, Stack};
 use crate::scalar::Scalar;
 
 /// `lower`: read A's lower triangle and return L with A = L L^T; else the upper and U^T U.
 pub fn cholesky<T: Scalar>(a: ArrayViewD<T>, lower: bool, check_finite: bool) -> Result<ArrayD<T>> {
-    let (batch, n, n2) = split_shape(a.shape())?;
-    square("cholesky", n, n2)?;
-    let mats = matrices(a);
-    let tr = prefers_transpose(&mats);
+    let a = Mats::new(a)?;
+    square("cholesky", a.rows, a.cols)?;
+    let n = a.rows;
+    Need::new().array::<T>(&[a.count, n, n]).check("cholesky")?;
+    let tr = a.c_ordered();
     let ul = uplo(lower, tr);
-    let mut w = Stack::<T>::zeros(&batch, n, n);
-    let items: Vec<_> = mats.into_iter().zip(w.mats_mut()).collect();
-    run(items, n, |i, (src, mut w)| {
-        let src = if tr { src.reversed_axes() } else { src };
-        load_checked(src, &mut w, check_finite, "a", i)?;
-        potrf(ul, &mut w).map_err(|e| CoreError::lapack(e, i))?;
-        for j in 0..n {
-            for r in 0..n {
-                if (ul == b'L' && r < j) || (ul == b'U' && r > j) {
-                    w.data[r + j * n] = T::zero();
-                }
+    let mut w = Stack::<T>::new("cholesky", &a.batch, n, n)?;
+    if n > 0 {
+        run(a.count, n, w.items(), || (), |i, j, _, w| {
+            let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
+            let mut w = FMat::new(w.item(j), n, n);
+            load_checked(src, &mut w, check_finite, "a")?;
+            potrf(ul, &mut w)?;
+            for c in 0..n {
+                let col = &mut w.data[c * n..(c + 1) * n];
+                let zero = if ul == b'L' { &mut col[..c] } else { &mut col[c + 1..] };
+                zero.iter_mut().for_each(|x| *x = T::zero());
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
+    }
     Ok(w.into_array(tr))
 }

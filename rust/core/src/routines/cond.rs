@@ -2,21 +2,24 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square};
+use super::{load_checked, square, Scratch};
+use crate::alloc::Need;
 use crate::batch::run;
 use crate::error::{CoreError, Result};
-use crate::lapack::{gecon, getrf, lange, lansy, pocon, potrf};
-use crate::layout::{matrices, per_matrix, prefers_transpose, split_shape, Stack};
+use crate::lapack::{gecon, getrf, grown, lange, lansy, pocon, potrf, FMat};
+use crate::layout::{batch_array, per_matrix, Mats};
 use crate::scalar::Scalar;
+use crate::threads::batch_width;
 
 /// `norm`: b'1' or b'I'. `positive`: A is symmetric positive definite (lower triangle read),
 /// estimated through Cholesky. A singular general matrix gives 0, not an error.
-pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite: bool)
-                        -> Result<ArrayD<T>> {
-    let (batch, n, n2) = split_shape(a.shape())?;
-    square("rcond", n, n2)?;
-    let mats = matrices(a);
-    let tr = prefers_transpose(&mats);
+pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite: bool) -> Result<ArrayD<T>> {
+    let a = Mats::new(a)?;
+    square("rcond", a.rows, a.cols)?;
+    let n = a.rows;
+    let width = batch_width(a.count, n);
+    Need::new().array::<T>(&[a.count]).add_times(Need::new().array::<T>(&[n, n + 5]), width).check("rcond")?;
+    let tr = a.c_ordered();
     // kappa_1(A) = kappa_inf(A^T); for symmetric A both norms agree.
     let norm = match (tr, norm) {
         (true, b'1') => b'I',
@@ -24,30 +27,26 @@ pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite
         (false, nm) => nm,
     };
     let ul = if tr { b'U' } else { b'L' };
-    let mut w = Stack::<T>::zeros(&batch, n, n);
-    let mut out = vec![T::infinity(); w.count()];
-    let items: Vec<_> = mats.into_iter().zip(w.mats_mut()).zip(out.iter_mut()).collect();
-    run(items, n, |i, ((src, mut w), out)| {
-        let src = if tr { src.reversed_axes() } else { src };
-        load_checked(src, &mut w, check_finite, "a", i)?;
-        if n == 0 {
-            return Ok(());
-        }
-        let lap = |e| CoreError::lapack(e, i);
-        if positive {
-            let anorm = lansy(b'1', ul, &w);
-            potrf(ul, &mut w).map_err(lap)?;
-            *out = pocon(ul, &w, anorm).map_err(lap)?;
-        } else {
-            let anorm = lange(norm, &w);
-            let mut ipiv = vec![0i32; n];
-            *out = match getrf(&mut w, &mut ipiv) {
-                Err(e) if e.info > 0 => T::zero(),
-                Err(e) => return Err(lap(e)),
-                Ok(()) => gecon(norm, &w, anorm).map_err(lap)?,
+    let mut out = per_matrix("rcond", &a.batch, T::infinity())?;
+    if n > 0 {
+        run(a.count, n, out.items(), Scratch::<T>::new, |i, j, s, out| {
+            let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
+            let mut w = FMat::new(grown(&mut s.a, n * n, "rcond")?, n, n);
+            load_checked(src, &mut w, check_finite, "a")?;
+            out.item(j)[0] = if positive {
+                let anorm = lansy(b'1', ul, &w, &mut s.work)?;
+                potrf(ul, &mut w)?;
+                pocon(ul, &w, anorm, &mut s.work)?
+            } else {
+                let anorm = lange(norm, &w, &mut s.work)?;
+                match getrf(&mut w, grown(&mut s.ipiv, n, "rcond")?) {
+                    Err(CoreError::Lapack { info, .. }) if info > 0 => T::zero(),
+                    Err(e) => return Err(e),
+                    Ok(()) => gecon(norm, &w, anorm, &mut s.work)?,
+                }
             };
-        }
-        Ok(())
-    })?;
-    Ok(per_matrix(&batch, out))
+            Ok(())
+        })?;
+    }
+    Ok(batch_array(out))
 }

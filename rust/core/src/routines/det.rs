@@ -2,52 +2,57 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square};
+use super::{load_checked, square, Scratch};
+use crate::alloc::Need;
 use crate::batch::run;
 use crate::error::{CoreError, Result};
-use crate::lapack::getrf;
-use crate::layout::{matrices, per_matrix, prefers_transpose, split_shape, Stack};
+use crate::lapack::{getrf, grown, FMat};
+use crate::layout::{batch_array, per_matrix, Mats};
 use crate::scalar::Scalar;
+use crate::threads::batch_width;
 
 /// Returns `(sign, logabsdet)` per matrix; a singular matrix gives `(0, -inf)`, not an error.
 pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(ArrayD<T>, ArrayD<T>)> {
-    let (batch, n, n2) = split_shape(a.shape())?;
-    square("slogdet", n, n2)?;
-    let mats = matrices(a);
-    let tr = prefers_transpose(&mats); // det(A^T) = det(A)
-    let mut w = Stack::<T>::zeros(&batch, n, n);
-    let mut out = vec![(T::one(), T::zero()); w.count()];
-    let items: Vec<_> = mats.into_iter().zip(w.mats_mut()).zip(out.iter_mut()).collect();
-    run(items, n, |i, ((src, mut w), out)| {
-        let src = if tr { src.reversed_axes() } else { src };
-        load_checked(src, &mut w, check_finite, "a", i)?;
-        let mut ipiv = vec![0i32; n];
-        match getrf(&mut w, &mut ipiv) {
-            Err(e) if e.info > 0 => {
-                *out = (T::zero(), T::neg_infinity());
-                Ok(())
-            }
-            Err(e) => Err(CoreError::lapack(e, i)),
-            Ok(()) => {
-                let (mut sign, mut logdet) = (T::one(), T::zero());
-                for (j, &p) in ipiv.iter().enumerate() {
-                    let d = w.at(j, j);
-                    if (p as usize != j + 1) != (d < T::zero()) {
-                        sign = -sign;
+    let a = Mats::new(a)?;
+    square("slogdet", a.rows, a.cols)?;
+    let n = a.rows;
+    let width = batch_width(a.count, n);
+    Need::new().array::<T>(&[a.count, 2]).add_times(Need::new().array::<T>(&[n, n + 1]), width).check("slogdet")?;
+    let tr = a.c_ordered(); // det(A^T) = det(A)
+    let mut sign = per_matrix("slogdet", &a.batch, T::one())?;
+    let mut logdet = per_matrix("slogdet", &a.batch, T::zero())?;
+    if n > 0 {
+        run(a.count, n, (sign.items(), logdet.items()), Scratch::<T>::new, |i, j, s, (sign, logdet)| {
+            let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
+            let mut w = FMat::new(grown(&mut s.a, n * n, "slogdet")?, n, n);
+            load_checked(src, &mut w, check_finite, "a")?;
+            let ipiv = grown(&mut s.ipiv, n, "slogdet")?;
+            let (sg, ld) = match getrf(&mut w, ipiv) {
+                Err(CoreError::Lapack { info, .. }) if info > 0 => (T::zero(), T::neg_infinity()),
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    let (mut sg, mut ld) = (T::one(), T::zero());
+                    for (k, &p) in ipiv.iter().enumerate() {
+                        let d = w.at(k, k);
+                        if (p as usize != k + 1) != (d < T::zero()) {
+                            sg = -sg;
+                        }
+                        ld = ld + d.abs().ln();
                     }
-                    logdet = logdet + d.abs().ln();
+                    (sg, ld)
                 }
-                *out = (sign, logdet);
-                Ok(())
-            }
-        }
-    })?;
-    let (sign, logdet): (Vec<T>, Vec<T>) = out.into_iter().unzip();
-    Ok((per_matrix(&batch, sign), per_matrix(&batch, logdet)))
+            };
+            sign.item(j)[0] = sg;
+            logdet.item(j)[0] = ld;
+            Ok(())
+        })?;
+    }
+    Ok((batch_array(sign), batch_array(logdet)))
 }
 
 /// Determinant as `sign * exp(logabsdet)`, as NumPy computes it (overflow gives +-inf).
 pub fn det<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<ArrayD<T>> {
-    let (sign, logdet) = slogdet(a, check_finite)?;
-    Ok(ndarray::Zip::from(&sign).and(&logdet).map_collect(|&s, &l| s * l.exp()))
+    let (mut sign, logdet) = slogdet(a, check_finite)?;
+    sign.zip_mut_with(&logdet, |s, &l| *s = *s * l.exp());
+    Ok(sign)
 }

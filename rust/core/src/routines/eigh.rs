@@ -2,28 +2,39 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, uplo};
+use super::{load_checked, square, uplo, Scratch};
+use crate::alloc::Need;
 use crate::batch::run;
-use crate::error::{CoreError, Result};
-use crate::lapack::syevd;
-use crate::layout::{matrices, prefers_transpose, split_shape, Stack, VecStack};
+use crate::error::Result;
+use crate::lapack::{grown, syevd, syevd_min, work_bytes, FMat};
+use crate::layout::{Mats, Stack, VecStack};
 use crate::scalar::Scalar;
+use crate::threads::batch_width;
 
 pub fn eigh<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool)
                        -> Result<(ArrayD<T>, Option<ArrayD<T>>)> {
-    let (batch, n, n2) = split_shape(a.shape())?;
-    square("eigh", n, n2)?;
-    let mats = matrices(a);
-    let tr = prefers_transpose(&mats); // symmetric: read the mirrored triangle of A^T
-    let ul = uplo(lower, tr);
-    let mut v = Stack::<T>::zeros(&batch, n, n);
-    let mut w = VecStack::<T>::zeros(&batch, n);
-    let items: Vec<_> = mats.into_iter().zip(v.mats_mut()).zip(w.slices_mut()).collect();
+    let a = Mats::new(a)?;
+    square("eigh", a.rows, a.cols)?;
+    let n = a.rows;
     let jobz = if vectors { b'V' } else { b'N' };
-    run(items, n, |i, ((src, mut v), w)| {
-        let src = if tr { src.reversed_axes() } else { src };
-        load_checked(src, &mut v, check_finite, "a", i)?;
-        syevd(jobz, ul, &mut v, w).map_err(|e| CoreError::lapack(e, i))
-    })?;
+    let width = batch_width(a.count, n);
+    // Vectors are computed in the output; values alone in one scratch matrix per thread.
+    let (vn, sn) = if vectors { (n, 0) } else { (0, n) };
+    let (lw, liw) = syevd_min(jobz, n);
+    let per_thread = Need::new().array::<T>(&[sn, sn]).add_bytes(work_bytes::<T>(lw, liw));
+    Need::new().array::<T>(&[a.count, n]).array::<T>(&[a.count, vn, vn]).add_times(per_thread, width).check("eigh")?;
+    let tr = a.c_ordered(); // symmetric: read the mirrored triangle of A^T
+    let ul = uplo(lower, tr);
+    let mut v = Stack::<T>::new("eigh", &a.batch, vn, vn)?;
+    let mut w = VecStack::<T>::new("eigh", &a.batch, n)?;
+    if n > 0 {
+        run(a.count, n, (v.items(), w.items()), Scratch::<T>::new, |i, j, s, (v, w)| {
+            let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
+            let buf = if vectors { v.item(j) } else { grown(&mut s.a, n * n, "eigh")? };
+            let mut m = FMat::new(buf, n, n);
+            load_checked(src, &mut m, check_finite, "a")?;
+            syevd(jobz, ul, &mut m, w.item(j), &mut s.work)
+        })?;
+    }
     Ok((w.into_array(), vectors.then(|| v.into_array(false))))
 }

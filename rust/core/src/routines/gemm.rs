@@ -1,26 +1,32 @@
 //! C = alpha op(A) op(B) + beta C over stacks, with xGEMM semantics.
 //!
 //! No input is copied when BLAS can read it as it lies (unit stride along one axis); C is
-//! written in place. Tiny products skip BLAS, whose call overhead dominates at 4x4.
+//! written in place. Tiny products skip BLAS, whose call overhead dominates at 4x4: a
+//! contiguous stack of them runs through kernels unrolled for its size, spread over threads.
 
-use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Ix3, ShapeBuilder};
 use rayon::prelude::*;
 
-use crate::batch::{run, same_batch};
+use crate::alloc::{self, Need};
+use crate::batch::{run, same_batch, Outs};
 use crate::dispatch::{self, Backend, Decision, Problem, Request};
-use crate::opencl::{self, gemm::{KernelChoice, Run}, FailKind};
 use crate::error::{CoreError, Result};
-use crate::layout::{matrices, matrices_mut, split_shape};
+use crate::lapack::{self, Operand};
+use crate::layout::{split_shape, Mats};
+use crate::opencl::{self, gemm::{KernelChoice, Run}, FailKind};
 use crate::scalar::Scalar;
+use crate::threads;
 
-/// Products with m*n*k at or below this run in a plain loop (BLAS wins from 6x6x6 on).
+/// Single products with m*n*k at or below this run in a plain loop (BLAS wins from 6x6x6 on).
 pub const SMALL: usize = 5 * 5 * 5;
 
-/// Products with m*n*k at or above this are split into column blocks of C, one per rayon
-/// thread (one call is faster at 128^3, the split wins at 512^3: compare
-/// `RAYON_NUM_THREADS=1 python -m lapack_ai.benchmark --ops gemm --sizes 128 512` with the default), each a single-threaded BLAS call (OpenBLAS itself runs with one thread, see
-/// `crate::threads`).
-const SPLIT: usize = 256 * 256 * 256;
+/// Contiguous stacks of products with every dimension up to this run the inline kernels:
+/// below it one BLAS call per product costs more than the product.
+pub const STACK_INLINE_DIM: usize = 8;
+
+/// Inline stacks spread over threads from this many multiply-adds (m*n*k per product times
+/// the count): waking a thread costs about as much as 2000 4x4 products.
+const STACK_PARALLEL_WORK: usize = 1 << 17;
 
 /// (count, m, n, k) of a stacked product, after checking that the shapes agree.
 pub fn dims(a: &[usize], b: &[usize], c: &[usize], trans_a: bool, trans_b: bool) -> Result<(usize, usize, usize, usize)> {
@@ -32,11 +38,9 @@ pub fn dims(a: &[usize], b: &[usize], c: &[usize], trans_a: bool, trans_b: bool)
     let (am, k) = if trans_a { (ac, ar) } else { (ar, ac) };
     let (kb, bn) = if trans_b { (bc, br) } else { (br, bc) };
     if am != m || bn != n || kb != k {
-        return Err(CoreError::Shape(format!(
-            "gemm: op(a) is {am}x{k}, op(b) is {kb}x{bn}, c is {m}x{n}"
-        )));
+        return Err(CoreError::Shape(format!("gemm: op(a) is {am}x{k}, op(b) is {kb}x{bn}, c is {m}x{n}")));
     }
-    Ok((bcb.iter().product(), m, n, k))
+    Ok((crate::layout::count(&bcb)?, m, n, k))
 }
 
 /// What a dispatched call did: the final decision (after any fallback), the device run, and
@@ -88,154 +92,139 @@ pub fn gemm_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     }
 }
 
-pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
+/// gemm on the CPU, any layout of each operand.
+pub fn gemm<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: ArrayViewMutD<T>, alpha: T, beta: T,
                        trans_a: bool, trans_b: bool) -> Result<()> {
-    let (_, m, n, k) = dims(a.shape(), b.shape(), c.shape(), trans_a, trans_b)?;
-    if m * n * k > 0 && m * n * k <= SMALL {
+    let (count, m, n, k) = dims(a.shape(), b.shape(), c.shape(), trans_a, trans_b)?;
+    if count == 0 || m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 || alpha == T::zero() {
+        scale(c.view_mut(), beta);
+        return Ok(());
+    }
+    if m.max(n).max(k) <= STACK_INLINE_DIM {
         if let (Some(sa), Some(sb)) = (a.as_slice(), b.as_slice()) {
-            let mut c = c;
             if let Some(sc) = c.as_slice_mut() {
                 small_stack(sa, sb, sc, (m, n, k), (trans_a, trans_b), alpha, beta);
                 return Ok(());
             }
-            return generic(a, b, c, alpha, beta, trans_a, trans_b, (m, n, k));
         }
     }
-    generic(a, b, c, alpha, beta, trans_a, trans_b, (m, n, k))
-}
-
-/// Any layout: one view per matrix.
-#[allow(clippy::too_many_arguments)]
-fn generic<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, c: ArrayViewMutD<T>, alpha: T, beta: T,
-                      trans_a: bool, trans_b: bool, (m, n, k): (usize, usize, usize)) -> Result<()> {
-    let items: Vec<_> = matrices(a).into_iter().zip(matrices(b)).zip(matrices_mut(c)).collect();
-    run(items, m.max(n).max(k), |_, ((a, b), c)| {
-        let a = if trans_a { a.reversed_axes() } else { a };
-        let b = if trans_b { b.reversed_axes() } else { b };
-        gemm1(a, b, c, alpha, beta);
-        Ok(())
-    })
-}
-
-/// A C-contiguous stack of tiny products, walked as raw chunks: per-matrix views would cost
-/// more than the arithmetic (this is the case NumPy users meet with stacks of 4x4 matmuls).
-fn small_stack<T: Scalar>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usize, usize),
-                          (ta, tb): (bool, bool), alpha: T, beta: T) {
-    // Element strides (row, column) of op(A) and op(B) inside one row-major matrix.
-    let sa = if ta { (1, m) } else { (k, 1) };
-    let sb = if tb { (1, k) } else { (n, 1) };
-    let one = |(c, (a, b)): (&mut [T], (&[T], &[T]))| {
-        for i in 0..m {
-            let crow = &mut c[i * n..(i + 1) * n];
-            if beta == T::zero() {
-                crow.fill(T::zero());
-            } else {
-                crow.iter_mut().for_each(|v| *v = beta * *v);
-            }
-            for p in 0..k {
-                let aip = alpha * a[i * sa.0 + p * sa.1];
-                if sb.1 == 1 {
-                    for (cv, &bv) in crow.iter_mut().zip(&b[p * n..(p + 1) * n]) {
-                        *cv = *cv + aip * bv;
-                    }
-                } else {
-                    for (j, cv) in crow.iter_mut().enumerate() {
-                        *cv = *cv + aip * b[p * sb.0 + j * sb.1];
-                    }
-                }
-            }
-        }
+    let (am, bm) = (Mats::new(a)?, Mats::new(b)?);
+    let dim = m.max(n).max(k);
+    let each = |c3: ArrayViewMut3<T>| {
+        run(count, dim, Stack3(Some(c3)), || (), |i, j, _, c| {
+            let a = if trans_a { am.get(i).reversed_axes() } else { am.get(i) };
+            let b = if trans_b { bm.get(i).reversed_axes() } else { bm.get(i) };
+            gemm1(a, b, c.item(j), alpha, beta)
+        })
     };
-    let count = c.len() / (m * n);
-    if crate::batch::parallel(count, m.max(n).max(k)) {
-        c.par_chunks_mut(m * n).zip(a.par_chunks(m * k).zip(b.par_chunks(k * n)))
-            .with_min_len(256).for_each(one);
-    } else {
-        c.chunks_mut(m * n).zip(a.chunks(m * k).zip(b.chunks(k * n))).for_each(one);
+    if let Some(c3) = merged_mut(c.view_mut()) {
+        return each(c3);
+    }
+    // C's batch axes do not merge (an odd view): work in a contiguous copy, then write back.
+    Need::new().array::<T>(&[count, m, n]).check("gemm")?;
+    let data = alloc::vec("gemm", count * m * n, T::zero())?;
+    let mut tmp = ndarray::Array3::from_shape_vec((count, m, n), data).expect("sized");
+    if beta != T::zero() {
+        tmp.iter_mut().zip(c.iter()).for_each(|(t, &v)| *t = v); // both in logical order
+    }
+    each(tmp.view_mut())?;
+    c.iter_mut().zip(tmp.iter()).for_each(|(v, &t)| *v = t);
+    Ok(())
+}
+
+/// beta * C, with beta = 0 setting C without reading it (BLAS: NaN there must not leak).
+fn scale<T: Scalar>(mut c: ArrayViewMutD<T>, beta: T) {
+    if beta == T::zero() {
+        c.fill(T::zero());
+    } else if beta != T::one() {
+        c.mapv_inplace(|v| beta * v);
+    }
+}
+
+/// A writable stack with its batch axes merged into one, when its strides allow.
+fn merged_mut<T>(c: ArrayViewMutD<T>) -> Option<ArrayViewMut3<T>> {
+    let nd = c.ndim();
+    let mut c = if nd == 2 { c.insert_axis(Axis(0)) } else { c };
+    for d in (0..c.ndim().saturating_sub(3)).rev() {
+        if !c.merge_axes(Axis(d), Axis(c.ndim() - 3)) {
+            return None;
+        }
+    }
+    while c.ndim() > 3 {
+        c = c.index_axis_move(Axis(0), 0);
+    }
+    c.into_dimensionality::<Ix3>().ok()
+}
+
+/// The matrices of a writable `(count, m, n)` stack, for the batch runner.
+struct Stack3<'a, T>(Option<ArrayViewMut3<'a, T>>);
+
+impl<'a, T: Send> Outs for Stack3<'a, T> {
+    fn split_front(&mut self, items: usize) -> Self {
+        let (front, back) = self.0.take().expect("present").split_at(Axis(0), items);
+        self.0 = Some(back);
+        Stack3(Some(front))
+    }
+}
+
+impl<'a, T> Stack3<'a, T> {
+    fn item(&mut self, j: usize) -> ArrayViewMut2<'_, T> {
+        self.0.as_mut().expect("present").index_axis_mut(Axis(0), j)
     }
 }
 
 /// One product; `a` and `b` are already op(A) and op(B).
-pub fn gemm1<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
+pub fn gemm1<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) -> Result<()> {
     let ((m, k), n) = (a.dim(), b.ncols());
     if m == 0 || n == 0 {
-        return;
+        return Ok(());
     }
     if k == 0 || alpha == T::zero() {
-        // BLAS: A and B are not read; beta = 0 sets C without reading it (NaN must not leak).
-        if beta == T::zero() {
-            c.fill(T::zero());
-        } else {
-            c.mapv_inplace(|v| beta * v);
-        }
-        return;
+        scale(c.into_dyn(), beta);
+        return Ok(());
     }
     if m * n * k <= SMALL {
         small(a, b, c, alpha, beta);
-        return;
+        return Ok(());
     }
     // BLAS writes a column-major C; for a row-major C compute C^T = op(B)^T op(A)^T instead.
-    if blas_layout(c.view()) == Some(b'N') {
-        blas_into(a, b, c, alpha, beta);
-    } else if blas_layout(c.t()) == Some(b'N') {
-        blas_into(b.reversed_axes(), a.reversed_axes(), c.reversed_axes(), alpha, beta);
-    } else {
-        let mut tmp = Array2::<T>::zeros((m, n).f());
-        if beta != T::zero() {
-            tmp.assign(&c);
-        }
-        blas_into(a, b, tmp.view_mut(), alpha, beta);
-        c.assign(&tmp);
+    if let Some((b'N', ldc)) = blas_ld(&c.view()) {
+        return blas_into(a, b, c.as_mut_ptr(), ldc, alpha, beta);
     }
+    if let Some((b'N', ldc)) = blas_ld(&c.t()) {
+        return blas_into(b.reversed_axes(), a.reversed_axes(), c.as_mut_ptr(), ldc, alpha, beta);
+    }
+    let mut tmp = Array2::from_shape_vec((m, n).f(), alloc::vec("gemm", m * n, T::zero())?).expect("sized");
+    if beta != T::zero() {
+        tmp.assign(&c);
+    }
+    blas_into(a, b, tmp.as_mut_ptr(), m.max(1), alpha, beta)?;
+    c.assign(&tmp);
+    Ok(())
 }
 
 /// Plain triple loop for tiny products, where a BLAS call's overhead exceeds the work.
 fn small<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
     let ((m, k), n) = (a.dim(), b.ncols());
-    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
-    let (sa0, sa1, sb0, sb1, sc0, sc1) = (sa[0], sa[1], sb[0], sb[1], sc[0], sc[1]);
-    let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-    if sb1 == 1 && sc1 == 1 {
-        // Rows of B and C are contiguous (the usual C-ordered stack): i-p-j order keeps the
-        // inner loop on unit stride so it vectorises.
-        for i in 0..m as isize {
-            // SAFETY: row i of C has n contiguous elements.
-            let crow = unsafe { std::slice::from_raw_parts_mut(pc.offset(i * sc0), n) };
-            if beta == T::zero() {
-                crow.fill(T::zero());
-            } else {
-                crow.iter_mut().for_each(|v| *v = beta * *v);
-            }
-            for p in 0..k as isize {
-                // SAFETY: i < m, p < k; row p of B has n contiguous elements.
-                let aip = alpha * unsafe { *pa.offset(i * sa0 + p * sa1) };
-                let brow = unsafe { std::slice::from_raw_parts(pb.offset(p * sb0), n) };
-                for (cv, &bv) in crow.iter_mut().zip(brow) {
-                    *cv = *cv + aip * bv;
-                }
-            }
-        }
-        return;
-    }
-    for j in 0..n as isize {
-        for i in 0..m as isize {
+    for i in 0..m {
+        for j in 0..n {
             let mut acc = T::zero();
-            for p in 0..k as isize {
-                // SAFETY: i < m, p < k, j < n and the strides are the views' own.
-                acc = acc + unsafe { *pa.offset(i * sa0 + p * sa1) * *pb.offset(p * sb0 + j * sb1) };
+            for p in 0..k {
+                // SAFETY: i < m, p < k, j < n: inside both views.
+                acc = acc + unsafe { *a.uget((i, p)) * *b.uget((p, j)) };
             }
             // SAFETY: as above, for C.
-            let cij = unsafe { &mut *pc.offset(i * sc0 + j * sc1) };
+            let cij = unsafe { c.uget_mut((i, j)) };
             *cij = if beta == T::zero() { alpha * acc } else { alpha * acc + beta * *cij };
         }
     }
 }
 
-/// How BLAS can read a matrix view without a copy: b'N' (column-major), b'T' (row-major).
-fn blas_layout<T>(v: ArrayView2<T>) -> Option<u8> {
-    blas_ld(&v).map(|(t, _)| t)
-}
-
+/// How BLAS can read a matrix view without a copy: (b'N' column-major or b'T' row-major,
+/// leading dimension), for non-negative strides with the leading one at least the other extent.
 fn blas_ld<T>(v: &ArrayView2<T>) -> Option<(u8, usize)> {
     let (r, c) = v.dim();
     let s = v.strides();
@@ -249,43 +238,112 @@ fn blas_ld<T>(v: &ArrayView2<T>) -> Option<(u8, usize)> {
     }
 }
 
-/// An operand as BLAS wants it: (trans letter, leading dimension, slice), copying only when
-/// the view has no unit stride (or a negative one).
-fn operand<'v, T: Scalar>(v: ArrayView2<'v, T>, keep: &'v mut Option<Array2<T>>) -> (u8, usize, &'v [T]) {
+/// An operand as BLAS reads it, copying into `keep` only when the view has no unit stride
+/// (or a negative one).
+fn operand<T: Scalar>(v: ArrayView2<T>, keep: &mut Option<Array2<T>>) -> Result<Operand<T>> {
     let (r, c) = v.dim();
     if let Some((t, ld)) = blas_ld(&v) {
-        let extent = if t == b'N' { ld * (c - 1) + r } else { ld * (r - 1) + c };
-        // SAFETY: the view's elements lie within `extent` elements from its first element.
-        return (t, ld, unsafe { std::slice::from_raw_parts(v.as_ptr(), extent) });
+        let (rows, cols) = if t == b'N' { (r, c) } else { (c, r) };
+        return Ok(Operand { ptr: v.as_ptr(), trans: t, rows, cols, ld });
     }
-    let owned = keep.insert(Array2::zeros((r, c).f()));
+    let mut owned = Array2::from_shape_vec((r, c).f(), alloc::vec("gemm", r * c, T::zero())?).expect("sized");
     owned.assign(&v);
-    (b'N', r.max(1), owned.as_slice_memory_order().expect("fresh array"))
+    let op = Operand { ptr: owned.as_ptr(), trans: b'N', rows: r, cols: c, ld: r.max(1) };
+    *keep = Some(owned);
+    Ok(op)
 }
 
-fn blas_into<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
-    let ((m, k), n) = (a.dim(), b.ncols());
-    let threads = rayon::current_num_threads();
-    if m * n * k < SPLIT || threads < 2 || n < 2 * threads {
-        return blas_block(a, b, c, alpha, beta);
-    }
-    // Column blocks of C (and of op(B)) are disjoint, so the threads never share output.
-    let width = n.div_ceil(threads);
-    let blocks: Vec<_> = c.axis_chunks_iter_mut(Axis(1), width).zip(b.axis_chunks_iter(Axis(1), width)).collect();
-    blocks.into_par_iter().for_each(|(cb, bb)| blas_block(a, bb, cb, alpha, beta));
-}
-
-fn blas_block<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T) {
-    let ((m, k), n) = (a.dim(), b.ncols());
+/// C (column-major at `c`, leading dimension `ldc`) = alpha a b + beta C.
+fn blas_into<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, c: *mut T, ldc: usize, alpha: T, beta: T) -> Result<()> {
+    let (m, n) = (a.nrows(), b.ncols());
     let (mut ka, mut kb) = (None, None);
-    let (ta, lda, sa) = operand(a, &mut ka);
-    let (tb, ldb, sb) = operand(b, &mut kb);
-    let (_, ldc) = blas_ld(&c.view()).expect("caller checked C is column-major");
-    let extent = ldc * (n - 1) + m;
-    // SAFETY: C is column-major with leading dimension ldc, so it spans `extent` elements.
-    let sc = unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr(), extent) };
-    unsafe {
-        T::gemm(ta, tb, m as i32, n as i32, k as i32, alpha, sa, lda as i32, sb, ldb as i32, beta,
-                sc, ldc as i32)
+    let (oa, ob) = (operand(a, &mut ka)?, operand(b, &mut kb)?);
+    // SAFETY: the operands describe live views (or copies kept alive above) read in place; C
+    // is the caller's column-major view with leading dimension ldc (checked by blas_ld); the
+    // Python layer copies inputs that overlap C, and rust-numpy's borrows forbid aliasing.
+    unsafe { lapack::gemm(oa, ob, alpha, beta, c, m, n, ldc) }
+}
+
+/// A C-contiguous stack of tiny products, walked as raw chunks: per-matrix views would cost
+/// more than the arithmetic (this is the case NumPy users meet with stacks of 4x4 matmuls).
+fn small_stack<T: Scalar>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usize, usize),
+                          (ta, tb): (bool, bool), alpha: T, beta: T) {
+    let count = c.len() / (m * n);
+    let kernel: Kernel<T> = match (m, n, k, ta, tb) {
+        (4, 4, 4, false, false) => fixed::<T, 4, 4, 4, false, false>,
+        (4, 4, 4, true, false) => fixed::<T, 4, 4, 4, true, false>,
+        (4, 4, 4, false, true) => fixed::<T, 4, 4, 4, false, true>,
+        (4, 4, 4, true, true) => fixed::<T, 4, 4, 4, true, true>,
+        (3, 3, 3, false, false) => fixed::<T, 3, 3, 3, false, false>,
+        (2, 2, 2, false, false) => fixed::<T, 2, 2, 2, false, false>,
+        (8, 8, 8, false, false) => fixed::<T, 8, 8, 8, false, false>,
+        (_, _, _, false, false) => any::<T, false, false>,
+        (_, _, _, true, false) => any::<T, true, false>,
+        (_, _, _, false, true) => any::<T, false, true>,
+        (_, _, _, true, true) => any::<T, true, true>,
     };
+    let run = |(c, (a, b)): (&mut [T], (&[T], &[T]))| {
+        for ((c, a), b) in c.chunks_exact_mut(m * n).zip(a.chunks_exact(m * k)).zip(b.chunks_exact(k * n)) {
+            kernel(a, b, c, (m, n, k), alpha, beta);
+        }
+    };
+    let width = if count.saturating_mul(m * n * k) >= STACK_PARALLEL_WORK {
+        threads::blas_threads().min(rayon::current_num_threads()).max(1)
+    } else {
+        1
+    };
+    let per = count.div_ceil(width);
+    if width > 1 {
+        c.par_chunks_mut(per * m * n).zip(a.par_chunks(per * m * k).zip(b.par_chunks(per * k * n))).for_each(run);
+    } else {
+        run((c, (a, b)));
+    }
+}
+
+/// One row-major product: (a, b, c, (m, n, k), alpha, beta).
+type Kernel<T> = fn(&[T], &[T], &mut [T], (usize, usize, usize), T, T);
+
+/// One row-major product of any small size; op(A)(i, p) and op(B)(p, j) by the transposes.
+#[inline]
+fn any<T: Scalar, const TA: bool, const TB: bool>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usize, usize), alpha: T, beta: T) {
+    let av = |i: usize, p: usize| if TA { a[p * m + i] } else { a[i * k + p] };
+    let bv = |p: usize, j: usize| if TB { b[j * k + p] } else { b[p * n + j] };
+    let mut acc = [T::zero(); STACK_INLINE_DIM];
+    for i in 0..m {
+        let acc = &mut acc[..n];
+        acc.fill(T::zero());
+        for p in 0..k {
+            let aip = av(i, p);
+            for (j, x) in acc.iter_mut().enumerate() {
+                *x = *x + aip * bv(p, j);
+            }
+        }
+        write_row(&mut c[i * n..(i + 1) * n], acc, alpha, beta);
+    }
+}
+
+/// One row-major M x N x K product, unrolled by the compiler for its size.
+#[inline]
+fn fixed<T: Scalar, const M: usize, const N: usize, const K: usize, const TA: bool, const TB: bool>(
+    a: &[T], b: &[T], c: &mut [T], _: (usize, usize, usize), alpha: T, beta: T) {
+    let (a, b, c) = (&a[..M * K], &b[..K * N], &mut c[..M * N]);
+    for i in 0..M {
+        let mut acc = [T::zero(); N];
+        for p in 0..K {
+            let aip = if TA { a[p * M + i] } else { a[i * K + p] };
+            for (j, x) in acc.iter_mut().enumerate() {
+                *x = *x + aip * if TB { b[j * K + p] } else { b[p * N + j] };
+            }
+        }
+        write_row(&mut c[i * N..(i + 1) * N], &acc, alpha, beta);
+    }
+}
+
+#[inline(always)]
+fn write_row<T: Scalar>(c: &mut [T], acc: &[T], alpha: T, beta: T) {
+    if beta == T::zero() {
+        c.iter_mut().zip(acc).for_each(|(c, &x)| *c = alpha * x);
+    } else {
+        c.iter_mut().zip(acc).for_each(|(c, &x)| *c = alpha * x + beta * *c);
+    }
 }

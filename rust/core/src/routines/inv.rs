@@ -1,13 +1,15 @@
-//! Matrix inverse by LU (getrf + getri), with the 1-norm condition estimate.
+//! Matrix inverse by LU (getrf + getri), with the 1-norm condition number.
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square};
+use super::{load_checked, square, Scratch};
+use crate::alloc::Need;
 use crate::batch::run;
-use crate::error::{CoreError, Result};
-use crate::lapack::{getrf, getri, lange};
-use crate::layout::{matrices, per_matrix, split_shape, Stack};
+use crate::error::Result;
+use crate::lapack::{getrf, getri, grown, lange, FMat};
+use crate::layout::{batch_array, per_matrix, Mats, Stack};
 use crate::scalar::Scalar;
+use crate::threads::batch_width;
 
 pub struct Inverted<T> {
     pub x: ArrayD<T>,
@@ -17,23 +19,24 @@ pub struct Inverted<T> {
 }
 
 pub fn inv<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<Inverted<T>> {
-    let (batch, n, n2) = split_shape(a.shape())?;
-    square("inv", n, n2)?;
-    let mut x = Stack::<T>::zeros(&batch, n, n);
-    let mut rcond = vec![T::infinity(); x.count()];
-    let items: Vec<_> = matrices(a).into_iter().zip(x.mats_mut()).zip(rcond.iter_mut()).collect();
-    run(items, n, |i, ((src, mut x), rc)| {
-        load_checked(src, &mut x, check_finite, "a", i)?;
-        if n == 0 {
-            return Ok(());
-        }
-        let lap = |e| CoreError::lapack(e, i);
-        let anorm = lange(b'1', &x);
-        let mut ipiv = vec![0i32; n];
-        getrf(&mut x, &mut ipiv).map_err(lap)?;
-        getri(&mut x, &ipiv).map_err(lap)?;
-        *rc = super::solve::inv_rcond(anorm, lange(b'1', &x));
-        Ok(())
-    })?;
-    Ok(Inverted { x: x.into_array(false), rcond: per_matrix(&batch, rcond) })
+    let a = Mats::new(a)?;
+    square("inv", a.rows, a.cols)?;
+    let n = a.rows;
+    let width = batch_width(a.count, n);
+    Need::new().array::<T>(&[a.count, n * n + 1]).add_times(Need::new().array::<T>(&[n, 66]), width).check("inv")?;
+    let mut x = Stack::<T>::new("inv", &a.batch, n, n)?;
+    let mut rcond = per_matrix("inv", &a.batch, T::infinity())?;
+    if n > 0 {
+        run(a.count, n, (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
+            let mut x = FMat::new(x.item(j), n, n);
+            load_checked(a.get(i), &mut x, check_finite, "a")?;
+            let anorm = lange(b'1', &x, &mut s.work)?;
+            let ipiv = grown(&mut s.ipiv, n, "inv")?;
+            getrf(&mut x, ipiv)?;
+            getri(&mut x, ipiv, &mut s.work)?;
+            rc.item(j)[0] = super::solve::inv_rcond(anorm, lange(b'1', &x, &mut s.work)?);
+            Ok(())
+        })?;
+    }
+    Ok(Inverted { x: x.into_array(false), rcond: batch_array(rcond) })
 }

@@ -1,10 +1,11 @@
 //! Minimum-norm least squares by SVD (gelsd), with NumPy's residuals convention.
 
-use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::load_checked;
+use super::{load_checked, refuse_inf};
+use crate::alloc::{self, Need};
 use crate::error::{CoreError, Result};
-use crate::lapack::{gelsd, FMat};
+use crate::lapack::{gelsd, gelsd_min, work_bytes, FMat, Work};
 use crate::scalar::Scalar;
 
 pub struct Lstsq<T> {
@@ -16,8 +17,7 @@ pub struct Lstsq<T> {
 }
 
 /// `rcond`: singular values at or below `rcond * s_max` count as zero.
-pub fn lstsq<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, rcond: T, check_finite: bool)
-                        -> Result<Lstsq<T>> {
+pub fn lstsq<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, rcond: T, check_finite: bool) -> Result<Lstsq<T>> {
     let ((m, n), (mb, k)) = (a.dim(), b.dim());
     if mb != m {
         return Err(CoreError::Shape(format!("lstsq: a has {m} rows but b has {mb}")));
@@ -25,31 +25,37 @@ pub fn lstsq<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, rcond: T, check_fini
     let ldb = m.max(n);
     // LAPACK wants at least one right-hand side; NumPy still reports rank and s without one.
     let kk = k.max(1);
-    let mut abuf = vec![T::zero(); m * n];
+    let (lw, liw) = gelsd_min(m, n, kk);
+    Need::new().array::<T>(&[m, n]).array::<T>(&[ldb, kk]).array::<T>(&[n, k]).array::<T>(&[m.min(n)])
+        .add_bytes(work_bytes::<T>(lw, liw)).check("lstsq")?;
+    let mut abuf = alloc::vec("lstsq", m * n, T::zero())?;
     let mut af = FMat::new(&mut abuf, m, n);
-    load_checked(a, &mut af, check_finite, "a", 0)?;
+    load_checked(a, &mut af, check_finite, "a")?;
+    refuse_inf(af.data, "a")?;
     // b's buffer has max(m, n) rows: x comes back in its first n rows.
-    let mut bbuf = vec![T::zero(); ldb * kk];
-    {
-        let mut top = Array2::<T>::zeros((m, k).f());
-        let mut tf = FMat::new(top.as_slice_memory_order_mut().expect("fresh"), m, k);
-        load_checked(b, &mut tf, check_finite, "b", 0)?;
-        for j in 0..k {
-            bbuf[j * ldb..j * ldb + m].copy_from_slice(&tf.data[j * m..(j + 1) * m]);
-        }
+    let mut bbuf = alloc::vec("lstsq", ldb * kk, T::zero())?;
+    ArrayViewMut2::from_shape((ldb, kk).f(), &mut bbuf[..]).expect("sized").slice_mut(s![..m, ..k]).assign(&b);
+    if check_finite && !crate::layout::all_finite(&bbuf) {
+        return Err(CoreError::NonFinite { arg: "b", batch: 0 });
     }
-    let mut s = vec![T::zero(); m.min(n)];
+    refuse_inf(&bbuf, "b")?;
+    let mut sv = alloc::vec("lstsq", m.min(n), T::zero())?;
     let rank = if m.min(n) == 0 {
         0
     } else {
         let mut bf = FMat::new(&mut bbuf, ldb, kk);
-        gelsd(&mut af, &mut bf, &mut s, rcond).map_err(|e| CoreError::lapack(e, 0))?
+        gelsd(&mut af, &mut bf, &mut sv, rcond, &mut Work::default())?
     };
-    let x = Array2::from_shape_fn((n, k), |(i, j)| if i < m.max(n) { bbuf[i + j * ldb] } else { T::zero() });
+    // x: the first n rows of each column of b's buffer.
+    let mut xs = alloc::vec("lstsq", n * k, T::zero())?;
+    for j in 0..k {
+        xs[j * n..(j + 1) * n].copy_from_slice(&bbuf[j * ldb..j * ldb + n]);
+    }
+    let x = Array2::from_shape_vec((n, k).f(), xs).expect("sized");
     let residuals = if rank == n && m > n {
         Array1::from_shape_fn(k, |j| bbuf[j * ldb + n..j * ldb + m].iter().map(|&v| v * v).sum())
     } else {
         Array1::zeros(0)
     };
-    Ok(Lstsq { x, residuals, rank, s: Array1::from(s) })
+    Ok(Lstsq { x, residuals, rank, s: Array1::from(sv) })
 }

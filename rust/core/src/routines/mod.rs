@@ -1,7 +1,8 @@
 //! High-level routines: one file per operation. Each takes strided views of stacks
-//! `(..., m, n)`, copies every input matrix once into a column-major buffer, runs the
-//! checked LAPACK calls of `crate::lapack` over the stack (`crate::batch`), and returns
-//! owned arrays. Errors carry the index of the first failing matrix.
+//! `(..., m, n)`, checks that its buffers fit in memory (`crate::alloc`), copies every input
+//! matrix once into a column-major buffer, runs the checked LAPACK calls of `crate::lapack`
+//! over the stack (`crate::batch`), and returns owned arrays. Errors carry the index of the
+//! first failing matrix.
 
 pub mod cholesky;
 pub mod cond;
@@ -17,19 +18,31 @@ pub mod svd;
 
 use ndarray::ArrayView2;
 
+use crate::blas::Int;
 use crate::error::{CoreError, Result};
-use crate::lapack::FMat;
+use crate::lapack::{FMat, Work};
 use crate::layout::load;
 use crate::scalar::Scalar;
 
-/// Load one input matrix, turning NaN/Inf into an error that names the argument and matrix.
+/// Load one input matrix, turning NaN/Inf into an error that names the argument (the batch
+/// runner adds the matrix's index).
 pub(crate) fn load_checked<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, check_finite: bool,
-                                      arg: &'static str, batch: usize) -> Result<()> {
+                                      arg: &'static str) -> Result<()> {
     if load(src, dst, check_finite) {
         Ok(())
     } else {
-        Err(CoreError::NonFinite { arg, batch })
+        Err(CoreError::NonFinite { arg, batch: 0 })
     }
+}
+
+/// Inf even with `check_finite=False`, for the SVD-based routines: OpenBLAS's bidiagonal SVD
+/// (xBDSQR, in gesvd, gesdd and gelsd) can loop forever or misreport on it (Reference-LAPACK
+/// #1409, open in 0.3.34). NaN goes through: LAPACK reports it as non-convergence.
+pub(crate) fn refuse_inf<T: Scalar>(xs: &[T], arg: &'static str) -> Result<()> {
+    if xs.iter().any(|x| x.is_infinite()) {
+        return Err(CoreError::NonFinite { arg, batch: 0 });
+    }
+    Ok(())
 }
 
 /// The `uplo` letter for LAPACK when the buffer may hold the transpose of the caller's matrix.
@@ -42,5 +55,20 @@ pub(crate) fn square(what: &str, m: usize, n: usize) -> Result<()> {
         Ok(())
     } else {
         Err(CoreError::Shape(format!("{what}: expected square matrices, got {m}x{n}")))
+    }
+}
+
+/// What one thread of a routine works in, reused from matrix to matrix: a matrix it factors
+/// in place (when that is not an output), pivots, Householder scalars and LAPACK's workspace.
+pub(crate) struct Scratch<T> {
+    pub a: Vec<T>,
+    pub ipiv: Vec<Int>,
+    pub tau: Vec<T>,
+    pub work: Work<T>,
+}
+
+impl<T: Scalar> Scratch<T> {
+    pub fn new() -> Self {
+        Scratch { a: Vec::new(), ipiv: Vec::new(), tau: Vec::new(), work: Work::default() }
     }
 }

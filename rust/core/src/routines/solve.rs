@@ -3,12 +3,15 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, uplo};
+use super::{load_checked, square, uplo, Scratch};
+use crate::alloc::Need;
 use crate::batch::{run, same_batch};
+use crate::blas::Int;
 use crate::error::{CoreError, Result};
-use crate::lapack::{gecon, getrf, getrs, lange, lansy, pocon, potrf, potrs, sycon, sytrf, sytrs, FMat};
-use crate::layout::{matrices, per_matrix, prefers_transpose, split_shape, Stack};
+use crate::lapack::{gecon, getrf, getrs, grown, lange, lansy, pocon, potrf, potrs, sycon, sytrf, sytrs, FMat};
+use crate::layout::{batch_array, per_matrix, Mats, Stack};
 use crate::scalar::Scalar;
+use crate::threads::batch_width;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Assume {
@@ -32,7 +35,7 @@ pub struct Solved<T> {
 /// Exact 1-norm rcond from LU factors: 1 / (||A||_1 ||A^-1||_1), with A^-1 formed column by
 /// column from P A = L U by plain substitution (for n <= EXACT_RCOND_MAX a LAPACK call per
 /// column would cost more than the arithmetic).
-pub(crate) fn exact_rcond<T: Scalar>(lu: &FMat<T>, ipiv: &[i32], anorm: T) -> std::result::Result<T, crate::Info> {
+pub(crate) fn exact_rcond<T: Scalar>(lu: &FMat<T>, ipiv: &[Int], anorm: T) -> T {
     let n = lu.cols;
     let mut col = [T::zero(); EXACT_RCOND_MAX];
     let mut inorm = T::zero();
@@ -56,7 +59,7 @@ pub(crate) fn exact_rcond<T: Scalar>(lu: &FMat<T>, ipiv: &[i32], anorm: T) -> st
         }
         inorm = inorm.max(x.iter().map(|v| v.abs()).sum());
     }
-    Ok(inv_rcond(anorm, inorm))
+    inv_rcond(anorm, inorm)
 }
 
 /// rcond from the 1-norms of A and of its inverse.
@@ -68,58 +71,53 @@ pub(crate) fn inv_rcond<T: Scalar>(anorm: T, inorm: T) -> T {
 /// For symmetric kinds only the triangle named by `lower` is read.
 pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lower: bool,
                         check_finite: bool) -> Result<Solved<T>> {
-    let (batch, n, n2) = split_shape(a.shape())?;
-    square("solve", n, n2)?;
-    let (bbatch, nb, k) = split_shape(b.shape())?;
-    same_batch("solve", &batch, &bbatch)?;
-    if nb != n {
-        return Err(CoreError::Shape(format!("solve: a is {n}x{n} but b has {nb} rows")));
+    let (a, b) = (Mats::new(a)?, Mats::new(b)?);
+    square("solve", a.rows, a.cols)?;
+    same_batch("solve", &a.batch, &b.batch)?;
+    let (n, k) = (a.rows, b.cols);
+    if b.rows != n {
+        return Err(CoreError::Shape(format!("solve: a is {n}x{n} but b has {} rows", b.rows)));
     }
-    let amats = matrices(a);
+    let width = batch_width(a.count, n.max(k));
+    Need::new().array::<T>(&[a.count, n * k + 1]).add_times(Need::new().array::<T>(&[n, n + 6]), width).check("solve")?;
     // A symmetric matrix equals its transpose, so a C-ordered one may be loaded as-is
     // with the triangle letter flipped; the general case keeps LU's pivot order meaningful.
-    let tr = assume != Assume::General && prefers_transpose(&amats);
+    let tr = assume != Assume::General && a.c_ordered();
     let ul = uplo(lower, tr);
-    let mut f = Stack::<T>::zeros(&batch, n, n);
-    let mut x = Stack::<T>::zeros(&batch, n, k);
-    let mut rcond = vec![T::zero(); f.count()];
-    let items: Vec<_> = amats.into_iter().zip(matrices(b)).zip(f.mats_mut()).zip(x.mats_mut())
-        .zip(rcond.iter_mut()).collect();
-    run(items, n.max(k), |i, ((((sa, sb), mut f), mut x), rc)| {
-        let sa = if tr { sa.reversed_axes() } else { sa };
-        load_checked(sa, &mut f, check_finite, "a", i)?;
-        load_checked(sb, &mut x, check_finite, "b", i)?;
-        if n == 0 {
-            *rc = T::infinity();
-            return Ok(());
-        }
-        let lap = |e| CoreError::lapack(e, i);
-        let mut ipiv = vec![0i32; n];
-        match assume {
+    let mut x = Stack::<T>::new("solve", &a.batch, n, k)?;
+    let mut rcond = per_matrix("solve", &a.batch, T::infinity())?;
+    if n == 0 {
+        return Ok(Solved { x: x.into_array(false), rcond: batch_array(rcond) });
+    }
+    run(a.count, n.max(k), (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
+        let sa = if tr { a.get(i).reversed_axes() } else { a.get(i) };
+        let mut f = FMat::new(grown(&mut s.a, n * n, "solve")?, n, n);
+        let mut x = FMat::new(x.item(j), n, k);
+        load_checked(sa, &mut f, check_finite, "a")?;
+        load_checked(b.get(i), &mut x, check_finite, "b")?;
+        let ipiv = grown(&mut s.ipiv, n, "solve")?;
+        let w = &mut s.work;
+        rc.item(j)[0] = match assume {
             Assume::General => {
-                let anorm = lange(b'1', &f);
-                getrf(&mut f, &mut ipiv).map_err(lap)?;
-                *rc = if n <= EXACT_RCOND_MAX {
-                    exact_rcond(&f, &ipiv, anorm)
-                } else {
-                    gecon(b'1', &f, anorm)
-                }
-                .map_err(lap)?;
-                getrs(b'N', &f, &ipiv, &mut x).map_err(lap)
+                let anorm = lange(b'1', &f, w)?;
+                getrf(&mut f, ipiv)?;
+                getrs(b'N', &f, ipiv, &mut x)?;
+                if n <= EXACT_RCOND_MAX { exact_rcond(&f, ipiv, anorm) } else { gecon(b'1', &f, anorm, w)? }
             }
             Assume::Symmetric => {
-                let anorm = lansy(b'1', ul, &f);
-                sytrf(ul, &mut f, &mut ipiv).map_err(lap)?;
-                *rc = sycon(ul, &f, &ipiv, anorm).map_err(lap)?;
-                sytrs(ul, &f, &ipiv, &mut x).map_err(lap)
+                let anorm = lansy(b'1', ul, &f, w)?;
+                sytrf(ul, &mut f, ipiv, w)?;
+                sytrs(ul, &f, ipiv, &mut x)?;
+                sycon(ul, &f, ipiv, anorm, w)?
             }
             Assume::Positive => {
-                let anorm = lansy(b'1', ul, &f);
-                potrf(ul, &mut f).map_err(lap)?;
-                *rc = pocon(ul, &f, anorm).map_err(lap)?;
-                potrs(ul, &f, &mut x).map_err(lap)
+                let anorm = lansy(b'1', ul, &f, w)?;
+                potrf(ul, &mut f)?;
+                potrs(ul, &f, &mut x)?;
+                pocon(ul, &f, anorm, w)?
             }
-        }
+        };
+        Ok(())
     })?;
-    Ok(Solved { x: x.into_array(false), rcond: per_matrix(&batch, rcond) })
+    Ok(Solved { x: x.into_array(false), rcond: batch_array(rcond) })
 }

@@ -2,12 +2,14 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::load_checked;
+use super::{load_checked, refuse_inf, Scratch};
+use crate::alloc::Need;
 use crate::batch::run;
 use crate::error::{CoreError, Result};
-use crate::lapack::{gesdd, gesvd};
-use crate::layout::{fill_identity, matrices, prefers_transpose, split_shape, Stack, VecStack};
+use crate::lapack::{gesdd, gesdd_min, gesvd, gesvd_min, grown, work_bytes, FMat};
+use crate::layout::{fill_identity, Mats, Stack, VecStack};
 use crate::scalar::Scalar;
+use crate::threads::batch_width;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Driver {
@@ -46,10 +48,10 @@ pub fn svd<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, driver: Drive
     if driver == Driver::Gesdd && ju != jvt {
         return Err(CoreError::Shape("gesdd computes U and Vt with the same job".into()));
     }
-    let (batch, m, n) = split_shape(a.shape())?;
-    let mats = matrices(a);
+    let a = Mats::new(a)?;
+    let (m, n) = (a.rows, a.cols);
     // A C-ordered A is loaded as W = A^T (a memcpy): W = U' S V'^T gives U = V', Vt = U'^T.
-    let tr = prefers_transpose(&mats);
+    let tr = a.c_ordered();
     let (wm, wn, wju, wjvt) = if tr { (n, m, jvt, ju) } else { (m, n, ju, jvt) };
     let k = m.min(n);
     let dims = |j: Vectors, rows: usize, cols: usize, full: usize| match j {
@@ -59,27 +61,35 @@ pub fn svd<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, driver: Drive
     };
     let (ur, uc) = dims(wju, wm, k, wm);
     let (vr, vc) = dims(wjvt, k, wn, wn);
-    let mut w = Stack::<T>::zeros(&batch, wm, wn);
-    let mut s = VecStack::<T>::zeros(&batch, k);
-    let mut u = Stack::<T>::zeros(&batch, ur, uc);
-    let mut vt = Stack::<T>::zeros(&batch, vr, vc);
+    let width = batch_width(a.count, m.max(n));
+    let lw = match driver {
+        Driver::Gesdd => gesdd_min(wju.job(), wm, wn),
+        Driver::Gesvd => gesvd_min(wm, wn),
+    };
+    let per_thread = Need::new().array::<T>(&[wm, wn]).add_bytes(work_bytes::<T>(lw, Some(8 * k as u64)));
+    Need::new().array::<T>(&[a.count, k]).array::<T>(&[a.count, ur, uc]).array::<T>(&[a.count, vr, vc])
+        .add_times(per_thread, width).check("svd")?;
+    let mut s = VecStack::<T>::new("svd", &a.batch, k)?;
+    let mut u = Stack::<T>::new("svd", &a.batch, ur, uc)?;
+    let mut vt = Stack::<T>::new("svd", &a.batch, vr, vc)?;
     if k == 0 {
         // NumPy's convention for empty input: full U and Vt are identities.
         fill_identity(&mut u);
         fill_identity(&mut vt);
     } else {
-        let items: Vec<_> = mats.into_iter().zip(w.mats_mut()).zip(s.slices_mut())
-            .zip(u.mats_mut()).zip(vt.mats_mut()).collect();
-        run(items, m.max(n), |i, ((((src, mut w), s), mut u), mut vt)| {
-            let src = if tr { src.reversed_axes() } else { src };
-            load_checked(src, &mut w, check_finite, "a", i)?;
-            let uo = (wju != Vectors::None).then_some(&mut u);
-            let vo = (wjvt != Vectors::None).then_some(&mut vt);
+        run(a.count, m.max(n), (s.items(), u.items(), vt.items()), Scratch::<T>::new, |i, j, sc, (s, u, vt)| {
+            let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
+            let mut w = FMat::new(grown(&mut sc.a, wm * wn, "svd")?, wm, wn);
+            load_checked(src, &mut w, check_finite, "a")?;
+            refuse_inf(w.data, "a")?;
+            let mut um = FMat::new(u.item(j), ur, uc);
+            let mut vm = FMat::new(vt.item(j), vr, vc);
+            let uo = (wju != Vectors::None).then_some(&mut um);
+            let vo = (wjvt != Vectors::None).then_some(&mut vm);
             match driver {
-                Driver::Gesdd => gesdd(wju.job(), &mut w, s, uo, vo),
-                Driver::Gesvd => gesvd(wju.job(), wjvt.job(), &mut w, s, uo, vo),
+                Driver::Gesdd => gesdd(wju.job(), &mut w, s.item(j), uo, vo, &mut sc.work),
+                Driver::Gesvd => gesvd(wju.job(), wjvt.job(), &mut w, s.item(j), uo, vo, &mut sc.work),
             }
-            .map_err(|e| CoreError::lapack(e, i))
         })?;
     }
     let (u, vt) = if tr {
