@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import _core  # loaded (with its BLAS) by lapack_ai/__init__.py before this module
+
 __all__ = [
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
     "InternalError", "OutOfMemoryError", "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
@@ -203,17 +205,21 @@ class NonFiniteError(InputError, ValueError):
     _fields = InputError._fields + ("nan_count", "inf_count", "first_index", "batch")
 
     def __init__(self, *, operation: str, argument: str, nan_count: int, inf_count: int,
-                 first_index: tuple[int, ...] | None, batch: tuple[int, ...] | None = None):
+                 first_index: tuple[int, ...] | None, batch: tuple[int, ...] | None = None,
+                 always: bool = False):
         self.operation, self.argument = operation, argument
         self.nan_count, self.inf_count = nan_count, inf_count
         self.first_index, self.batch = first_index, batch
         parts = [f"{nan_count} NaN" if nan_count else "", f"{inf_count} Inf" if inf_count else ""]
         self.problem = " and ".join(p for p in parts if p) or "non-finite values"
+        advice = ("Clean the data (np.nan_to_num, or drop the rows). Inf is refused even with "
+                  "check_finite=False here: OpenBLAS's SVD can loop forever on it."
+                  if always else
+                  "Clean the data (np.nan_to_num, or drop the rows), or pass check_finite=False "
+                  "if you accept undefined results.")
         super().__init__(
             f"{operation}: argument '{argument}' contains {self.problem} (first at "
-            f"{argument}[{', '.join(map(str, first_index or ()))}]); LAPACK needs finite input. "
-            "Clean the data (np.nan_to_num, or drop the rows), or pass check_finite=False "
-            "if you accept undefined results."
+            f"{argument}[{', '.join(map(str, first_index or ()))}]); LAPACK needs finite input. " + advice
         )
 
 
@@ -406,7 +412,7 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
         first = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
         return NonFiniteError(operation=operation, argument=facts["arg"],
                               nan_count=int(np.isnan(arr).sum()), inf_count=int(np.isinf(arr).sum()),
-                              first_index=first, batch=batch)
+                              first_index=first, batch=batch, always=bool(facts.get("always")))
     if kind == "shape":
         return ShapeError(operation, "a", facts["message"])
     if kind == "device":
@@ -450,8 +456,6 @@ def call(operation: str, fn: Callable, args: dict[str, np.ndarray], *rest):
     """Call a core function with ``args`` (in order) and ``rest``; turn its failure into the
     user-facing error. Every Python module reaches the core through here or, on fast paths,
     falls back to it when the core refuses."""
-    from . import _core
-
     try:
         return fn(*args.values(), *rest)
     except _core.CoreError as e:

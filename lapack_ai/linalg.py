@@ -69,6 +69,24 @@ def _scalar(x: np.ndarray):
     return x[()] if x.ndim == 0 else x
 
 
+def _core_first(op: str, fn, a, *rest, square_input: bool = True):
+    """Hand ``a`` straight to the core, which takes any well-formed float32/float64 array as it
+    lies; when it refuses (a list, ints, a shape it cannot take, an unaligned view) validate and
+    convert with errors that name the argument, and call again. At 4x4 the Python checks would
+    cost more than LAPACK, so only refused input pays for them."""
+    try:
+        return fn(a, *rest)
+    except _core.CoreError as e:
+        if e.args[0]["kind"] != "shape":  # a numerical failure: report it, don't recompute
+            raise from_core(e, op, {"a": a}) from None
+    except (TypeError, ValueError):
+        pass
+    a = as_float(a, op, "a")
+    if square_input:
+        square(op, "a", a)
+    return _call(op, fn, {"a": a}, *rest)
+
+
 # ---- products ----
 
 def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, device=None):
@@ -88,7 +106,10 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
     """
     device = _device_request(device)  # the caller's, else a config_context override, else None
     if c is None and device is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
-        out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
+        try:
+            out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
+        except _core.CoreError as e:
+            raise from_core(e, "gemm", {"a": a, "b": b}) from None
         if out is not None:
             return out
     a = as_float(a, "gemm", "a")
@@ -152,11 +173,10 @@ def svd(a, full_matrices=True, compute_uv=True, *, driver="gesdd", check_finite=
     Raises ConvergenceError if the driver does not converge (the error names the routine that
     actually ran), NonFiniteError for NaN/Inf input.
     """
-    a = as_float(a, "svd", "a")
     if driver not in ("gesdd", "gesvd"):
         raise ValueError(f"svd: driver must be 'gesdd' or 'gesvd', got {driver!r}")
     job = ("A" if full_matrices else "S") if compute_uv else "N"
-    u, s, vt, _ = _call("svd", _core.svd, {"a": a}, job, job, driver, check_finite)
+    u, s, vt, _ = _core_first("svd", _core.svd, a, job, job, driver, check_finite, square_input=False)
     return SVDResult(u, s, vt) if compute_uv else s
 
 
@@ -171,35 +191,27 @@ def cholesky(a, lower=True, *, check_finite=True):
 
     Raises NotPositiveDefiniteError naming the first non-positive leading minor.
     """
-    a = as_float(a, "cholesky", "a")
-    square("cholesky", "a", a)
-    return _call("cholesky", _core.cholesky, {"a": a}, bool(lower), check_finite)
+    return _core_first("cholesky", _core.cholesky, a, bool(lower), check_finite)
 
 
 def qr(a, mode="reduced", *, check_finite=True):
     """QR factorisation as ``numpy.linalg.qr``: ``mode`` 'reduced', 'complete' or 'r'."""
-    a = as_float(a, "qr", "a")
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
-    q, r = _call("qr", _core.qr, {"a": a}, mode, check_finite)
+    q, r = _core_first("qr", _core.qr, a, mode, check_finite, square_input=False)
     return r if mode == "r" else QRResult(q, r)
 
 
 def eigh(a, UPLO="L", *, check_finite=True):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``numpy.linalg.eigh``.
     Only the triangle named by ``UPLO`` is read."""
-    a = as_float(a, "eigh", "a")
-    square("eigh", "a", a)
-    lower = _uplo("eigh", UPLO)
-    w, v = _call("eigh", _core.eigh, {"a": a}, lower, True, check_finite)
+    w, v = _core_first("eigh", _core.eigh, a, _uplo("eigh", UPLO), True, check_finite)
     return EighResult(w, v)
 
 
 def eigvalsh(a, UPLO="L", *, check_finite=True):
     """Eigenvalues (ascending) of symmetric matrices, as ``numpy.linalg.eigvalsh``."""
-    a = as_float(a, "eigvalsh", "a")
-    square("eigvalsh", "a", a)
-    w, _ = _call("eigvalsh", _core.eigh, {"a": a}, _uplo("eigvalsh", UPLO), False, check_finite)
+    w, _ = _core_first("eigvalsh", _core.eigh, a, _uplo("eigvalsh", UPLO), False, check_finite)
     return w
 
 
@@ -277,17 +289,13 @@ def inv(a, *, check_finite=True):
 
 def slogdet(a, *, check_finite=True):
     """Sign and natural log of ``|det(a)|`` (singular: sign 0, logabsdet -inf), as NumPy."""
-    a = as_float(a, "slogdet", "a")
-    square("slogdet", "a", a)
-    s, l = _call("slogdet", _core.slogdet, {"a": a}, check_finite)
+    s, l = _core_first("slogdet", _core.slogdet, a, check_finite)
     return SlogdetResult(_scalar(s), _scalar(l))
 
 
 def det(a, *, check_finite=True):
     """Determinant via LU, computed as ``sign * exp(logabsdet)`` like NumPy."""
-    a = as_float(a, "det", "a")
-    square("det", "a", a)
-    return _scalar(_call("det", _core.det, {"a": a}, check_finite))
+    return _scalar(_core_first("det", _core.det, a, check_finite))
 
 
 def lstsq(a, b, rcond=None, *, check_finite=True):

@@ -124,8 +124,8 @@ mod tests {
         }).unwrap();
         assert!(out.chunks(3).enumerate().all(|(i, c)| c.iter().all(|&x| x == i + 1)));
         let e = run(1000, 2, (), || (), |i, _, _, _| {
-            if i % 300 == 299 { Err(CoreError::NonFinite { arg: "a", batch: 0 }) } else { Ok(()) }
+            if i % 300 == 299 { Err(CoreError::NonFinite { arg: "a", batch: 0, always: false }) } else { Ok(()) }
         }).unwrap_err();
-        assert_eq!(e, CoreError::NonFinite { arg: "a", batch: 299 });
+        assert_eq!(e, CoreError::NonFinite { arg: "a", batch: 299, always: false });
     }
 }

@@ -50,8 +50,6 @@ routines! {
     getrs(Ch, I, I, *const T, I, *const Int, *mut T, I, *mut Int, Len);
     getri(I, *mut T, I, *const Int, *mut T, I, *mut Int);
     gecon(Ch, I, *const T, I, *const T, *mut T, *mut T, *mut Int, *mut Int, Len);
-    lange(Ch, I, I, *const T, I, *mut T, Len) -> T;
-    lansy(Ch, Ch, I, *const T, I, *mut T, Len, Len) -> T;
     potrf(Ch, I, *mut T, I, *mut Int, Len);
     potrs(Ch, I, I, *const T, I, *mut T, I, *mut Int, Len);
     pocon(Ch, I, *const T, I, *const T, *mut T, *mut T, *mut Int, *mut Int, Len);

@@ -9,7 +9,8 @@ pub enum CoreError {
     /// returned `info != 0` on matrix `batch` of a stack (0 for a single matrix).
     Lapack { routine: String, info: i64, batch: usize },
     /// Argument `arg` holds NaN or Inf in matrix `batch`; found before any LAPACK call.
-    NonFinite { arg: &'static str, batch: usize },
+    /// `always`: refused although `check_finite=False` (Inf in an SVD-based routine).
+    NonFinite { arg: &'static str, batch: usize, always: bool },
     /// Shapes that the core cannot work with. The Python layer validates first with friendlier
     /// messages; this is the safety net that keeps the core sound when used from Rust.
     Shape(String),
@@ -29,7 +30,7 @@ impl CoreError {
     pub fn at(self, batch: usize) -> Self {
         match self {
             CoreError::Lapack { routine, info, .. } => CoreError::Lapack { routine, info, batch },
-            CoreError::NonFinite { arg, .. } => CoreError::NonFinite { arg, batch },
+            CoreError::NonFinite { arg, always, .. } => CoreError::NonFinite { arg, batch, always },
             e => e,
         }
     }
@@ -51,7 +52,7 @@ impl fmt::Display for CoreError {
             CoreError::Lapack { routine, info, batch } => {
                 write!(f, "{routine} returned info={info} (matrix {batch})")
             }
-            CoreError::NonFinite { arg, batch } => {
+            CoreError::NonFinite { arg, batch, .. } => {
                 write!(f, "argument {arg} contains NaN or Inf (matrix {batch})")
             }
             CoreError::Memory { routine, bytes, available } => {

@@ -188,11 +188,32 @@ pub fn getrf<T: Scalar>(a: &mut FMat<T>, ipiv: &mut [Int]) -> Result<()> {
     call::<T>("getrf", |f, info| unsafe { (f.getrf)(&a.m(), &a.n(), a.data.as_mut_ptr(), &a.ld(), ipiv.as_mut_ptr(), info) })
 }
 
+/// Below this many elements of A, xGETRS with several right-hand sides goes one column at a
+/// time: OpenBLAS (up to 0.3.33 for any n, 0.3.34 from n = 64) wakes its threads for a
+/// multi-column xGETRS, which costs more than the solve at this size; one column never
+/// threads. The threshold is OpenBLAS's own for xGESV (m * n < 10000 runs on one thread).
+const GETRS_COLUMNS_BELOW: usize = 10_000;
+
+/// Up to this many right-hand sides xGETRS goes one column at a time when OpenBLAS has several
+/// threads: its threaded xGETRS costs more than the columns one by one (2 columns at n = 256:
+/// 42.6 us threaded against 2 x 10.2 us; examples/solve_parts.rs with OpenBLAS 0.3.31).
+const GETRS_COLUMNS_UPTO: usize = 4;
+
 pub fn getrs<T: Scalar>(trans: u8, lu: &FMat<T>, ipiv: &[Int], b: &mut FMat<T>) -> Result<()> {
     ensure!(lu.rows == lu.cols && b.rows == lu.rows && ipiv.len() >= lu.rows, "getrs: shapes");
-    call::<T>("getrs", |f, info| unsafe {
-        (f.getrs)(&trans, &lu.n(), &b.n(), lu.data.as_ptr(), &lu.ld(), ipiv.as_ptr(), b.data.as_mut_ptr(), &b.ld(), info, 1)
-    })
+    let ldb = b.ld();
+    let one = |bp: *mut T, nrhs: Int| {
+        call::<T>("getrs", |f, info| unsafe {
+            (f.getrs)(&trans, &lu.n(), &nrhs, lu.data.as_ptr(), &lu.ld(), ipiv.as_ptr(), bp, &ldb, info, 1)
+        })
+    };
+    let few = b.cols <= GETRS_COLUMNS_UPTO || lu.rows * lu.rows < GETRS_COLUMNS_BELOW;
+    if b.cols > 1 && few && blas::lib()?.threads() > 1 {
+        let ld = b.rows.max(1);
+        return (0..b.cols).try_for_each(|j| one(b.data[j * ld..].as_mut_ptr(), 1));
+    }
+    let nrhs = b.n();
+    one(b.data.as_mut_ptr(), nrhs)
 }
 
 pub fn getri<T: Scalar>(lu: &mut FMat<T>, ipiv: &[Int], w: &mut Work<T>) -> Result<()> {
@@ -220,21 +241,68 @@ pub fn gecon<T: Scalar>(norm: u8, lu: &FMat<T>, anorm: T, w: &mut Work<T>) -> Re
     Ok(rcond)
 }
 
-/// Matrix norm: b'1', b'I', b'F' or b'M'.
-pub fn lange<T: Scalar>(norm: u8, a: &FMat<T>, w: &mut Work<T>) -> Result<T> {
-    w.ensure(a.rows, 0, "lange")?;
-    let mut r = T::zero();
-    call::<T>("lange", |f, _| r = unsafe { (f.lange)(&norm, &a.m(), &a.n(), a.data.as_ptr(), &a.ld(), w.work.as_mut_ptr(), 1) })?;
-    Ok(r)
+// Norms are computed here rather than by xLANGE/xLANSY: OpenBLAS's (translated from Fortran,
+// with a NaN test per element) take 0.5 ns per element, 32 us for a 256x256 matrix, which is
+// as much as a triangular solve (examples/solve_parts.rs). NaN propagates, as in LAPACK.
+
+fn bigger<T: Scalar>(m: T, v: T) -> T {
+    if v.is_nan() || v > m { v } else { m }
 }
 
-/// Norm of a symmetric matrix stored in triangle `uplo`.
+/// Sum of |x| in eight independent lanes, so the compiler vectorises it.
+fn abs_sum<T: Scalar>(xs: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder().iter().fold(T::zero(), |s, v| s + v.abs());
+    for ch in chunks {
+        for k in 0..8 {
+            acc[k] = acc[k] + ch[k].abs();
+        }
+    }
+    acc.iter().fold(tail, |s, &v| s + v)
+}
+
+/// Matrix norm: b'1' (largest column sum of |a_ij|) or b'I' (largest row sum).
+pub fn lange<T: Scalar>(norm: u8, a: &FMat<T>, w: &mut Work<T>) -> Result<T> {
+    let (m, n) = (a.rows, a.cols);
+    let cols = a.data[..m * n].chunks_exact(m.max(1)).take(n);
+    match norm {
+        b'1' => Ok(cols.fold(T::zero(), |mx, c| bigger(mx, abs_sum(c)))),
+        b'I' => {
+            w.ensure(m, 0, "lange")?;
+            let sums = &mut w.work[..m];
+            sums.fill(T::zero());
+            for c in cols {
+                sums.iter_mut().zip(c).for_each(|(s, v)| *s = *s + v.abs());
+            }
+            Ok(sums.iter().fold(T::zero(), |mx, &v| bigger(mx, v)))
+        }
+        _ => Err(CoreError::Internal(format!("lange: norm {:?}", norm as char))),
+    }
+}
+
+/// 1-norm (= infinity-norm) of a symmetric matrix stored in triangle `uplo`.
 pub fn lansy<T: Scalar>(norm: u8, uplo: u8, a: &FMat<T>, w: &mut Work<T>) -> Result<T> {
-    ensure!(a.rows == a.cols, "lansy: shapes");
-    w.ensure(a.cols, 0, "lansy")?;
-    let mut r = T::zero();
-    call::<T>("lansy", |f, _| r = unsafe { (f.lansy)(&norm, &uplo, &a.n(), a.data.as_ptr(), &a.ld(), w.work.as_mut_ptr(), 1, 1) })?;
-    Ok(r)
+    ensure!(a.rows == a.cols && matches!(norm, b'1' | b'I' | b'O'), "lansy: shapes or norm");
+    let n = a.cols;
+    w.ensure(n, 0, "lansy")?;
+    let sums = &mut w.work[..n];
+    sums.fill(T::zero());
+    for j in 0..n {
+        let col = &a.data[j * n..(j + 1) * n];
+        // Column j's stored part: rows j.. (lower) or ..=j (upper); each off-diagonal entry
+        // also belongs to row j's sum (its mirror).
+        let (lo, hi) = if uplo == b'L' { (j, n) } else { (0, j + 1) };
+        let mut own = T::zero();
+        for (i, v) in col[lo..hi].iter().enumerate().map(|(i, v)| (i + lo, v.abs())) {
+            own = own + v;
+            if i != j {
+                sums[i] = sums[i] + v;
+            }
+        }
+        sums[j] = sums[j] + own;
+    }
+    Ok(sums.iter().fold(T::zero(), |mx, &v| bigger(mx, v)))
 }
 
 // ---- Cholesky and symmetric indefinite ----

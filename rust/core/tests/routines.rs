@@ -114,10 +114,10 @@ fn non_finite_input_never_reaches_lapack() {
     let mut a = a3();
     a[[2, 1]] = f64::NAN;
     let err = svd::svd(a.view().into_dyn(), svd::Vectors::None, svd::Vectors::None, svd::Driver::Gesdd, true).err();
-    assert_eq!(err, Some(CoreError::NonFinite { arg: "a", batch: 0 }));
+    assert_eq!(err, Some(CoreError::NonFinite { arg: "a", batch: 0, always: false }));
     let b = array![[f64::INFINITY], [0.0], [0.0]];
     let err = solve::solve(a3().view().into_dyn(), b.view().into_dyn(), solve::Assume::General, false, true).err();
-    assert_eq!(err, Some(CoreError::NonFinite { arg: "b", batch: 0 }));
+    assert_eq!(err, Some(CoreError::NonFinite { arg: "b", batch: 0, always: false }));
 }
 
 #[test]

@@ -24,10 +24,11 @@ pub fn to_py(py: Python<'_>, err: CoreError, backend: &str) -> PyErr {
                 set("info", info.into_pyobject(py)?.into_any())?;
                 set("batch", batch.into_pyobject(py)?.into_any())?;
             }
-            CoreError::NonFinite { arg, batch } => {
+            CoreError::NonFinite { arg, batch, always } => {
                 set("kind", "nonfinite".into_pyobject(py)?.into_any())?;
                 set("arg", arg.into_pyobject(py)?.into_any())?;
                 set("batch", batch.into_pyobject(py)?.into_any())?;
+                set("always", always.into_pyobject(py)?.to_owned().into_any())?;
             }
             CoreError::Memory { routine, bytes, available } => {
                 set("kind", "memory".into_pyobject(py)?.into_any())?;

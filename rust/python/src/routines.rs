@@ -35,6 +35,17 @@ macro_rules! by_dtype {
     }};
 }
 
+/// Refuse a stack the core would refuse for its shape, before dispatch records a decision: the
+/// facade then validates it and raises a ShapeError that names the argument (and metrics do
+/// not credit a refused call with a backend).
+fn shaped(shape: &[usize], square: bool) -> PyResult<()> {
+    let d = shape.len();
+    if d < 2 || (square && shape[d - 1] != shape[d - 2]) {
+        return Err(PyValueError::new_err("malformed stack"));
+    }
+    Ok(())
+}
+
 fn decide(op: &'static str, shape: &[usize], dtype: &str) -> Decision {
     let d = shape.len();
     let (r, c) = if d >= 2 { (shape[d - 2], shape[d - 1]) } else { (0, 0) };
@@ -191,6 +202,7 @@ fn min_rcond<T: Scalar>(r: &ArrayD<T>) -> f64 {
 fn svd_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str,
                               check_finite: bool) -> PyResult<(Obj, Obj, Obj, String)> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), false)?;
     let d = decide("svd", a.shape(), T::DTYPE);
     let drv = match driver {
         "gesdd" => svdm::Driver::Gesdd,
@@ -213,6 +225,7 @@ pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &s
 fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume: &str,
                                 lower: bool, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
+    shaped(a.shape(), true)?;
     let d = decide("solve", a.shape(), T::DTYPE);
     let kind = match assume {
         "gen" => solvem::Assume::General,
@@ -239,6 +252,7 @@ pub fn solve(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume_a: &str,
 
 fn inv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
     let d = decide("inv", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
     let r = run(py, &d, || core::inv::inv(v, check_finite))?;
@@ -254,6 +268,7 @@ pub fn inv(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Ob
 
 fn det_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
     let d = decide("det", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
     arr(py, run(py, &d, || core::det::det(v, check_finite))?)
@@ -267,6 +282,7 @@ pub fn det(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj
 
 fn slogdet_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
     let d = decide("slogdet", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
     let (s, l) = run(py, &d, || core::det::slogdet(v, check_finite))?;
@@ -281,6 +297,7 @@ pub fn slogdet(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult
 
 fn cholesky_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
     let d = decide("cholesky", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
     arr(py, run(py, &d, || core::cholesky::cholesky(v, lower, check_finite))?)
@@ -294,6 +311,7 @@ pub fn cholesky(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: boo
 
 fn qr_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), false)?;
     let d = decide("qr", a.shape(), T::DTYPE);
     let m = match mode {
         "reduced" => qrm::Mode::Reduced,
@@ -314,6 +332,7 @@ pub fn qr(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> P
 
 fn eigh_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
     let d = decide("eigh", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
     let (w, z) = run(py, &d, || core::eigh::eigh(v, lower, vectors, check_finite))?;
@@ -328,6 +347,7 @@ pub fn eigh(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_
 
 fn rcond_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
     let d = decide("rcond", a.shape(), T::DTYPE);
     let nm = letter(norm, b"1I", "norm")?;
     let v = view(&a, "a")?;
@@ -390,16 +410,26 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<P
     };
     let alpha = scalar::<T>(alpha, "alpha")?;
     lapack_ai_core::alloc::Need::new().array::<T>(&[m, n]).check("gemm").map_err(|e| to_py(py, e, "cpu"))?;
-    let data = lapack_ai_core::alloc::vec("gemm", m * n, T::zero()).map_err(|e| to_py(py, e, "cpu"))?;
-    let mut cv = ndarray::Array2::from_shape_vec((m, n), data).expect("sized");
+    // NumPy's own allocation. Tiny results are zeroed; a larger one is left for BLAS to fill:
+    // with beta = 0 it writes every element and reads none, every argument was checked before
+    // the call, and on any error the array is dropped unseen, so nothing uninitialised is ever
+    // returned. (Zeroing 256x256 costs as much as a tenth of the product.)
+    let out = if small || k == 0 || alpha == T::zero() {
+        numpy::PyArray2::<T>::zeros(py, [m, n], false)
+    } else {
+        // SAFETY: see above; the elements are plain floats.
+        unsafe { numpy::PyArray2::<T>::new(py, [m, n], false) }
+    };
+    // SAFETY: `out` was just created and no Python code has seen it: this is the only access.
+    let mut cv = unsafe { out.as_array_mut() };
     if small {
         // Tiny: no BLAS call, and the GIL stays held (releasing it costs more than this product).
-        core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero()).map_err(|e| to_py(py, e, "cpu"))?;
+        core::gemm::gemm1(av, bv, cv, alpha, T::zero()).map_err(|e| to_py(py, e, "cpu"))?;
     } else {
         run(py, &decision, || core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero()))?;
     }
     dispatch::record("gemm", &decision);
-    Ok(Some(cv.into_pyarray(py).into_any().unbind()))
+    Ok(Some(out.into_any().unbind()))
 }
 
 /// matmul2d(a, b, alpha, trans_a, trans_b) -> alpha op(a) op(b) as a new C-ordered array, for

@@ -2,10 +2,10 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, uplo};
+use super::{load_checked, small, square, uplo};
 use crate::alloc::Need;
 use crate::batch::run;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 use crate::lapack::{potrf, FMat};
 use crate::layout::{Mats, Stack};
 use crate::scalar::Scalar;
@@ -24,7 +24,14 @@ pub fn cholesky<T: Scalar>(a: ArrayViewD<T>, lower: bool, check_finite: bool) ->
             let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
             let mut w = FMat::new(w.item(j), n, n);
             load_checked(src, &mut w, check_finite, "a")?;
-            potrf(ul, &mut w)?;
+            if n <= small::NATIVE_MAX {
+                match small::potf2(ul, w.data, n) {
+                    0 => {}
+                    info => return Err(CoreError::Lapack { routine: format!("{}potrf", T::PREFIX), info, batch: 0 }),
+                }
+            } else {
+                potrf(ul, &mut w)?;
+            }
             for c in 0..n {
                 let col = &mut w.data[c * n..(c + 1) * n];
                 let zero = if ul == b'L' { &mut col[..c] } else { &mut col[c + 1..] };

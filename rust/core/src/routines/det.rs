@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, Scratch};
+use super::{load_checked, small, square, Scratch};
 use crate::alloc::Need;
 use crate::batch::run;
 use crate::error::{CoreError, Result};
@@ -27,7 +27,15 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
             let mut w = FMat::new(grown(&mut s.a, n * n, "slogdet")?, n, n);
             load_checked(src, &mut w, check_finite, "a")?;
             let ipiv = grown(&mut s.ipiv, n, "slogdet")?;
-            let (sg, ld) = match getrf(&mut w, ipiv) {
+            let lu = if n <= small::NATIVE_MAX {
+                match small::getf2(w.data, n, ipiv) {
+                    0 => Ok(()),
+                    info => Err(CoreError::Lapack { routine: String::new(), info, batch: 0 }),
+                }
+            } else {
+                getrf(&mut w, ipiv)
+            };
+            let (sg, ld) = match lu {
                 Err(CoreError::Lapack { info, .. }) if info > 0 => (T::zero(), T::neg_infinity()),
                 Err(e) => return Err(e),
                 Ok(()) => {

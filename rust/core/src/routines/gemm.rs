@@ -269,7 +269,8 @@ fn blas_into<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, c: *mut T, ldc: usiz
 fn small_stack<T: Scalar>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usize, usize),
                           (ta, tb): (bool, bool), alpha: T, beta: T) {
     let count = c.len() / (m * n);
-    let kernel: Kernel<T> = match (m, n, k, ta, tb) {
+    // Each loop is compiled for its size, with the product inlined into it.
+    let each: Loop<T> = match (m, n, k, ta, tb) {
         (4, 4, 4, false, false) => fixed::<T, 4, 4, 4, false, false>,
         (4, 4, 4, true, false) => fixed::<T, 4, 4, 4, true, false>,
         (4, 4, 4, false, true) => fixed::<T, 4, 4, 4, false, true>,
@@ -282,11 +283,6 @@ fn small_stack<T: Scalar>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usiz
         (_, _, _, false, true) => any::<T, false, true>,
         (_, _, _, true, true) => any::<T, true, true>,
     };
-    let run = |(c, (a, b)): (&mut [T], (&[T], &[T]))| {
-        for ((c, a), b) in c.chunks_exact_mut(m * n).zip(a.chunks_exact(m * k)).zip(b.chunks_exact(k * n)) {
-            kernel(a, b, c, (m, n, k), alpha, beta);
-        }
-    };
     let width = if count.saturating_mul(m * n * k) >= STACK_PARALLEL_WORK {
         threads::blas_threads().min(rayon::current_num_threads()).max(1)
     } else {
@@ -294,49 +290,108 @@ fn small_stack<T: Scalar>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usiz
     };
     let per = count.div_ceil(width);
     if width > 1 {
-        c.par_chunks_mut(per * m * n).zip(a.par_chunks(per * m * k).zip(b.par_chunks(per * k * n))).for_each(run);
+        c.par_chunks_mut(per * m * n).zip(a.par_chunks(per * m * k).zip(b.par_chunks(per * k * n)))
+            .for_each(|(c, (a, b))| each(a, b, c, (m, n, k), alpha, beta));
     } else {
-        run((c, (a, b)));
+        each(a, b, c, (m, n, k), alpha, beta);
     }
 }
 
-/// One row-major product: (a, b, c, (m, n, k), alpha, beta).
-type Kernel<T> = fn(&[T], &[T], &mut [T], (usize, usize, usize), T, T);
+/// All products of a run of a stack: (a, b, c, (m, n, k), alpha, beta), each row-major.
+type Loop<T> = fn(&[T], &[T], &mut [T], (usize, usize, usize), T, T);
 
-/// One row-major product of any small size; op(A)(i, p) and op(B)(p, j) by the transposes.
-#[inline]
+/// Products of any small size; op(A)(i, p) and op(B)(p, j) by the transposes.
 fn any<T: Scalar, const TA: bool, const TB: bool>(a: &[T], b: &[T], c: &mut [T], (m, n, k): (usize, usize, usize), alpha: T, beta: T) {
-    let av = |i: usize, p: usize| if TA { a[p * m + i] } else { a[i * k + p] };
-    let bv = |p: usize, j: usize| if TB { b[j * k + p] } else { b[p * n + j] };
-    let mut acc = [T::zero(); STACK_INLINE_DIM];
-    for i in 0..m {
-        let acc = &mut acc[..n];
-        acc.fill(T::zero());
-        for p in 0..k {
-            let aip = av(i, p);
-            for (j, x) in acc.iter_mut().enumerate() {
-                *x = *x + aip * bv(p, j);
+    for ((c, a), b) in c.chunks_exact_mut(m * n).zip(a.chunks_exact(m * k)).zip(b.chunks_exact(k * n)) {
+        let av = |i: usize, p: usize| if TA { a[p * m + i] } else { a[i * k + p] };
+        let bv = |p: usize, j: usize| if TB { b[j * k + p] } else { b[p * n + j] };
+        let mut acc = [T::zero(); STACK_INLINE_DIM];
+        for i in 0..m {
+            let acc = &mut acc[..n];
+            acc.fill(T::zero());
+            for p in 0..k {
+                let aip = av(i, p);
+                for (j, x) in acc.iter_mut().enumerate() {
+                    *x = *x + aip * bv(p, j);
+                }
             }
+            write_row(&mut c[i * n..(i + 1) * n], acc, alpha, beta);
         }
-        write_row(&mut c[i * n..(i + 1) * n], acc, alpha, beta);
     }
 }
 
-/// One row-major M x N x K product, unrolled by the compiler for its size.
-#[inline]
+/// M x N x K products, unrolled by the compiler for their size.
 fn fixed<T: Scalar, const M: usize, const N: usize, const K: usize, const TA: bool, const TB: bool>(
     a: &[T], b: &[T], c: &mut [T], _: (usize, usize, usize), alpha: T, beta: T) {
-    let (a, b, c) = (&a[..M * K], &b[..K * N], &mut c[..M * N]);
-    for i in 0..M {
-        let mut acc = [T::zero(); N];
-        for p in 0..K {
-            let aip = if TA { a[p * M + i] } else { a[i * K + p] };
-            for (j, x) in acc.iter_mut().enumerate() {
-                *x = *x + aip * if TB { b[j * K + p] } else { b[p * N + j] };
+    // With beta = 0 and a 16-byte aligned C, each product is written with non-temporal stores:
+    // C is not read, so its cache lines need not be fetched first (a quarter of the traffic).
+    let stream = beta == T::zero() && streams::<T>(c.as_ptr()) && (M * N * std::mem::size_of::<T>()).is_multiple_of(16);
+    for ((c, a), b) in c.chunks_exact_mut(M * N).zip(a.chunks_exact(M * K)).zip(b.chunks_exact(K * N)) {
+        let mut out = [[T::zero(); N]; M];
+        for (i, row) in out.iter_mut().enumerate() {
+            for p in 0..K {
+                let aip = if TA { a[p * M + i] } else { a[i * K + p] };
+                for (j, x) in row.iter_mut().enumerate() {
+                    *x = *x + aip * if TB { b[j * K + p] } else { b[p * N + j] };
+                }
             }
         }
-        write_row(&mut c[i * N..(i + 1) * N], &acc, alpha, beta);
+        if stream {
+            store_streaming(c, out.as_flattened(), alpha);
+        } else {
+            for (i, row) in out.iter().enumerate() {
+                write_row(&mut c[i * N..(i + 1) * N], row, alpha, beta);
+            }
+        }
     }
+    if stream {
+        sfence();
+    }
+}
+
+/// Whether `c` can take 16-byte non-temporal stores (x86-64 float types, 16-byte aligned).
+fn streams<T: 'static>(c: *const T) -> bool {
+    use std::any::TypeId;
+    cfg!(target_arch = "x86_64") && (TypeId::of::<T>() == TypeId::of::<f64>() || TypeId::of::<T>() == TypeId::of::<f32>())
+        && (c as usize).is_multiple_of(16)
+}
+
+/// c = alpha * x with SSE2 non-temporal stores; `c` 16-byte aligned, a multiple of 16 bytes.
+#[inline(always)]
+fn store_streaming<T: Scalar>(c: &mut [T], x: &[T], alpha: T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_loadu_ps, _mm_stream_pd, _mm_stream_ps};
+        let mut buf = [T::zero(); 64];
+        let buf = &mut buf[..x.len()];
+        buf.iter_mut().zip(x).for_each(|(o, &v)| *o = alpha * v);
+        let bytes = std::mem::size_of_val(buf);
+        assert!(c.len() >= buf.len() && bytes.is_multiple_of(16) && (c.as_ptr() as usize).is_multiple_of(16));
+        // SAFETY: SSE2 is part of x86-64; `c` is aligned and long enough (asserted); the type
+        // is f64 or f32 (`streams`), so the bytes are reinterpreted as what they are.
+        unsafe {
+            if std::mem::size_of::<T>() == 8 {
+                let (d, s) = (c.as_mut_ptr() as *mut f64, buf.as_ptr() as *const f64);
+                for i in (0..bytes / 8).step_by(2) {
+                    _mm_stream_pd(d.add(i), _mm_loadu_pd(s.add(i)));
+                }
+            } else {
+                let (d, s) = (c.as_mut_ptr() as *mut f32, buf.as_ptr() as *const f32);
+                for i in (0..bytes / 4).step_by(4) {
+                    _mm_stream_ps(d.add(i), _mm_loadu_ps(s.add(i)));
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    c.iter_mut().zip(x).for_each(|(o, &v)| *o = alpha * v);
+}
+
+/// Orders the non-temporal stores before anything that follows.
+fn sfence() {
+    // SAFETY: SSE2 is part of x86-64.
+    #[cfg(target_arch = "x86_64")]
+    unsafe { std::arch::x86_64::_mm_sfence() };
 }
 
 #[inline(always)]

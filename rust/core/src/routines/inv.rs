@@ -2,10 +2,10 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, Scratch};
+use super::{load_checked, small, square, Scratch};
 use crate::alloc::Need;
 use crate::batch::run;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 use crate::lapack::{getrf, getri, grown, lange, FMat};
 use crate::layout::{batch_array, per_matrix, Mats, Stack};
 use crate::scalar::Scalar;
@@ -32,8 +32,18 @@ pub fn inv<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<Inverted<T
             load_checked(a.get(i), &mut x, check_finite, "a")?;
             let anorm = lange(b'1', &x, &mut s.work)?;
             let ipiv = grown(&mut s.ipiv, n, "inv")?;
-            getrf(&mut x, ipiv)?;
-            getri(&mut x, ipiv, &mut s.work)?;
+            if n <= small::NATIVE_MAX {
+                // Tiny: without LAPACK (see `small`); the factors go to scratch.
+                let lu = grown(&mut s.a, n * n, "inv")?;
+                lu.copy_from_slice(x.data);
+                match small::getf2(lu, n, ipiv) {
+                    0 => small::getri(lu, n, ipiv, x.data),
+                    info => return Err(CoreError::Lapack { routine: format!("{}getrf", T::PREFIX), info, batch: 0 }),
+                }
+            } else {
+                getrf(&mut x, ipiv)?;
+                getri(&mut x, ipiv, &mut s.work)?;
+            }
             rc.item(j)[0] = super::solve::inv_rcond(anorm, lange(b'1', &x, &mut s.work)?);
             Ok(())
         })?;

@@ -36,7 +36,7 @@ pub fn lstsq<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, rcond: T, check_fini
     let mut bbuf = alloc::vec("lstsq", ldb * kk, T::zero())?;
     ArrayViewMut2::from_shape((ldb, kk).f(), &mut bbuf[..]).expect("sized").slice_mut(s![..m, ..k]).assign(&b);
     if check_finite && !crate::layout::all_finite(&bbuf) {
-        return Err(CoreError::NonFinite { arg: "b", batch: 0 });
+        return Err(CoreError::NonFinite { arg: "b", batch: 0, always: false });
     }
     refuse_inf(&bbuf, "b")?;
     let mut sv = alloc::vec("lstsq", m.min(n), T::zero())?;

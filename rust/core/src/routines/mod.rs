@@ -13,6 +13,7 @@ pub mod inv;
 pub mod lstsq;
 pub mod qr;
 pub mod raw;
+pub mod small;
 pub mod solve;
 pub mod svd;
 
@@ -31,7 +32,7 @@ pub(crate) fn load_checked<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, che
     if load(src, dst, check_finite) {
         Ok(())
     } else {
-        Err(CoreError::NonFinite { arg, batch: 0 })
+        Err(CoreError::NonFinite { arg, batch: 0, always: false })
     }
 }
 
@@ -40,7 +41,7 @@ pub(crate) fn load_checked<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, che
 /// #1409, open in 0.3.34). NaN goes through: LAPACK reports it as non-convergence.
 pub(crate) fn refuse_inf<T: Scalar>(xs: &[T], arg: &'static str) -> Result<()> {
     if xs.iter().any(|x| x.is_infinite()) {
-        return Err(CoreError::NonFinite { arg, batch: 0 });
+        return Err(CoreError::NonFinite { arg, batch: 0, always: true });
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, uplo, Scratch};
+use super::{load_checked, small, square, uplo, Scratch};
 use crate::alloc::Need;
 use crate::batch::{run, same_batch};
 use crate::blas::Int;
@@ -20,46 +20,11 @@ pub enum Assume {
     Positive,
 }
 
-/// Up to this order the general solver computes rcond exactly (from A^-1 through one more
-/// substitution) instead of estimating it with xGECON, whose fixed cost is several times that
-/// of the whole 4x4 solve.
-pub const EXACT_RCOND_MAX: usize = 8;
-
 pub struct Solved<T> {
     pub x: ArrayD<T>,
-    /// 1-norm reciprocal condition number per matrix: exact for general n <= EXACT_RCOND_MAX,
-    /// else LAPACK's estimate (xGECON / xSYCON / xPOCON).
+    /// 1-norm reciprocal condition number per matrix: exact up to `small::NATIVE_MAX` (general
+    /// and positive definite), else a cheap bound or LAPACK's estimate (see `solve`).
     pub rcond: ArrayD<T>,
-}
-
-/// Exact 1-norm rcond from LU factors: 1 / (||A||_1 ||A^-1||_1), with A^-1 formed column by
-/// column from P A = L U by plain substitution (for n <= EXACT_RCOND_MAX a LAPACK call per
-/// column would cost more than the arithmetic).
-pub(crate) fn exact_rcond<T: Scalar>(lu: &FMat<T>, ipiv: &[Int], anorm: T) -> T {
-    let n = lu.cols;
-    let mut col = [T::zero(); EXACT_RCOND_MAX];
-    let mut inorm = T::zero();
-    for j in 0..n {
-        let x = &mut col[..n];
-        x.fill(T::zero());
-        x[j] = T::one();
-        for (i, &p) in ipiv.iter().enumerate() {
-            x.swap(i, p as usize - 1); // apply P in LAPACK's order
-        }
-        for i in 0..n {
-            for r in i + 1..n {
-                x[r] = x[r] - lu.at(r, i) * x[i]; // L has a unit diagonal
-            }
-        }
-        for i in (0..n).rev() {
-            x[i] = x[i] / lu.at(i, i);
-            for r in 0..i {
-                x[r] = x[r] - lu.at(r, i) * x[i];
-            }
-        }
-        inorm = inorm.max(x.iter().map(|v| v.abs()).sum());
-    }
-    inv_rcond(anorm, inorm)
 }
 
 /// rcond from the 1-norms of A and of its inverse.
@@ -67,8 +32,44 @@ pub(crate) fn inv_rcond<T: Scalar>(anorm: T, inorm: T) -> T {
     if anorm == T::zero() || inorm == T::zero() { T::zero() } else { T::one() / anorm / inorm }
 }
 
+/// Below this rcond bound a matrix is suspected of being ill-conditioned and LAPACK's estimate
+/// (xGECON / xSYCON / xPOCON) is computed; above it the cheap bound stands.
+const SUSPECT: f64 = 1e3;
+
+/// From this order a C-ordered general system is factored as A^T (examples/solve_parts.rs: a
+/// transposing copy costs 63 us at n = 256 against 11 us for a memcpy, and the transposed
+/// solves 4 us more each).
+const TRANSPOSED_LU_FROM: usize = 128;
+
+/// A fixed pattern of signs (+-1) for the random probe: reproducible from call to call.
+fn probe<T: Scalar>(r: &mut [T]) {
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    for x in r.iter_mut() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        *x = if s & 1 == 0 { T::one() } else { -T::one() };
+    }
+}
+
+/// The cheap conditioning test. `z` holds A^{-1} r for the sign vector r, so ||A^{-1}||_1 is at
+/// least ||z||_1 / n, and rcond at most `1 / (anorm ||z||_1 / n)`; `pivots` is a second upper
+/// bound where one is known (LU: n min|u_ii| / anorm, since ||L|| <= n with partial pivoting).
+/// Returns that bound when it is clearly above eps, else None: then LAPACK estimates rcond.
+fn cheap_rcond<T: Scalar>(anorm: T, z: &[T], pivots: Option<T>) -> Option<T> {
+    let n = T::from(z.len()).unwrap_or(T::one());
+    let lb = z.iter().fold(T::zero(), |s, v| s + v.abs()) / n;
+    let bound = inv_rcond(anorm, lb).min(pivots.unwrap_or(T::infinity()));
+    let suspect = T::epsilon() * T::from(SUSPECT).unwrap_or(T::one());
+    (bound.is_finite() && bound >= suspect).then_some(bound)
+}
+
 /// Solve A X = B for every matrix of the stacks `a (..., n, n)` and `b (..., n, k)`.
 /// For symmetric kinds only the triangle named by `lower` is read.
+///
+/// rcond: exact for general matrices up to EXACT_RCOND_MAX; above, a matrix that one solve
+/// with a sign vector (and, for LU, its pivots) shows to be well away from eps gets that cheap
+/// bound, and only a suspect one pays for LAPACK's estimate (which costs up to ten solves).
 pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lower: bool,
                         check_finite: bool) -> Result<Solved<T>> {
     let (a, b) = (Mats::new(a)?, Mats::new(b)?);
@@ -80,15 +81,18 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
     }
     let width = batch_width(a.count, n.max(k));
     Need::new().array::<T>(&[a.count, n * k + 1]).add_times(Need::new().array::<T>(&[n, n + 6]), width).check("solve")?;
-    // A symmetric matrix equals its transpose, so a C-ordered one may be loaded as-is
-    // with the triangle letter flipped; the general case keeps LU's pivot order meaningful.
-    let tr = assume != Assume::General && a.c_ordered();
+    // A C-ordered A is loaded as A^T (a memcpy): symmetric kinds flip the triangle letter,
+    // LU factors A^T and solves with its transpose (kappa_1(A) = kappa_inf(A^T)).
+    // (For LU only from n = 128: below, the transposed solves cost more than the copy saves.)
+    let tr = a.c_ordered() && (assume != Assume::General || n >= TRANSPOSED_LU_FROM);
     let ul = uplo(lower, tr);
+    let (trans, norm) = if tr { (b'T', b'I') } else { (b'N', b'1') };
     let mut x = Stack::<T>::new("solve", &a.batch, n, k)?;
     let mut rcond = per_matrix("solve", &a.batch, T::infinity())?;
     if n == 0 {
         return Ok(Solved { x: x.into_array(false), rcond: batch_array(rcond) });
     }
+    let native = n <= small::NATIVE_MAX && assume != Assume::Symmetric;
     run(a.count, n.max(k), (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
         let sa = if tr { a.get(i).reversed_axes() } else { a.get(i) };
         let mut f = FMat::new(grown(&mut s.a, n * n, "solve")?, n, n);
@@ -96,28 +100,93 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
         load_checked(sa, &mut f, check_finite, "a")?;
         load_checked(b.get(i), &mut x, check_finite, "b")?;
         let ipiv = grown(&mut s.ipiv, n, "solve")?;
+        if native {
+            rc.item(j)[0] = solve_native(assume, ul, &mut f, ipiv, &mut x, grown(&mut s.tau, n * n, "solve")?)?;
+            return Ok(());
+        }
         let w = &mut s.work;
+        let mut z = FMat::new(grown(&mut s.tau, n, "solve")?, n, 1);
+        probe(z.data);
         rc.item(j)[0] = match assume {
             Assume::General => {
-                let anorm = lange(b'1', &f, w)?;
-                getrf(&mut f, ipiv)?;
-                getrs(b'N', &f, ipiv, &mut x)?;
-                if n <= EXACT_RCOND_MAX { exact_rcond(&f, ipiv, anorm) } else { gecon(b'1', &f, anorm, w)? }
+                let anorm = lange(if tr { b'I' } else { b'1' }, &f, w)?;
+                if let Err(e) = getrf(&mut f, ipiv) {
+                    // Report the zero pivot of A's own LU, not of the A^T factored for speed.
+                    if tr && matches!(e, CoreError::Lapack { info, .. } if info > 0) {
+                        load_checked(a.get(i), &mut f, false, "a")?;
+                        getrf(&mut f, ipiv)?;
+                    }
+                    return Err(e);
+                }
+                getrs(trans, &f, ipiv, &mut x)?;
+                getrs(trans, &f, ipiv, &mut z)?;
+                let umin = (0..n).map(|d| f.at(d, d).abs()).fold(T::infinity(), T::min);
+                let pivots = umin * T::from(n).unwrap_or(T::one()) / anorm;
+                match cheap_rcond(anorm, z.data, Some(pivots)) {
+                    Some(r) => r,
+                    None => gecon(norm, &f, anorm, w)?,
+                }
             }
             Assume::Symmetric => {
                 let anorm = lansy(b'1', ul, &f, w)?;
                 sytrf(ul, &mut f, ipiv, w)?;
                 sytrs(ul, &f, ipiv, &mut x)?;
-                sycon(ul, &f, ipiv, anorm, w)?
+                sytrs(ul, &f, ipiv, &mut z)?;
+                match cheap_rcond(anorm, z.data, None) {
+                    Some(r) => r,
+                    None => sycon(ul, &f, ipiv, anorm, w)?,
+                }
             }
             Assume::Positive => {
                 let anorm = lansy(b'1', ul, &f, w)?;
                 potrf(ul, &mut f)?;
                 potrs(ul, &f, &mut x)?;
-                pocon(ul, &f, anorm, w)?
+                potrs(ul, &f, &mut z)?;
+                match cheap_rcond(anorm, z.data, None) {
+                    Some(r) => r,
+                    None => pocon(ul, &f, anorm, w)?,
+                }
             }
         };
         Ok(())
     })?;
     Ok(Solved { x: x.into_array(false), rcond: batch_array(rcond) })
+}
+
+/// A tiny system (n <= NATIVE_MAX) without LAPACK (`small`): factor, solve, and the exact
+/// rcond from the inverse (computed into `inv`, n x n), which costs less than an estimate.
+fn solve_native<T: Scalar>(assume: Assume, ul: u8, f: &mut FMat<T>, ipiv: &mut [Int], x: &mut FMat<T>,
+                           inv: &mut [T]) -> Result<T> {
+    let n = f.rows;
+    let lapack_error = |name: &str, info: i64| CoreError::Lapack { routine: format!("{}{name}", T::PREFIX), info, batch: 0 };
+    if assume == Assume::General {
+        let anorm = small::norm1(f.data, n);
+        match small::getf2(f.data, n, ipiv) {
+            0 => {}
+            info => return Err(lapack_error("getrf", info)),
+        }
+        small::getrs(f.data, n, ipiv, x.data, x.cols);
+        small::getri(f.data, n, ipiv, inv);
+        Ok(inv_rcond(anorm, small::norm1(inv, n)))
+    } else {
+        // The stored triangle only: mirror it for the norm.
+        for c in 0..n {
+            for r in 0..n {
+                let stored = if ul == b'L' { r >= c } else { r <= c };
+                inv[r + c * n] = if stored { f.data[r + c * n] } else { f.data[c + r * n] };
+            }
+        }
+        let anorm = small::norm1(inv, n);
+        match small::potf2(ul, f.data, n) {
+            0 => {}
+            info => return Err(lapack_error("potrf", info)),
+        }
+        small::potrs(ul, f.data, n, x.data, x.cols);
+        inv[..n * n].fill(T::zero());
+        for d in 0..n {
+            inv[d + d * n] = T::one();
+        }
+        small::potrs(ul, f.data, n, inv, n);
+        Ok(inv_rcond(anorm, small::norm1(inv, n)))
+    }
 }
