@@ -54,6 +54,16 @@ def square(op: str, arg: str, a: np.ndarray) -> None:
         raise ShapeError(op, arg, f"must be square in its last two dimensions, got shape {a.shape}")
 
 
+def broadcast_shapes(x: tuple, y: tuple) -> tuple:
+    """NumPy's broadcasting of two shapes (``np.broadcast_shapes`` stops at 32 dimensions,
+    arrays go to 64); ValueError when they do not broadcast."""
+    n = max(len(x), len(y))
+    x, y = (1,) * (n - len(x)) + tuple(x), (1,) * (n - len(y)) + tuple(y)
+    if any(p != q and p != 1 and q != 1 for p, q in zip(x, y)):
+        raise ValueError(f"shapes {x} and {y} do not broadcast")
+    return tuple(q if p == 1 else p for p, q in zip(x, y))
+
+
 def batch_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Broadcast the leading (batch) dimensions of two stacks of matrices, as NumPy's gufuncs
     do, without copying (read-only views)."""
@@ -61,7 +71,7 @@ def batch_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, 
     if ba == bb:
         return a, b
     try:
-        batch = np.broadcast_shapes(ba, bb)
+        batch = broadcast_shapes(ba, bb)
     except ValueError:
         raise ShapeError(op, "b", f"has batch dimensions {bb} that do not broadcast with a's {ba}") from None
     return np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])

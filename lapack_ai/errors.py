@@ -402,8 +402,8 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
     report can name shapes, count NaNs and estimate rcond.
     """
     facts = exc.args[0]
-    a = next(iter(args.values()))
-    shape, dtype = tuple(a.shape), str(a.dtype)
+    a = next(iter(args.values()), None)
+    shape, dtype = (tuple(a.shape), str(a.dtype)) if isinstance(a, np.ndarray) else (None, None)
     kind = facts["kind"]
     if kind == "nonfinite":
         arr = args[facts["arg"]]

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._arrays import as_float, batch_broadcast, promote, square
+from ._arrays import as_float, batch_broadcast, broadcast_shapes, promote, square
 from .errors import DeviceFallbackWarning, DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
 from .errors import call as _call
 from .errors import from_core
@@ -125,7 +125,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
     batch = sa[:-2]
     if batch != sb[:-2]:
         try:
-            batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+            batch = broadcast_shapes(sa[:-2], sb[:-2])
         except ValueError:
             raise ShapeError("gemm", "b", f"batch dimensions {sb[:-2]} do not broadcast with a's {sa[:-2]}") from None
     out_shape = (*batch, m, n)

@@ -72,7 +72,8 @@ impl<'a, T> Mats<'a, T> {
     pub fn new(a: ArrayViewD<'a, T>) -> Result<Self> {
         let (batch, rows, cols) = split_shape(a.shape())?;
         let count = count(&batch)?;
-        let flat = merged_batch(a.clone()).map(as_3d);
+        // (An empty batch has no matrix to hand out; merging its axes would index one.)
+        let flat = if count == 0 { None } else { merged_batch(a.clone()).map(as_3d) };
         Ok(Mats { all: a, flat, batch, rows, cols, count })
     }
 

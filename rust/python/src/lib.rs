@@ -26,6 +26,25 @@ fn num_threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// batch_width(count, dim) -> threads a stack of `count` matrices of largest dimension `dim`
+/// is spread over (1: the calling thread alone), as the thread policy decides it now.
+#[pyfunction]
+fn batch_width(count: usize, dim: usize) -> usize {
+    lapack_ai_core::threads::batch_width(count, dim)
+}
+
+/// Test hook: panics inside the binding's guard, which must raise `_core.CoreError` (kind
+/// "internal"), never a PanicException.
+#[pyfunction]
+fn selftest_panic(py: Python<'_>) -> PyResult<()> {
+    errors::guard(py, "selftest_panic", || -> PyResult<()> {
+        let v: Vec<u8> = Vec::new();
+        let i = v.len() + 3;
+        let _ = v[i]; // index out of bounds: a panic
+        Ok(())
+    })
+}
+
 /// load_blas(package) -> dict: bind the BLAS/LAPACK library (`package`: the scipy-openblas64
 /// package's library, used when NumPy's own cannot be shared) and describe it; ImportError
 /// when there is none. Later calls describe the library already bound.
@@ -69,6 +88,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(load_blas, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_width, m)?)?;
+    m.add_function(wrap_pyfunction!(selftest_panic, m)?)?;
     use routines::*;
     for f in [
         wrap_pyfunction!(svd, m)?, wrap_pyfunction!(solve, m)?, wrap_pyfunction!(inv, m)?,

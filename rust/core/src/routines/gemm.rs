@@ -146,6 +146,9 @@ fn scale<T: Scalar>(mut c: ArrayViewMutD<T>, beta: T) {
 
 /// A writable stack with its batch axes merged into one, when its strides allow.
 fn merged_mut<T>(c: ArrayViewMutD<T>) -> Option<ArrayViewMut3<T>> {
+    if c.is_empty() {
+        return None;
+    }
     let nd = c.ndim();
     let mut c = if nd == 2 { c.insert_axis(Axis(0)) } else { c };
     for d in (0..c.ndim().saturating_sub(3)).rev() {

@@ -14,7 +14,7 @@ use crate::threads::batch_width;
 pub struct Inverted<T> {
     pub x: ArrayD<T>,
     /// Exact 1-norm reciprocal condition number, 1 / (||A||_1 ||A^-1||_1): the inverse is at
-    /// hand, so this costs one norm instead of an xGECON estimate.
+    /// hand, so this costs one norm instead of an xGECON estimate. Empty for 0x0 matrices.
     pub rcond: ArrayD<T>,
 }
 
@@ -23,10 +23,14 @@ pub fn inv<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<Inverted<T
     square("inv", a.rows, a.cols)?;
     let n = a.rows;
     let width = batch_width(a.count, n);
-    Need::new().array::<T>(&[a.count, n * n + 1]).add_times(Need::new().array::<T>(&[n, 66]), width).check("inv")?;
+    Need::new().array::<T>(&[a.count, n * n + usize::from(n > 0)]).add_times(Need::new().array::<T>(&[n, 66]), width).check("inv")?;
     let mut x = Stack::<T>::new("inv", &a.batch, n, n)?;
+    if n == 0 {
+        // Nothing to invert, so no rcond per matrix either (a stack may hold 2^40 of them).
+        return Ok(Inverted { x: x.into_array(false), rcond: ndarray::ArrayD::from_elem(ndarray::IxDyn(&[0]), T::infinity()) });
+    }
     let mut rcond = per_matrix("inv", &a.batch, T::infinity())?;
-    if n > 0 {
+    {
         run(a.count, n, (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
             let mut x = FMat::new(x.item(j), n, n);
             load_checked(a.get(i), &mut x, check_finite, "a")?;

@@ -23,7 +23,8 @@ pub enum Assume {
 pub struct Solved<T> {
     pub x: ArrayD<T>,
     /// 1-norm reciprocal condition number per matrix: exact up to `small::NATIVE_MAX` (general
-    /// and positive definite), else a cheap bound or LAPACK's estimate (see `solve`).
+    /// and positive definite), else a cheap bound or LAPACK's estimate (see `solve`); empty
+    /// for 0x0 matrices.
     pub rcond: ArrayD<T>,
 }
 
@@ -80,7 +81,7 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
         return Err(CoreError::Shape(format!("solve: a is {n}x{n} but b has {} rows", b.rows)));
     }
     let width = batch_width(a.count, n.max(k));
-    Need::new().array::<T>(&[a.count, n * k + 1]).add_times(Need::new().array::<T>(&[n, n + 6]), width).check("solve")?;
+    Need::new().array::<T>(&[a.count, n * k + usize::from(n > 0)]).add_times(Need::new().array::<T>(&[n, n + 6]), width).check("solve")?;
     // A C-ordered A is loaded as A^T (a memcpy): symmetric kinds flip the triangle letter,
     // LU factors A^T and solves with its transpose (kappa_1(A) = kappa_inf(A^T)).
     // (For LU only from n = 128: below, the transposed solves cost more than the copy saves.)
@@ -88,10 +89,11 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
     let ul = uplo(lower, tr);
     let (trans, norm) = if tr { (b'T', b'I') } else { (b'N', b'1') };
     let mut x = Stack::<T>::new("solve", &a.batch, n, k)?;
-    let mut rcond = per_matrix("solve", &a.batch, T::infinity())?;
     if n == 0 {
-        return Ok(Solved { x: x.into_array(false), rcond: batch_array(rcond) });
+        // Nothing to solve, so no rcond per matrix either (a stack may hold 2^40 of them).
+        return Ok(Solved { x: x.into_array(false), rcond: ndarray::ArrayD::from_elem(ndarray::IxDyn(&[0]), T::infinity()) });
     }
+    let mut rcond = per_matrix("solve", &a.batch, T::infinity())?;
     let native = n <= small::NATIVE_MAX && assume != Assume::Symmetric;
     run(a.count, n.max(k), (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
         let sa = if tr { a.get(i).reversed_axes() } else { a.get(i) };
