@@ -1,16 +1,20 @@
 """Time lapack_ai against NumPy/SciPy in one process, interleaved, and print ratios.
 
-    python -m lapack_ai.benchmark            # the table in docs/benchmarks.md
+    python -m lapack_ai.benchmark            # the tables in docs/benchmarks.md (./dev bench)
     python -m lapack_ai.benchmark --quick    # the demo's short version
-    python -m lapack_ai.benchmark --ops svd solve --sizes 4 1024
+    python -m lapack_ai.benchmark --sections single --ops svd solve --sizes 1024 4096
 
-For every (routine, size) the two callables run in alternating rounds on the same inputs;
-the figure is the median of per-round means, and the ratio is ours / theirs (below 1 is
-faster). Routines, inputs and peers come from lapack_ai.registry.REGISTRY.
+Three sections:
+- ``single``: one n x n matrix per call, every routine of lapack_ai.registry.REGISTRY against
+  its NumPy peer, plus ``svd`` with each driver against ``scipy.linalg.svd`` with the same one;
+- ``stacks``: 10000 4x4 and 1000 32x32 matrices per call;
+- ``stream``: ``gemm`` on (N, 4, 4) stacks in GB/s of minimal traffic (3 x 128 bytes per
+  product), beside ``np.matmul`` and this machine's copy bandwidth.
 
-Both libraries run in their default configuration: NumPy's OpenBLAS with its threads,
-lapack_ai's with one thread and rayon (see docs/architecture.md). Interleaving is deliberate:
-the two see the same machine state, including each other's idle worker threads.
+For every row the two callables run in alternating rounds on the same inputs; the figure is
+the median of per-round means, and the ratio is ours / theirs (below 1 is faster). Both run in
+their default configuration, with the threads OpenBLAS starts with (shared, when lapack_ai
+binds NumPy's own OpenBLAS). Interleaving is deliberate: the two see the same machine state.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import platform
 import statistics
 import sys
+import threading
 import time
 import warnings
 
@@ -29,8 +34,28 @@ import numpy as np
 import lapack_ai
 from lapack_ai.registry import REGISTRY
 
-DEFAULT_OPS = ["gemm", "solve", "svd", "eigh", "inv", "cholesky", "qr", "det", "lstsq"]
-DEFAULT_SIZES = [4, 64, 256, 1024]
+DEFAULT_OPS = ["gemm", "solve", "svd", "svd-gesdd", "svd-gesvd", "eigh", "qr", "cholesky", "inv", "lstsq", "det"]
+DEFAULT_SIZES = [64, 256, 1024, 2048]
+STACK_OPS = ["gemm", "solve", "svd", "eigh", "inv", "det", "cholesky"]
+STACKS = [(10000, 4), (1000, 32)]
+
+
+def _scipy_svd(driver):
+    def peer(a):
+        import scipy.linalg
+
+        return scipy.linalg.svd(a, lapack_driver=driver)
+    peer.__doc__ = f"scipy.linalg.svd(lapack_driver={driver!r})"
+    return peer
+
+
+# name -> (ours, peer, peer's name, inputs from this registry entry)
+VARIANTS = {
+    "svd-gesdd": (lambda a: lapack_ai.svd(a, driver="gesdd"), _scipy_svd("gesdd"),
+                  "scipy.linalg.svd(lapack_driver='gesdd')", "svd"),
+    "svd-gesvd": (lambda a: lapack_ai.svd(a, driver="gesvd"), _scipy_svd("gesvd"),
+                  "scipy.linalg.svd(lapack_driver='gesvd')", "svd"),
+}
 
 
 def median_time(fn, repeats: int) -> float:
@@ -47,7 +72,7 @@ def median_time(fn, repeats: int) -> float:
 
 def _budget(n: int) -> tuple[int, float]:
     """(rounds, seconds per round per contender): tiny calls need many repetitions."""
-    return (15, 0.02) if n <= 64 else (9, 0.05) if n <= 256 else (7, 0.0)
+    return (15, 0.02) if n <= 64 else (9, 0.05) if n <= 256 else (7, 0.0) if n <= 1024 else (3, 0.0)
 
 
 def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float, float]:
@@ -68,12 +93,15 @@ def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float,
     return statistics.median(so), statistics.median(st)
 
 
-def _peer(name):
+def _contenders(name):
+    """(ours, peer, peer's name, registry entry for the inputs)."""
+    if name in VARIANTS:
+        ours, peer, label, base = VARIANTS[name]
+        return ours, peer, label, REGISTRY[base]
     r = REGISTRY[name]
     ref = r.reference
-    if name == "lstsq":
-        return lambda a, b: ref(a, b, rcond=None)
-    return ref
+    peer = (lambda a, b: ref(a, b, rcond=None)) if name == "lstsq" else ref
+    return r.func, peer, r.peer, r
 
 
 def blas_info() -> str:
@@ -90,17 +118,95 @@ def fmt_time(t: float) -> str:
     return f"{t * 1e6:.2f} us" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
 
 
+class Table:
+    def __init__(self, markdown: bool, columns: list[str]):
+        self.markdown, self.columns = markdown, columns
+        if markdown:
+            print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
+        else:
+            print("  ".join(f"{c:>12}" for c in columns))
+
+    def row(self, *cells) -> None:
+        if self.markdown:
+            print("| " + " | ".join(str(c) for c in cells) + " |")
+        else:
+            print("  ".join(f"{str(c):>12}" for c in cells))
+        sys.stdout.flush()
+
+
+def single(ops, sizes, dtypes, markdown, quick) -> None:
+    rng = np.random.default_rng(0)
+    t = Table(markdown, ["routine", "dtype", "n", "lapack_ai", "peer", "ours / peer", "peer function"])
+    for name in ops:
+        ours, peer, label, r = _contenders(name)
+        for dtype in dtypes:
+            for n in sizes:
+                args = r.make(rng, (n, n), np.dtype(dtype))
+                rounds, per = _budget(n)
+                so, st = time_pair(ours, peer, args, min(rounds, 5) if quick else rounds, per)
+                t.row(name, dtype, n, fmt_time(so), fmt_time(st), f"{so / st:.2f}", f"`{label}`" if markdown else label)
+
+
+def stacks(ops, stacks_, dtypes, markdown) -> None:
+    rng = np.random.default_rng(0)
+    t = Table(markdown, ["routine", "dtype", "stack", "lapack_ai", "peer", "ours / peer", "peer function"])
+    for name in ops:
+        ours, peer, label, r = _contenders(name)
+        for dtype in dtypes:
+            for count, n in stacks_:
+                args = r.make(rng, (count, n, n), np.dtype(dtype))
+                so, st = time_pair(ours, peer, args, 9, 0.05)
+                t.row(name, dtype, f"{count}x{n}x{n}", fmt_time(so), fmt_time(st), f"{so / st:.2f}",
+                      f"`{label}`" if markdown else label)
+
+
+def copy_bandwidth(nbytes: int, threads: int) -> float:
+    """GB/s (bytes read + written) of np.copyto over ``nbytes``, split over ``threads`` Python
+    threads (NumPy releases the GIL while copying)."""
+    n = nbytes // 8
+    src, dst = np.random.default_rng(1).standard_normal(n), np.empty(n)
+    parts = np.array_split(np.arange(n), threads)
+    bounds = [(p[0], p[-1] + 1) for p in parts if len(p)]
+
+    def run():
+        ts = [threading.Thread(target=np.copyto, args=(dst[lo:hi], src[lo:hi])) for lo, hi in bounds]
+        for th in ts:
+            th.start()
+        for th in ts:
+            th.join()
+    return 2 * nbytes / median_time(run, 7) / 1e9
+
+
+def stream(counts, markdown) -> None:
+    """gemm on (N, 4, 4) float64 stacks, into a given c (out=) and into a new array."""
+    threads = lapack_ai.blas_config()["batch_threads"]
+    one, every = copy_bandwidth(384 << 20, 1), copy_bandwidth(384 << 20, threads)
+    print(f"# copy bandwidth (np.copyto, 384 MiB, read + written): {one:.1f} GB/s on 1 thread, "
+          f"{every:.1f} GB/s on {threads} threads")
+    t = Table(markdown, ["N", "output", "lapack_ai GB/s", "np.matmul GB/s", "ours / NumPy speed",
+                         "ours / copy bandwidth"])
+    rng = np.random.default_rng(0)
+    for count in counts:
+        a, b = rng.standard_normal((count, 4, 4)), rng.standard_normal((count, 4, 4))
+        c = np.empty_like(a)
+        gb = 3 * 128 * count / 1e9
+        for output, ours, theirs in (("c given", lambda: lapack_ai.gemm(a, b, c), lambda: np.matmul(a, b, out=c)),
+                                     ("new", lambda: lapack_ai.gemm(a, b), lambda: np.matmul(a, b))):
+            so, st = time_pair(ours, theirs, (), 7, 0.2)
+            t.row(count, output, f"{gb / so:.1f}", f"{gb / st:.1f}", f"{st / so:.2f}x", f"{gb / so / every:.0%}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ops", nargs="+", default=DEFAULT_OPS, choices=sorted(REGISTRY))
+    p.add_argument("--sections", nargs="+", default=["single", "stacks", "stream"], choices=["single", "stacks", "stream"])
+    p.add_argument("--ops", nargs="+", default=None, choices=sorted([*REGISTRY, *VARIANTS]))
     p.add_argument("--sizes", nargs="+", type=int, default=DEFAULT_SIZES)
-    p.add_argument("--batch", type=int, default=0, help="time stacks of this many n x n matrices")
-    p.add_argument("--quick", action="store_true", help="small sizes, few rounds (for the demo)")
-    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
+    p.add_argument("--stack-counts", nargs="+", type=int, default=[1_000_000, 4_000_000],
+                   help="N of the (N, 4, 4) stacks of the stream section")
+    p.add_argument("--quick", action="store_true", help="a few small sizes, few rounds (for the demo)")
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables")
     a = p.parse_args(argv)
-    sizes = [4, 128] if a.quick else a.sizes
-    ops = ["gemm", "solve", "svd", "eigh"] if a.quick else a.ops
-    rng = np.random.default_rng(0)
     print(f"# lapack_ai {lapack_ai.__version__} vs NumPy {np.__version__}; {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
@@ -108,29 +214,16 @@ def main(argv=None) -> int:
     print(f"# lapack_ai runs on: {cfg['config']} ({cfg['origin']}), kernel {cfg['corename']}, "
           f"{cfg['threads']} BLAS thread(s), {cfg['batch_threads']} rayon threads")
     print(f"# BLAS libraries loaded: {blas_info()}")
-    head = f"{'routine':<10}{'n':>6}  {'lapack_ai':>11}  {'peer':>11}  {'ours/peer':>9}  peer"
-    if a.markdown:
-        print("| routine | n | lapack_ai | peer | ours / peer | peer function |\n|---|---|---|---|---|---|")
-    else:
-        print(head)
     warnings.simplefilter("ignore")  # e.g. NumPy's det overflow warning on large random input
-    for name in ops:
-        r = REGISTRY[name]
-        if a.batch and not r.stacked:
-            continue
-        for n in sizes:
-            args = r.make(rng, (a.batch, n, n) if a.batch else (n, n), np.float64)
-            rounds, per = _budget(n)
-            if a.quick:
-                rounds = min(rounds, 5)
-            ours, theirs = time_pair(r.func, _peer(name), args, rounds, per)
-            ratio = ours / theirs
-            label = f"{a.batch}x{n}" if a.batch else str(n)
-            if a.markdown:
-                print(f"| {name} | {label} | {fmt_time(ours)} | {fmt_time(theirs)} | {ratio:.2f} | `{r.peer}` |")
-            else:
-                print(f"{name:<10}{label:>6}  {fmt_time(ours):>11}  {fmt_time(theirs):>11}  {ratio:>9.2f}  {r.peer}")
-            sys.stdout.flush()
+    if a.quick:
+        single(["gemm", "solve", "svd", "eigh"], [4, 128], ["float64"], a.markdown, True)
+        return 0
+    if "single" in a.sections:
+        single(a.ops or DEFAULT_OPS, a.sizes, a.dtypes, a.markdown, False)
+    if "stacks" in a.sections:
+        stacks([o for o in (a.ops or STACK_OPS) if o in REGISTRY and REGISTRY[o].stacked], STACKS, a.dtypes, a.markdown)
+    if "stream" in a.sections:
+        stream(a.stack_counts, a.markdown)
     return 0
 
 

@@ -205,8 +205,10 @@ impl Problem<'_> {
     }
     /// Bytes on the device (gemm: A, B and C).
     pub fn device_bytes(&self) -> u64 {
+        // Saturating: a broadcast stack can name more elements than 64 bits count.
         let (c, m, n, k) = (self.count as u64, self.m as u64, self.n as u64, self.k as u64);
-        c * (m * k + k * n + m * n) * self.elem()
+        let per = m.saturating_mul(k).saturating_add(k.saturating_mul(n)).saturating_add(m.saturating_mul(n));
+        c.saturating_mul(per).saturating_mul(self.elem())
     }
     fn size(&self) -> usize {
         ((self.m as f64) * (self.n as f64) * (self.k as f64)).cbrt().round() as usize
@@ -243,7 +245,8 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
         return Some(format!("{} needs {} on the device, over the {limit_pct}% of {} {what} allowed by LAPACK_GPU_MEMORY_LIMIT",
                             p.describe(), gib(need), gib(avail)));
     }
-    let largest = p.count as u64 * (p.m.max(p.n) as u64) * (p.k.max(p.n) as u64) * p.elem();
+    let largest = (p.count as u64).saturating_mul(p.m.max(p.n) as u64).saturating_mul(p.k.max(p.n) as u64)
+        .saturating_mul(p.elem());
     if largest > dev.max_alloc {
         return Some(format!("one operand ({}) exceeds the device's largest buffer ({})", gib(largest), gib(dev.max_alloc)));
     }

@@ -174,7 +174,7 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
     let scalar = |v: Bound<'py, PyAny>| !(v.is_instance_of::<PyUntypedArray>() || v.is_instance_of::<PyList>()
         || v.is_instance_of::<PyTuple>());
     let queueable = kwargs.is_none_or(|k| k.is_empty() || k.values().iter().all(scalar))
-        && a0.as_ref().is_some_and(|a| a.len() * a.dtype().itemsize() < RSS_MIN_BYTES)
+        && a0.as_ref().is_some_and(|a| a.len().saturating_mul(a.dtype().itemsize()) < RSS_MIN_BYTES)
         && (n == 1 || (n == 2 && a1.is_some()));
     let (Some(a0), true) = (a0, queueable) else {
         return site.get_item(3)?.call(args, kwargs);

@@ -445,8 +445,9 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     let size = std::mem::size_of::<T>() as u64;
     let mut run = Run { kernel: v.name.to_string(), ..Run::default() };
     let total = count * p.m * p.n;
-    let work = sched.split * sched.slices * v.tile.0 * v.tile.1;
-    let bytes = (p.a.data.len() as u64 + p.b.data.len() as u64 + total as u64 + work as u64) * size;
+    let work = sched.split.saturating_mul(sched.slices).saturating_mul(v.tile.0 * v.tile.1);
+    let bytes = (p.a.data.len() as u64).saturating_add(p.b.data.len() as u64).saturating_add(total as u64)
+        .saturating_add(work as u64).saturating_mul(size);
     if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
         return Err(classify(-4, format!("{} MiB of operands do not fit the device's {} MiB", bytes >> 20, gpu.info.global_mem >> 20)));
     }
@@ -606,6 +607,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let mut da = alloc::<T>(gpu, m * k, CL_MEM_READ_ONLY)?;
     let mut db = alloc::<T>(gpu, k * n, CL_MEM_READ_ONLY)?;
     let dc = alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?;
+    let _finish = Finish(q); // every exit waits for what was enqueued
     unsafe {
         check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;
