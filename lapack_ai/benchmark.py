@@ -49,7 +49,8 @@ def _scipy_svd(driver):
     return peer
 
 
-# name -> (ours, peer, peer's name, inputs from this registry entry)
+# name -> (ours, peer, peer's name, inputs from this registry entry); their peers run on SciPy's
+# own OpenBLAS (32-bit integers), so rounds are settled (see time_pair)
 VARIANTS = {
     "svd-gesdd": (lambda a: lapack_ai.svd(a, driver="gesdd"), _scipy_svd("gesdd"),
                   "scipy.linalg.svd(lapack_driver='gesdd')", "svd"),
@@ -75,7 +76,10 @@ def _budget(n: int) -> tuple[int, float]:
     return (15, 0.02) if n <= 64 else (9, 0.05) if n <= 256 else (7, 0.0) if n <= 1024 else (3, 0.0)
 
 
-def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float, float]:
+def time_pair(ours, theirs, args, rounds: int, per_round: float, settle: float = 0.0) -> tuple[float, float]:
+    """Median per-call time of each, over alternating rounds. ``settle``: seconds to pause
+    before each round, for a peer on another OpenBLAS (SciPy's): its idle workers spin for a
+    while after each call and would otherwise slow the other side's next round."""
     def reps_for(f):
         t0 = time.perf_counter()
         f(*args)
@@ -86,6 +90,7 @@ def time_pair(ours, theirs, args, rounds: int, per_round: float) -> tuple[float,
     so, st = [], []
     for _ in range(rounds):
         for f, reps, out in ((ours, ro, so), (theirs, rt, st)):
+            time.sleep(settle)
             t0 = time.perf_counter()
             for _ in range(reps):
                 f(*args)
@@ -143,7 +148,8 @@ def single(ops, sizes, dtypes, markdown, quick) -> None:
             for n in sizes:
                 args = r.make(rng, (n, n), np.dtype(dtype))
                 rounds, per = _budget(n)
-                so, st = time_pair(ours, peer, args, min(rounds, 5) if quick else rounds, per)
+                so, st = time_pair(ours, peer, args, min(rounds, 5) if quick else rounds, per,
+                                   settle=0.25 if name in VARIANTS else 0.0)
                 t.row(name, dtype, n, fmt_time(so), fmt_time(st), f"{so / st:.2f}", f"`{label}`" if markdown else label)
 
 
