@@ -162,15 +162,18 @@ def test_gemm_any_layout_of_every_operand(case, data):
     assert la.gemm(a, b).shape == product.shape
 
 
-@given(stacks(square=True), st.sampled_from(["dgetrf", "dgeqrf", "dpotrf", "sgesdd", "dsyevd"]))
+@given(stacks(square=True), st.sampled_from(["dgetrf", "dgeqrf", "dpotrf", "sgesdd", "dsyevd", "dgesv", "sposv", "dgelsd"]))
 def test_low_level_routines(case, name):
     values, a = case
     assume(a.ndim == 2)
     f = getattr(la.lapack, name)
     spd = values @ values.T + values.shape[0] * np.eye(values.shape[0])
-    arg = relayout(spd.astype(values.dtype), "interleaved", None) if name in ("dpotrf", "dsyevd") else a
+    arg = relayout(spd.astype(values.dtype), "interleaved", None) if name in ("dpotrf", "dsyevd", "sposv") else a
+    rhs = (np.ones((values.shape[0], 3), values.dtype),) if name in ("dgesv", "sposv", "dgelsd") else ()
     try:
-        out = f(arg)
+        out = f(arg, *rhs)
+    except la.InternalError:
+        raise
     except (la.LinAlgError, la.InputError, la.OutOfMemoryError):
         return
     assert all(np.all(np.isfinite(np.asarray(o))) for o in out if o is not None) if isinstance(out, tuple) \

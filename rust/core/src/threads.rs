@@ -15,9 +15,9 @@ use crate::blas;
 /// than the threads; larger ones only when there are at least as many matrices as threads.
 pub const PARALLEL_MAX_DIM: usize = 64;
 
-/// Below this much work (matrices x dim^3) a stack runs on the calling thread: waking other
-/// threads costs more (`python -m lapack_ai.benchmark --ops solve --sizes 4 --stack ...`).
-pub const PARALLEL_MIN_WORK: usize = 8 * 1024;
+/// Below this much work (matrices x dim^3) a stack runs on the calling thread: waking an idle
+/// worker took 20-75 us on the 2-vCPU development VM, about a thousand native 4x4 solves.
+pub const PARALLEL_MIN_WORK: usize = 1 << 16;
 
 static INIT: Once = Once::new();
 

@@ -422,8 +422,10 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<P
     };
     // SAFETY: `out` was just created and no Python code has seen it: this is the only access.
     let mut cv = unsafe { out.as_array_mut() };
-    if small {
-        // Tiny: no BLAS call, and the GIL stays held (releasing it costs more than this product).
+    if m.saturating_mul(n).saturating_mul(k) <= HOLD_GIL_UPTO {
+        // A product of a few microseconds keeps the GIL: releasing and taking it back costs a
+        // noticeable part of it. (Another thread writing a or b still cannot race: it would
+        // hold their borrow, and `ro` above refuses that.)
         core::gemm::gemm1(av, bv, cv, alpha, T::zero()).map_err(|e| to_py(py, e, "cpu"))?;
     } else {
         run(py, &decision, || core::gemm::gemm1(av, bv, cv.view_mut(), alpha, T::zero()))?;
@@ -431,6 +433,9 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<P
     dispatch::record("gemm", &decision);
     Ok(Some(out.into_any().unbind()))
 }
+
+/// Products up to this many multiply-adds (64^3, about 10 us) run with the GIL held.
+const HOLD_GIL_UPTO: usize = 1 << 18;
 
 /// matmul2d(a, b, alpha, trans_a, trans_b) -> alpha op(a) op(b) as a new C-ordered array, for
 /// the common case of two 2-D arrays of one float dtype with fitting shapes; None otherwise.
