@@ -208,8 +208,8 @@ mod tests {
                 let mut x: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
                 potrs(uplo, &c, n, &mut x, 1);
                 let ax: Vec<f64> = (0..n).map(|i| (0..n).map(|k| a[i + k * n] * x[k]).sum()).collect();
-                for i in 0..n {
-                    assert!((ax[i] - (i as f64 + 1.0)).abs() < 1e-9);
+                for (i, v) in ax.iter().enumerate() {
+                    assert!((v - (i as f64 + 1.0)).abs() < 1e-9);
                 }
             }
         }
