@@ -18,7 +18,10 @@ from ._arrays import as_float, batch_broadcast, broadcast_shapes, promote, squar
 from .errors import DeviceFallbackWarning, DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
 from .errors import call as _call
 from .errors import from_core
+from .config import _steers as _steers_var
 from .config import device_request as _device_request
+
+_steers = _steers_var.get
 
 __all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
            "qr", "eigh", "eigvalsh", "cond", "rcond",
@@ -104,7 +107,8 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
     unsupported dtypes, or when ``c``'s dtype differs from the result's, ValueError for a
     read-only ``c``; DeviceError when a forced device cannot run the call.
     """
-    device = _device_request(device)  # the caller's, else a config_context override, else None
+    if device is not None or _steers():
+        device = _device_request(device)  # the caller's, else a config_context override
     if c is None and device is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
         try:
             out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
