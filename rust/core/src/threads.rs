@@ -15,8 +15,8 @@ use crate::blas;
 /// than the threads; larger ones only when there are at least as many matrices as threads.
 pub const PARALLEL_MAX_DIM: usize = 64;
 
-/// Below this much work (matrices x dim^3) a stack runs on the calling thread: waking an idle
-/// worker took 20-75 us on the 2-vCPU development VM, about a thousand native 4x4 solves.
+/// Below this much work (matrices x dim^3, about a thousand native 4x4 solves) a stack runs on
+/// the calling thread: waking idle workers costs tens of microseconds on a VM.
 pub const PARALLEL_MIN_WORK: usize = 1 << 16;
 
 static INIT: Once = Once::new();
