@@ -550,8 +550,8 @@ pub fn gesvd<T: Scalar>(jobu: u8, jobvt: u8, a: &mut FMat<T>, s: &mut [T], mut u
     })
 }
 
-/// Work a value reported for a whole stack would have needed: used by `routines` to size the
-/// memory check before any work.
+/// Bytes of `lwork` elements of `T` plus `liwork` integers (a documented minimum): what one
+/// thread's workspace adds to a routine's memory check before any work.
 pub fn work_bytes<T>(lwork: Option<u64>, liwork: Option<u64>) -> Option<u64> {
     let a = lwork?.checked_mul(std::mem::size_of::<T>() as u64)?;
     let b = liwork?.checked_mul(std::mem::size_of::<Int>() as u64)?;

@@ -25,7 +25,7 @@ pub const SMALL: usize = 5 * 5 * 5;
 pub const STACK_INLINE_DIM: usize = 8;
 
 /// Inline stacks spread over threads from this many multiply-adds (m*n*k per product times
-/// the count): waking a thread costs about as much as 2000 4x4 products.
+/// the count, about 2000 4x4 products): below, waking idle threads costs more than it saves.
 const STACK_PARALLEL_WORK: usize = 1 << 17;
 
 /// (count, m, n, k) of a stacked product, after checking that the shapes agree.
