@@ -11,14 +11,17 @@ import numpy as np
 from .errors import DTypeError, ShapeError
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_C64, _C128 = np.dtype(np.complex64), np.dtype(np.complex128)
+_LAPACK = (_F64, _F32, _C128, _C64)
 
 
 def as_float(x, op: str, arg: str, min_ndim: int = 2) -> np.ndarray:
-    """``x`` as a float32/float64 ndarray of at least ``min_ndim`` dimensions (no copy when it
-    already is one). Integers and bools become float64, as in NumPy."""
+    """``x`` as an ndarray of one of LAPACK's four types (float32, float64, complex64,
+    complex128) of at least ``min_ndim`` dimensions (no copy when it already is one). Integers
+    and bools become float64, as in NumPy."""
     a = x if type(x) is np.ndarray else np.asarray(x)
     dt = a.dtype
-    if dt is not _F64 and dt is not _F32 and dt != _F64 and dt != _F32:
+    if dt is not _F64 and dt is not _F32 and dt not in _LAPACK:
         a = _convert(a, op, arg)
     elif not a.flags.aligned:  # e.g. a field of a packed structured array: the core reads aligned data
         a = np.array(a, copy=True)
@@ -31,22 +34,34 @@ def _convert(a: np.ndarray, op: str, arg: str) -> np.ndarray:
     kind = a.dtype.kind
     if kind in "biu":
         return a.astype(np.float64)
-    if kind == "f" and a.dtype.itemsize in (4, 8):  # non-native byte order
+    if kind in "fc" and a.dtype.newbyteorder("=") in _LAPACK:  # non-native byte order
         return a.astype(a.dtype.newbyteorder("="))
     if kind == "f":
         target = "float32" if a.dtype.itemsize < 4 else "float64"
         raise DTypeError(op, arg, a.dtype,
-                         f"LAPACK works in float32 and float64 only; convert with {arg}.astype(np.{target})")
+                         f"LAPACK works in float32, float64, complex64 and complex128; convert with "
+                         f"{arg}.astype(np.{target})")
     if kind == "c":
-        raise DTypeError(op, arg, a.dtype, "complex input is not supported yet; use numpy.linalg or scipy.linalg")
-    raise DTypeError(op, arg, a.dtype, "expected a real numeric array (float32, float64, int or bool)")
+        raise DTypeError(op, arg, a.dtype,
+                         f"LAPACK works in complex64 and complex128 at most; convert with {arg}.astype(np.complex128)")
+    raise DTypeError(op, arg, a.dtype, "expected a numeric array (float32, float64, complex64, complex128, int or bool)")
+
+
+def common_dtype(*dtypes: np.dtype) -> np.dtype:
+    """NumPy linalg's common type of already converted arrays: float64 unless every real part
+    is float32, complex when any is."""
+    double = any(d == _F64 or d == _C128 for d in dtypes)
+    if any(d.kind == "c" for d in dtypes):
+        return _C128 if double else _C64
+    return _F64 if double else _F32
 
 
 def promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both arrays in their common float dtype (float32 only if both are float32)."""
+    """Both arrays in their common LAPACK type (``common_dtype``)."""
     if a.dtype == b.dtype:
         return a, b
-    return a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
+    t = common_dtype(a.dtype, b.dtype)
+    return a.astype(t, copy=False), b.astype(t, copy=False)
 
 
 def square(op: str, arg: str, a: np.ndarray) -> None:

@@ -9,9 +9,10 @@
 //! `package`, or the path of a library.
 //!
 //! Each routine is declared once below with its C signature (Fortran convention: every
-//! argument by pointer, the hidden lengths of character arguments last) and bound for both
-//! precisions. Callers go through `crate::lapack` and `crate::routines::gemm`, which check
-//! every argument first, so LAPACK's argument checker (xerbla) is a second net: where the
+//! argument by pointer, the hidden lengths of character arguments last) and bound for the
+//! four types (f32, f64, c32, c64): in `Fns` where the signature is the same for all, in
+//! `RealFns`/`ComplexFns` where the complex routine takes other arguments. Callers go through
+//! `crate::lapack` and `crate::routines::gemm`, which check every argument first, so LAPACK's argument checker (xerbla) is a second net: where the
 //! library lets us, its report is caught and becomes an error instead of a line on stderr.
 
 use std::cell::Cell;
@@ -19,6 +20,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
 
 use crate::error::{CoreError, Result};
+use crate::scalar::{C32, C64};
 
 /// BLAS/LAPACK's integer: 64-bit (ILP64).
 pub type Int = i64;
@@ -31,35 +33,72 @@ type I = *const Int;
 pub const MIN_VERSION: (u32, u32, u32) = (0, 3, 28);
 
 macro_rules! routines {
-    ($($name:ident($($ty:ty),*) $(-> $ret:ty)?;)*) => {
-        /// One precision's routines (`T` is f32 or f64) in the loaded library.
-        pub struct Fns<T> { $(pub $name: unsafe extern "C" fn($($ty),*) $(-> $ret)?,)* }
-        impl<T> Fns<T> {
+    ($(#[$doc:meta])* $fam:ident<$($g:ident),*> { $($name:ident $(= $sym:literal)? ($($ty:ty),*);)* }) => {
+        $(#[$doc])*
+        pub struct $fam<$($g),*> { $(pub $name: unsafe extern "C" fn($($ty),*),)* }
+        impl<$($g),*> $fam<$($g),*> {
             fn bind(lib: &Opened, letter: char) -> std::result::Result<Self, String> {
-                Ok(Fns { $($name: lib.sym(&lib.scheme.routine(letter, stringify!($name)))?,)* })
+                Ok($fam { $($name: lib.sym(&lib.scheme.routine(letter, routines!(@sym $name $($sym)?)))?,)* })
             }
         }
     };
+    (@sym $name:ident) => { stringify!($name) };
+    (@sym $name:ident $sym:literal) => { $sym };
+}
+
+// `T` is the element type (f32, f64, c32, c64), `R` its real type.
+routines! {
+    /// Routines with one signature for all four types.
+    Fns<T> {
+        gemm(Ch, Ch, I, I, I, *const T, *const T, I, *const T, I, *const T, *mut T, I, Len, Len);
+        getrf(I, I, *mut T, I, *mut Int, *mut Int);
+        getrs(Ch, I, I, *const T, I, *const Int, *mut T, I, *mut Int, Len);
+        getri(I, *mut T, I, *const Int, *mut T, I, *mut Int);
+        potrf(Ch, I, *mut T, I, *mut Int, Len);
+        potrs(Ch, I, I, *const T, I, *mut T, I, *mut Int, Len);
+        sytrf(Ch, I, *mut T, I, *mut Int, *mut T, I, *mut Int, Len);
+        sytrs(Ch, I, I, *const T, I, *const Int, *mut T, I, *mut Int, Len);
+        geqrf(I, I, *mut T, I, *mut T, *mut T, I, *mut Int);
+        trtrs(Ch, Ch, Ch, I, I, *const T, I, *mut T, I, *mut Int, Len, Len, Len);
+    }
 }
 
 routines! {
-    gemm(Ch, Ch, I, I, I, *const T, *const T, I, *const T, I, *const T, *mut T, I, Len, Len);
-    gesdd(Ch, I, I, *mut T, I, *mut T, *mut T, I, *mut T, I, *mut T, I, *mut Int, *mut Int, Len);
-    gesvd(Ch, Ch, I, I, *mut T, I, *mut T, *mut T, I, *mut T, I, *mut T, I, *mut Int, Len, Len);
-    getrf(I, I, *mut T, I, *mut Int, *mut Int);
-    getrs(Ch, I, I, *const T, I, *const Int, *mut T, I, *mut Int, Len);
-    getri(I, *mut T, I, *const Int, *mut T, I, *mut Int);
-    gecon(Ch, I, *const T, I, *const T, *mut T, *mut T, *mut Int, *mut Int, Len);
-    potrf(Ch, I, *mut T, I, *mut Int, Len);
-    potrs(Ch, I, I, *const T, I, *mut T, I, *mut Int, Len);
-    pocon(Ch, I, *const T, I, *const T, *mut T, *mut T, *mut Int, *mut Int, Len);
-    sytrf(Ch, I, *mut T, I, *mut Int, *mut T, I, *mut Int, Len);
-    sytrs(Ch, I, I, *const T, I, *const Int, *mut T, I, *mut Int, Len);
-    sycon(Ch, I, *const T, I, *const Int, *const T, *mut T, *mut T, *mut Int, *mut Int, Len);
-    geqrf(I, I, *mut T, I, *mut T, *mut T, I, *mut Int);
-    orgqr(I, I, I, *mut T, I, *const T, *mut T, I, *mut Int);
-    syevd(Ch, Ch, I, *mut T, I, *mut T, *mut T, I, *mut Int, I, *mut Int, Len, Len);
-    gelsd(I, I, I, *mut T, I, *mut T, I, *mut T, *const T, *mut Int, *mut T, I, *mut Int, *mut Int);
+    /// Real types' routines whose complex twins differ (integer workspace, two eigenvalue arrays);
+    /// `R` is `T` itself, named apart where the complex twin takes a real argument.
+    RealFns<T, R> {
+        gesdd(Ch, I, I, *mut T, I, *mut R, *mut T, I, *mut T, I, *mut T, I, *mut Int, *mut Int, Len);
+        gesvd(Ch, Ch, I, I, *mut T, I, *mut R, *mut T, I, *mut T, I, *mut T, I, *mut Int, Len, Len);
+        gecon(Ch, I, *const T, I, *const R, *mut R, *mut T, *mut Int, *mut Int, Len);
+        pocon(Ch, I, *const T, I, *const R, *mut R, *mut T, *mut Int, *mut Int, Len);
+        sycon(Ch, I, *const T, I, *const Int, *const R, *mut R, *mut T, *mut Int, *mut Int, Len);
+        orgqr(I, I, I, *mut T, I, *const T, *mut T, I, *mut Int);
+        syevd(Ch, Ch, I, *mut T, I, *mut R, *mut T, I, *mut Int, I, *mut Int, Len, Len);
+        sygvd(I, Ch, Ch, I, *mut T, I, *mut T, I, *mut R, *mut T, I, *mut Int, I, *mut Int, Len, Len);
+        gelsd(I, I, I, *mut T, I, *mut T, I, *mut R, *const R, *mut Int, *mut T, I, *mut Int, *mut Int);
+        geev(Ch, Ch, I, *mut T, I, *mut T, *mut T, *mut T, I, *mut T, I, *mut T, I, *mut Int, Len, Len);
+        gees(Ch, Ch, *const c_void, I, *mut T, I, *mut Int, *mut T, *mut T, *mut T, I, *mut T, I, *mut Int, *mut Int, Len, Len);
+    }
+}
+
+routines! {
+    /// Complex types' routines: real workspace (`R`) beside the complex one, Hermitian names.
+    ComplexFns<T, R> {
+        gesdd(Ch, I, I, *mut T, I, *mut R, *mut T, I, *mut T, I, *mut T, I, *mut R, *mut Int, *mut Int, Len);
+        gesvd(Ch, Ch, I, I, *mut T, I, *mut R, *mut T, I, *mut T, I, *mut T, I, *mut R, *mut Int, Len, Len);
+        gecon(Ch, I, *const T, I, *const R, *mut R, *mut T, *mut R, *mut Int, Len);
+        pocon(Ch, I, *const T, I, *const R, *mut R, *mut T, *mut R, *mut Int, Len);
+        sycon(Ch, I, *const T, I, *const Int, *const R, *mut R, *mut T, *mut Int, Len);
+        hecon(Ch, I, *const T, I, *const Int, *const R, *mut R, *mut T, *mut Int, Len);
+        hetrf(Ch, I, *mut T, I, *mut Int, *mut T, I, *mut Int, Len);
+        hetrs(Ch, I, I, *const T, I, *const Int, *mut T, I, *mut Int, Len);
+        ungqr(I, I, I, *mut T, I, *const T, *mut T, I, *mut Int);
+        heevd(Ch, Ch, I, *mut T, I, *mut R, *mut T, I, *mut R, I, *mut Int, I, *mut Int, Len, Len);
+        hegvd(I, Ch, Ch, I, *mut T, I, *mut T, I, *mut R, *mut T, I, *mut R, I, *mut Int, I, *mut Int, Len, Len);
+        gelsd(I, I, I, *mut T, I, *mut T, I, *mut R, *const R, *mut Int, *mut T, I, *mut R, *mut Int, *mut Int);
+        geev(Ch, Ch, I, *mut T, I, *mut T, *mut T, I, *mut T, I, *mut T, I, *mut R, *mut Int, Len, Len);
+        gees(Ch, Ch, *const c_void, I, *mut T, I, *mut Int, *mut T, *mut T, I, *mut T, I, *mut R, *mut Int, *mut Int, Len, Len);
+    }
 }
 
 type Xerbla = unsafe extern "C" fn(*const c_char, *const Int, usize);
@@ -74,8 +113,10 @@ pub struct Library {
     pub version: (u32, u32, u32),
     /// Candidates passed over, and why (for `blas_config()`).
     pub passed_over: Vec<String>,
-    pub d: Fns<f64>,
-    pub s: Fns<f32>,
+    pub s: (Fns<f32>, RealFns<f32, f32>),
+    pub d: (Fns<f64>, RealFns<f64, f64>),
+    pub c: (Fns<C32>, ComplexFns<C32, f32>),
+    pub z: (Fns<C64>, ComplexFns<C64, f64>),
     corename: unsafe extern "C" fn() -> *const c_char,
     set_threads: unsafe extern "C" fn(c_int),
     get_threads: unsafe extern "C" fn() -> c_int,
@@ -187,8 +228,10 @@ fn open(path: &str, origin: &'static str, loaded_only: bool) -> std::result::Res
         config,
         version,
         passed_over: Vec::new(),
-        d: Fns::bind(&lib, 'd')?,
-        s: Fns::bind(&lib, 's')?,
+        s: (Fns::bind(&lib, 's')?, RealFns::bind(&lib, 's')?),
+        d: (Fns::bind(&lib, 'd')?, RealFns::bind(&lib, 'd')?),
+        c: (Fns::bind(&lib, 'c')?, ComplexFns::bind(&lib, 'c')?),
+        z: (Fns::bind(&lib, 'z')?, ComplexFns::bind(&lib, 'z')?),
         corename: lib.sym(&lib.scheme.util("openblas_get_corename"))?,
         set_threads: lib.sym(&lib.scheme.util("openblas_set_num_threads"))?,
         get_threads: lib.sym(&lib.scheme.util("openblas_get_num_threads"))?,

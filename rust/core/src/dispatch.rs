@@ -201,7 +201,11 @@ pub struct Problem<'a> {
 
 impl Problem<'_> {
     fn elem(&self) -> u64 {
-        if self.dtype == "float32" { 4 } else { 8 }
+        match self.dtype {
+            "float32" => 4,
+            "complex128" => 16,
+            _ => 8,
+        }
     }
     /// Bytes on the device (gemm: A, B and C).
     pub fn device_bytes(&self) -> u64 {
@@ -305,6 +309,11 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     }
     let has_kernel = OPENCL_OPS.contains(&p.op);
     let forced = matches!(request, Request::OpenCl(_));
+    if p.dtype.starts_with("complex") {
+        // No complex kernel yet: say so instead of calibrating a crossover that cannot exist.
+        let why = format!("the OpenCL kernels are real-only (float32/float64); {} runs on the CPU", p.dtype);
+        return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
+    }
     if !has_kernel {
         if forced && explicit {
             return Err(format!("{} has no OpenCL implementation yet; use device='cpu' or 'auto'", p.op));

@@ -10,6 +10,7 @@ use lapack_ai_core::opencl::gemm::KernelChoice;
 use lapack_ai_core::routines as core;
 use lapack_ai_core::routines::{qr as qrm, raw, solve as solvem, svd as svdm};
 use lapack_ai_core::{CoreError, Scalar};
+use lapack_ai_core::scalar::{C32, C64};
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
 use numpy::{Element, IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -19,7 +20,12 @@ use crate::errors::{guard, to_py};
 
 type Obj = Py<PyAny>;
 
-/// Call `$f::<f32 or f64>(...)` according to the dtype of the array `$a`, under the panic guard.
+/// A core scalar type NumPy holds, whose real type (singular values, norms) it holds too.
+pub trait Elem: Scalar<Real: Element> + Element {}
+impl<T: Scalar<Real: Element> + Element> Elem for T {}
+
+/// Call `$f::<T>(...)` with T the dtype of the array `$a` (float32, float64, complex64 or
+/// complex128), under the panic guard.
 macro_rules! by_dtype {
     ($py:expr, $name:expr, $a:expr, $f:ident($($arg:expr),*)) => {{
         let a = $a;
@@ -28,8 +34,12 @@ macro_rules! by_dtype {
                 $f::<f64>($($arg),*)
             } else if a.cast::<PyArrayDyn<f32>>().is_ok() {
                 $f::<f32>($($arg),*)
+            } else if a.cast::<PyArrayDyn<C64>>().is_ok() {
+                $f::<C64>($($arg),*)
+            } else if a.cast::<PyArrayDyn<C32>>().is_ok() {
+                $f::<C32>($($arg),*)
             } else {
-                Err(PyTypeError::new_err("internal: the facade must pass float32 or float64 arrays"))
+                Err(PyTypeError::new_err("internal: the facade must pass float32, float64, complex64 or complex128 arrays"))
             }
         })
     }};
@@ -189,17 +199,22 @@ fn vectors(job: &str) -> PyResult<svdm::Vectors> {
     })
 }
 
-fn scalar<T: Scalar>(x: f64, what: &str) -> PyResult<T> {
-    T::from(x).ok_or_else(|| PyValueError::new_err(format!("{what}={x} is not representable")))
+/// A Python number (real, imaginary parts) in the array's type.
+fn scalar<T: Scalar>((re, im): (f64, f64), what: &str) -> PyResult<T> {
+    T::from_parts(re, im).ok_or_else(|| PyValueError::new_err(format!("{what}={re}+{im}j needs a complex dtype")))
 }
 
-fn min_rcond<T: Scalar>(r: &ArrayD<T>) -> f64 {
+fn real<T: Scalar>(x: f64) -> T::Real {
+    <T::Real as num_traits::NumCast>::from(x).unwrap_or_else(<T::Real as num_traits::Float>::nan)
+}
+
+fn min_rcond<R: Scalar + num_traits::Float>(r: &ArrayD<R>) -> f64 {
     r.iter().fold(f64::INFINITY, |m, v| m.min(v.to_f64().unwrap_or(f64::NAN)))
 }
 
 // ---- high level: stacks (..., m, n) ----
 
-fn svd_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str,
+fn svd_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str,
                               check_finite: bool) -> PyResult<(Obj, Obj, Obj, String)> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), false)?;
@@ -222,7 +237,7 @@ pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &s
     by_dtype!(py, "svd", a, svd_t(py, a, jobu, jobvt, driver, check_finite))
 }
 
-fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume: &str,
+fn solve_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume: &str,
                                 lower: bool, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     shaped(a.shape(), true)?;
@@ -230,8 +245,9 @@ fn solve_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAn
     let kind = match assume {
         "gen" => solvem::Assume::General,
         "sym" => solvem::Assume::Symmetric,
+        "her" => solvem::Assume::Hermitian,
         "pos" => solvem::Assume::Positive,
-        _ => return Err(PyValueError::new_err(format!("assume_a must be 'gen', 'sym' or 'pos', got {assume:?}"))),
+        _ => return Err(PyValueError::new_err(format!("assume_a must be 'gen', 'sym', 'her' or 'pos', got {assume:?}"))),
     };
     let (va, vb) = (view(&a, "a")?, view(&b, "b")?);
     // NumPy 2: a 1-D b is one right-hand side; solve it as an (n, 1) matrix.
@@ -250,7 +266,7 @@ pub fn solve(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume_a: &str,
     by_dtype!(py, "solve", a, solve_t(py, a, b, assume_a, lower, check_finite))
 }
 
-fn inv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
+fn inv_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, f64)> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("inv", a.shape(), T::DTYPE);
@@ -266,7 +282,7 @@ pub fn inv(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Ob
     by_dtype!(py, "inv", a, inv_t(py, a, check_finite))
 }
 
-fn det_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
+fn det_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("det", a.shape(), T::DTYPE);
@@ -280,7 +296,7 @@ pub fn det(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<Obj
     by_dtype!(py, "det", a, det_t(py, a, check_finite))
 }
 
-fn slogdet_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn slogdet_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("slogdet", a.shape(), T::DTYPE);
@@ -295,7 +311,7 @@ pub fn slogdet(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult
     by_dtype!(py, "slogdet", a, slogdet_t(py, a, check_finite))
 }
 
-fn cholesky_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
+fn cholesky_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("cholesky", a.shape(), T::DTYPE);
@@ -309,7 +325,7 @@ pub fn cholesky(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: boo
     by_dtype!(py, "cholesky", a, cholesky_t(py, a, lower, check_finite))
 }
 
-fn qr_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn qr_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), false)?;
     let d = decide("qr", a.shape(), T::DTYPE);
@@ -330,7 +346,7 @@ pub fn qr(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> P
     by_dtype!(py, "qr", a, qr_t(py, a, mode, check_finite))
 }
 
-fn eigh_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn eigh_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("eigh", a.shape(), T::DTYPE);
@@ -345,7 +361,7 @@ pub fn eigh(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_
     by_dtype!(py, "eigh", a, eigh_t(py, a, lower, vectors, check_finite))
 }
 
-fn rcond_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check_finite: bool) -> PyResult<Obj> {
+fn rcond_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("rcond", a.shape(), T::DTYPE);
@@ -361,8 +377,8 @@ pub fn rcond(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check
 }
 
 #[allow(clippy::too_many_arguments)]
-fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>,
-                               alpha: f64, beta: f64, ta: bool, tb: bool, device: Option<&str>) -> PyResult<Option<String>> {
+fn gemm_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>,
+                               alpha: (f64, f64), beta: (f64, f64), ta: bool, tb: bool, device: Option<&str>) -> PyResult<Option<String>> {
     let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
     let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let mut c = rw::<T>(c, "c")?;
@@ -373,17 +389,18 @@ fn gemm_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny
     Ok(out.warning)
 }
 
-/// gemm(a, b, c, alpha, beta, trans_a, trans_b, device=None): c <- alpha op(a) op(b) + beta c,
+/// gemm(a, b, c, (alpha.real, alpha.imag), (beta.real, beta.imag), trans_a, trans_b, device=None):
+/// c <- alpha op(a) op(b) + beta c,
 /// in place, on the backend dispatch picks. Returns a fallback warning's text, or None.
 #[pyfunction]
 #[pyo3(signature = (a, b, c, alpha, beta, trans_a, trans_b, device=None))]
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
+pub fn gemm(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: (f64, f64), beta: (f64, f64),
             trans_a: bool, trans_b: bool, device: Option<&str>) -> PyResult<Option<String>> {
     by_dtype!(py, "gemm", a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b, device))
 }
 
-fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, ta: bool, tb: bool)
+fn matmul2d_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, ta: bool, tb: bool)
                                    -> PyResult<Option<Obj>> {
     let (ra, rb) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let (Ok(av), Ok(bv)) = (view(&ra, "a"), view(&rb, "b")) else {
@@ -408,7 +425,7 @@ fn matmul2d_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<P
             _ => return Ok(None),
         }
     };
-    let alpha = scalar::<T>(alpha, "alpha")?;
+    let alpha = scalar::<T>((alpha, 0.0), "alpha")?;
     lapack_ai_core::alloc::Need::new().array::<T>(&[m, n]).check("gemm").map_err(|e| to_py(py, e, "cpu"))?;
     // NumPy's own allocation. Tiny results are zeroed; a larger one is left for BLAS to fill:
     // with beta = 0 it writes every element and reads none, every argument was checked before
@@ -449,6 +466,12 @@ pub fn matmul2d(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, 
         if let (Ok(_), Ok(_)) = (a.cast::<numpy::PyArray2<f32>>(), b.cast::<numpy::PyArray2<f32>>()) {
             return matmul2d_t::<f32>(py, a, b, alpha, trans_a, trans_b);
         }
+        if let (Ok(_), Ok(_)) = (a.cast::<numpy::PyArray2<C64>>(), b.cast::<numpy::PyArray2<C64>>()) {
+            return matmul2d_t::<C64>(py, a, b, alpha, trans_a, trans_b);
+        }
+        if let (Ok(_), Ok(_)) = (a.cast::<numpy::PyArray2<C32>>(), b.cast::<numpy::PyArray2<C32>>()) {
+            return matmul2d_t::<C32>(py, a, b, alpha, trans_a, trans_b);
+        }
         Ok(None)
     })
 }
@@ -464,12 +487,12 @@ fn a2<T: Element, D: ndarray::Dimension>(py: Python<'_>, a: ndarray::Array<T, D>
     arr(py, a.into_dyn())
 }
 
-fn lstsq_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rc: f64, check_finite: bool)
+fn lstsq_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rc: f64, check_finite: bool)
                                 -> PyResult<(Obj, Obj, usize, Obj)> {
     let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("lstsq", a.shape(), T::DTYPE);
     let (va, vb) = (view2(&a, "a")?, view2(&b, "b")?);
-    let rc = scalar::<T>(rc, "rcond")?;
+    let rc = real::<T>(rc);
     let r = run(py, &d, || core::lstsq::lstsq(va, vb, rc, check_finite))?;
     Ok((a2(py, r.x)?, a2(py, r.residuals)?, r.rank, a2(py, r.s)?))
 }
@@ -481,7 +504,7 @@ pub fn lstsq(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, rcond: f64, che
     by_dtype!(py, "lstsq", a, lstsq_t(py, a, b, rcond, check_finite))
 }
 
-fn getrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn getrf_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
     let d = decide("getrf", a.shape(), T::DTYPE);
     let v = view2(&a, "a")?;
@@ -494,7 +517,7 @@ pub fn getrf(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(
     by_dtype!(py, "getrf", a, getrf_t(py, a, check_finite))
 }
 
-fn gesv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
+fn gesv_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
     let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("gesv", a.shape(), T::DTYPE);
     let (va, vb) = (view2(&a, "a")?, view2(&b, "b")?);
@@ -507,7 +530,7 @@ pub fn gesv(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, check_finite: bo
     by_dtype!(py, "gesv", a, gesv_t(py, a, b, check_finite))
 }
 
-fn potrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_finite: bool) -> PyResult<Obj> {
+fn potrf_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_finite: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
     let d = decide("potrf", a.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
@@ -520,7 +543,7 @@ pub fn potrf(py: Python<'_>, a: &Bound<PyAny>, uplo: &str, clean: bool, check_fi
     by_dtype!(py, "potrf", a, potrf_t(py, a, uplo, clean, check_finite))
 }
 
-fn posv_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn posv_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
     let d = decide("posv", a.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
@@ -534,7 +557,7 @@ pub fn posv(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, uplo: &str, chec
     by_dtype!(py, "posv", a, posv_t(py, a, b, uplo, check_finite))
 }
 
-fn geqrf_t<T: Scalar + Element>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn geqrf_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj)> {
     let a = ro::<T>(a, "a")?;
     let d = decide("geqrf", a.shape(), T::DTYPE);
     let v = view2(&a, "a")?;
@@ -547,7 +570,7 @@ pub fn geqrf(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(
     by_dtype!(py, "geqrf", a, geqrf_t(py, a, check_finite))
 }
 
-fn orgqr_t<T: Scalar + Element>(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<Obj> {
+fn orgqr_t<T: Elem>(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<Obj> {
     let (qr, tau) = (ro::<T>(qr, "qr")?, ro::<T>(tau, "tau")?);
     let d = decide("orgqr", qr.shape(), T::DTYPE);
     let v = view2(&qr, "qr")?;
@@ -560,14 +583,14 @@ pub fn orgqr(py: Python<'_>, qr: &Bound<PyAny>, tau: &Bound<PyAny>) -> PyResult<
     by_dtype!(py, "orgqr", qr, orgqr_t(py, qr, tau))
 }
 
-fn gecon_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyResult<f64> {
+fn gecon_t<T: Elem>(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyResult<f64> {
     let lu = ro::<T>(lu, "lu")?;
     let d = decide("gecon", lu.shape(), T::DTYPE);
     let nm = letter(norm, b"1OI", "norm")?;
     let nm = if nm == b'O' { b'1' } else { nm };
     let v = view2(&lu, "lu")?;
-    let an = scalar::<T>(anorm, "anorm")?;
-    Ok(run(py, &d, || raw::gecon(v, an, nm))?.to_f64().unwrap_or(f64::NAN))
+    let an = real::<T>(anorm);
+    Ok(num_traits::ToPrimitive::to_f64(&run(py, &d, || raw::gecon(v, an, nm))?).unwrap_or(f64::NAN))
 }
 
 #[pyfunction]
@@ -575,13 +598,13 @@ pub fn gecon(py: Python<'_>, lu: &Bound<PyAny>, anorm: f64, norm: &str) -> PyRes
     by_dtype!(py, "gecon", lu, gecon_t(py, lu, anorm, norm))
 }
 
-fn pocon_t<T: Scalar + Element>(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResult<f64> {
+fn pocon_t<T: Elem>(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResult<f64> {
     let c = ro::<T>(c, "c")?;
     let d = decide("pocon", c.shape(), T::DTYPE);
     let ul = letter(uplo, b"LU", "uplo")?;
     let v = view2(&c, "c")?;
-    let an = scalar::<T>(anorm, "anorm")?;
-    Ok(run(py, &d, || raw::pocon(v, an, ul))?.to_f64().unwrap_or(f64::NAN))
+    let an = real::<T>(anorm);
+    Ok(num_traits::ToPrimitive::to_f64(&run(py, &d, || raw::pocon(v, an, ul))?).unwrap_or(f64::NAN))
 }
 
 #[pyfunction]
@@ -589,7 +612,7 @@ pub fn pocon(py: Python<'_>, c: &Bound<PyAny>, anorm: f64, uplo: &str) -> PyResu
     by_dtype!(py, "pocon", c, pocon_t(py, c, anorm, uplo))
 }
 
-fn getri_t<T: Scalar + Element>(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
+fn getri_t<T: Elem>(py: Python<'_>, lu: &Bound<PyAny>, ipiv: &Bound<PyAny>) -> PyResult<Obj> {
     let (lu, piv) = (ro::<T>(lu, "lu")?, ro::<i64>(ipiv, "ipiv")?);
     let d = decide("getri", lu.shape(), T::DTYPE);
     let v = view2(&lu, "lu")?;

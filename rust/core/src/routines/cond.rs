@@ -8,12 +8,14 @@ use crate::batch::run;
 use crate::error::{CoreError, Result};
 use crate::lapack::{gecon, getrf, grown, lange, lansy, pocon, potrf, FMat};
 use crate::layout::{batch_array, per_matrix, Mats};
+use num_traits::{Float, Zero};
+
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
-/// `norm`: b'1' or b'I'. `positive`: A is symmetric positive definite (lower triangle read),
+/// `norm`: b'1' or b'I'. `positive`: A is symmetric (Hermitian) positive definite (lower triangle read),
 /// estimated through Cholesky. A singular general matrix gives 0, not an error.
-pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite: bool) -> Result<ArrayD<T>> {
+pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite: bool) -> Result<ArrayD<T::Real>> {
     let a = Mats::new(a)?;
     square("rcond", a.rows, a.cols)?;
     let n = a.rows;
@@ -27,7 +29,7 @@ pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite
         (false, nm) => nm,
     };
     let ul = if tr { b'U' } else { b'L' };
-    let mut out = per_matrix("rcond", &a.batch, T::infinity())?;
+    let mut out = per_matrix("rcond", &a.batch, T::Real::infinity())?;
     if n > 0 {
         run(a.count, n, out.items(), Scratch::<T>::new, |i, j, s, out| {
             let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
@@ -40,7 +42,7 @@ pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite
             } else {
                 let anorm = lange(norm, &w, &mut s.work)?;
                 match getrf(&mut w, grown(&mut s.ipiv, n, "rcond")?) {
-                    Err(CoreError::Lapack { info, .. }) if info > 0 => T::zero(),
+                    Err(CoreError::Lapack { info, .. }) if info > 0 => T::Real::zero(),
                     Err(e) => return Err(e),
                     Ok(()) => gecon(norm, &w, anorm, &mut s.work)?,
                 }

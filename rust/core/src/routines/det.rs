@@ -8,11 +8,14 @@ use crate::batch::run;
 use crate::error::{CoreError, Result};
 use crate::lapack::{getrf, grown, FMat};
 use crate::layout::{batch_array, per_matrix, Mats};
+use num_traits::{Float, Zero};
+
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
 /// Returns `(sign, logabsdet)` per matrix; a singular matrix gives `(0, -inf)`, not an error.
-pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(ArrayD<T>, ArrayD<T>)> {
+/// For complex types the sign is a complex number of modulus 1, as in NumPy.
+pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(ArrayD<T>, ArrayD<T::Real>)> {
     let a = Mats::new(a)?;
     square("slogdet", a.rows, a.cols)?;
     let n = a.rows;
@@ -20,7 +23,7 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
     Need::new().array::<T>(&[a.count, 2]).add_times(Need::new().array::<T>(&[n, n + 1]), width).check("slogdet")?;
     let tr = a.c_ordered(); // det(A^T) = det(A)
     let mut sign = per_matrix("slogdet", &a.batch, T::one())?;
-    let mut logdet = per_matrix("slogdet", &a.batch, T::zero())?;
+    let mut logdet = per_matrix("slogdet", &a.batch, T::Real::zero())?;
     if n > 0 {
         run(a.count, n, (sign.items(), logdet.items()), Scratch::<T>::new, |i, j, s, (sign, logdet)| {
             let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
@@ -36,16 +39,19 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
                 getrf(&mut w, ipiv)
             };
             let (sg, ld) = match lu {
-                Err(CoreError::Lapack { info, .. }) if info > 0 => (T::zero(), T::neg_infinity()),
+                Err(CoreError::Lapack { info, .. }) if info > 0 => (T::zero(), T::Real::neg_infinity()),
                 Err(e) => return Err(e),
                 Ok(()) => {
-                    let (mut sg, mut ld) = (T::one(), T::zero());
+                    let (mut sg, mut ld) = (T::one(), T::Real::zero());
                     for (k, &p) in ipiv.iter().enumerate() {
                         let d = w.at(k, k);
-                        if (p as usize != k + 1) != (d < T::zero()) {
+                        let r = d.modulus();
+                        // d / |d|: the sign of a real pivot, the phase of a complex one.
+                        sg = sg * (d / T::from_real(r));
+                        if p as usize != k + 1 {
                             sg = -sg;
                         }
-                        ld = ld + d.abs().ln();
+                        ld = ld + r.ln();
                     }
                     (sg, ld)
                 }
@@ -61,6 +67,6 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
 /// Determinant as `sign * exp(logabsdet)`, as NumPy computes it (overflow gives +-inf).
 pub fn det<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<ArrayD<T>> {
     let (mut sign, logdet) = slogdet(a, check_finite)?;
-    sign.zip_mut_with(&logdet, |s, &l| *s = *s * l.exp());
+    sign.zip_mut_with(&logdet, |s, &l| *s = *s * T::from_real(l.exp()));
     Ok(sign)
 }

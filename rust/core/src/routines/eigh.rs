@@ -1,4 +1,5 @@
-//! Symmetric eigenvalues (ascending) and eigenvectors by divide and conquer (syevd).
+//! Eigenvalues (ascending) and eigenvectors of symmetric or Hermitian matrices by divide and
+//! conquer (syevd / heevd), and of the generalized problem A x = lambda B x (sygvd / hegvd).
 
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -12,7 +13,7 @@ use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
 pub fn eigh<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool)
-                       -> Result<(ArrayD<T>, Option<ArrayD<T>>)> {
+                       -> Result<(ArrayD<T::Real>, Option<ArrayD<T>>)> {
     let a = Mats::new(a)?;
     square("eigh", a.rows, a.cols)?;
     let n = a.rows;
@@ -20,20 +21,25 @@ pub fn eigh<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finit
     let width = batch_width(a.count, n);
     // Vectors are computed in the output; values alone in one scratch matrix per thread.
     let (vn, sn) = if vectors { (n, 0) } else { (0, n) };
-    let (lw, liw) = syevd_min(jobz, n);
-    let per_thread = Need::new().array::<T>(&[sn, sn]).add_bytes(work_bytes::<T>(lw, liw));
-    Need::new().array::<T>(&[a.count, n]).array::<T>(&[a.count, vn, vn]).add_times(per_thread, width).check("eigh")?;
-    let tr = a.c_ordered(); // symmetric: read the mirrored triangle of A^T
+    let per_thread = Need::new().array::<T>(&[sn, sn]).add_bytes(work_bytes::<T>(syevd_min::<T>(jobz, n)));
+    Need::new().array::<T::Real>(&[a.count, n]).array::<T>(&[a.count, vn, vn]).add_times(per_thread, width).check("eigh")?;
+    // A C-ordered A is read as A^T, which is A (symmetric) or conj(A) (Hermitian: same
+    // eigenvalues, conjugate eigenvectors): read the mirrored triangle.
+    let tr = a.c_ordered();
     let ul = uplo(lower, tr);
     let mut v = Stack::<T>::new("eigh", &a.batch, vn, vn)?;
-    let mut w = VecStack::<T>::new("eigh", &a.batch, n)?;
+    let mut w = VecStack::<T::Real>::new("eigh", &a.batch, n)?;
     if n > 0 {
         run(a.count, n, (v.items(), w.items()), Scratch::<T>::new, |i, j, s, (v, w)| {
             let src = if tr { a.get(i).reversed_axes() } else { a.get(i) };
             let buf = if vectors { v.item(j) } else { grown(&mut s.a, n * n, "eigh")? };
             let mut m = FMat::new(buf, n, n);
             load_checked(src, &mut m, check_finite, "a")?;
-            syevd(jobz, ul, &mut m, w.item(j), &mut s.work)
+            syevd(jobz, ul, &mut m, w.item(j), &mut s.work)?;
+            if tr && vectors && T::COMPLEX {
+                m.data.iter_mut().for_each(|x| *x = x.conj());
+            }
+            Ok(())
         })?;
     }
     Ok((w.into_array(), vectors.then(|| v.into_array(false))))

@@ -8,14 +8,16 @@ use crate::batch::run;
 use crate::error::{CoreError, Result};
 use crate::lapack::{getrf, getri, grown, lange, FMat};
 use crate::layout::{batch_array, per_matrix, Mats, Stack};
+use num_traits::Float;
+
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
-pub struct Inverted<T> {
+pub struct Inverted<T: Scalar> {
     pub x: ArrayD<T>,
     /// Exact 1-norm reciprocal condition number, 1 / (||A||_1 ||A^-1||_1): the inverse is at
     /// hand, so this costs one norm instead of an xGECON estimate. Empty for 0x0 matrices.
-    pub rcond: ArrayD<T>,
+    pub rcond: ArrayD<T::Real>,
 }
 
 pub fn inv<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<Inverted<T>> {
@@ -27,9 +29,9 @@ pub fn inv<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<Inverted<T
     let mut x = Stack::<T>::new("inv", &a.batch, n, n)?;
     if n == 0 {
         // Nothing to invert, so no rcond per matrix either (a stack may hold 2^40 of them).
-        return Ok(Inverted { x: x.into_array(false), rcond: ndarray::ArrayD::from_elem(ndarray::IxDyn(&[0]), T::infinity()) });
+        return Ok(Inverted { x: x.into_array(false), rcond: ndarray::ArrayD::from_elem(ndarray::IxDyn(&[0]), T::Real::infinity()) });
     }
-    let mut rcond = per_matrix("inv", &a.batch, T::infinity())?;
+    let mut rcond = per_matrix("inv", &a.batch, T::Real::infinity())?;
     {
         run(a.count, n, (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
             let mut x = FMat::new(x.item(j), n, n);

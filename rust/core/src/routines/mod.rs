@@ -40,7 +40,7 @@ pub(crate) fn load_checked<T: Scalar>(src: ArrayView2<T>, dst: &mut FMat<T>, che
 /// (xBDSQR, in gesvd, gesdd and gelsd) can loop forever or misreport on it (Reference-LAPACK
 /// #1409, open in 0.3.34). NaN goes through: LAPACK reports it as non-convergence.
 pub(crate) fn refuse_inf<T: Scalar>(xs: &[T], arg: &'static str) -> Result<()> {
-    if xs.iter().any(|x| x.is_infinite()) {
+    if xs.iter().any(|x| x.has_inf()) {
         return Err(CoreError::NonFinite { arg, batch: 0, always: true });
     }
     Ok(())
@@ -61,7 +61,7 @@ pub(crate) fn square(what: &str, m: usize, n: usize) -> Result<()> {
 
 /// What one thread of a routine works in, reused from matrix to matrix: a matrix it factors
 /// in place (when that is not an output), pivots, Householder scalars and LAPACK's workspace.
-pub(crate) struct Scratch<T> {
+pub(crate) struct Scratch<T: Scalar> {
     pub a: Vec<T>,
     pub ipiv: Vec<Int>,
     pub tau: Vec<T>,

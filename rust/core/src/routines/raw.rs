@@ -107,14 +107,14 @@ pub fn orgqr<T: Scalar>(qr: ArrayView2<T>, tau: &[T]) -> Result<Array2<T>> {
 }
 
 /// Reciprocal condition number from LU factors and the norm of the original matrix.
-pub fn gecon<T: Scalar>(lu: ArrayView2<T>, anorm: T, norm: u8) -> Result<T> {
+pub fn gecon<T: Scalar>(lu: ArrayView2<T>, anorm: T::Real, norm: u8) -> Result<T::Real> {
     square("gecon", lu.nrows(), lu.ncols())?;
     let mut f = fcopy("gecon", lu, "lu", false)?;
     lapack::gecon(norm, &fmat(&mut f), anorm, &mut Work::default())
 }
 
 /// Reciprocal condition number from a Cholesky factor and the 1-norm of the original matrix.
-pub fn pocon<T: Scalar>(c: ArrayView2<T>, anorm: T, uplo: u8) -> Result<T> {
+pub fn pocon<T: Scalar>(c: ArrayView2<T>, anorm: T::Real, uplo: u8) -> Result<T::Real> {
     square("pocon", c.nrows(), c.ncols())?;
     let mut f = fcopy("pocon", c, "c", false)?;
     lapack::pocon(uplo, &fmat(&mut f), anorm, &mut Work::default())

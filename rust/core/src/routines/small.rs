@@ -5,7 +5,10 @@
 //! rounding. Why not LAPACK: an OpenBLAS call takes its buffer allocator's global lock, so
 //! calls from several threads (a stack spread over cores) queue on it and two threads ran a
 //! stack of 4x4 solves slower than one; and the call costs about as much as a 4x4 factorisation.
-//! All matrices are column-major n x n with leading dimension n.
+//! All matrices are column-major n x n with leading dimension n; complex types pivot on
+//! |re| + |im| and factor Hermitian matrices (A = L L^H), as LAPACK's complex routines do.
+
+use num_traits::{Float, Zero};
 
 use crate::blas::Int;
 use crate::scalar::Scalar;
@@ -21,10 +24,10 @@ pub fn getf2<T: Scalar>(a: &mut [T], n: usize, ipiv: &mut [Int]) -> i64 {
     for j in 0..n {
         // The first entry of largest magnitude at or below the diagonal (xIAMAX).
         let col = &a[j * n..(j + 1) * n];
-        let (mut p, mut best) = (j, col[j].abs());
+        let (mut p, mut best) = (j, col[j].abs1());
         for (i, v) in col.iter().enumerate().skip(j + 1) {
-            if v.abs() > best {
-                (p, best) = (i, v.abs());
+            if v.abs1() > best {
+                (p, best) = (i, v.abs1());
             }
         }
         ipiv[j] = (p + 1) as Int;
@@ -87,59 +90,68 @@ pub fn getri<T: Scalar>(lu: &[T], n: usize, ipiv: &[Int], inv: &mut [T]) {
     getrs(lu, n, ipiv, inv, n);
 }
 
-/// Cholesky in place (xPOTF2) in triangle `uplo` (b'L': A = L L^T, else A = U^T U); `info` =
+/// Element (i, k) of L for a Cholesky factor stored in triangle `uplo`: the lower case stores
+/// L, the upper case U = L^H (its mirror, conjugated).
+fn l_at<T: Scalar>(uplo: u8, a: &[T], n: usize, i: usize, k: usize) -> T {
+    if uplo == b'L' { a[i + k * n] } else { a[k + i * n].conj() }
+}
+
+fn l_set<T: Scalar>(uplo: u8, a: &mut [T], n: usize, i: usize, k: usize, v: T) {
+    if uplo == b'L' { a[i + k * n] = v } else { a[k + i * n] = v.conj() }
+}
+
+/// Cholesky in place (xPOTF2) in triangle `uplo` (b'L': A = L L^H, else A = U^H U); `info` =
 /// the order of the first leading minor that is not positive, or 0. The other triangle is not
 /// touched.
 pub fn potf2<T: Scalar>(uplo: u8, a: &mut [T], n: usize) -> i64 {
-    // The lower case reads a(i, k) for k < j; the upper case is its mirror (a(k, i)).
-    let at = |i: usize, k: usize| if uplo == b'L' { i + k * n } else { k + i * n };
     for j in 0..n {
-        let mut d = a[at(j, j)];
+        // The diagonal is real: LAPACK reads only its real part.
+        let mut d = a[j + j * n].re();
         for k in 0..j {
-            d = d - a[at(j, k)] * a[at(j, k)];
+            let l = l_at(uplo, a, n, j, k).modulus();
+            d = d - l * l;
         }
-        if d <= T::zero() || d.is_nan() {
-            a[at(j, j)] = d;
+        if d <= T::Real::zero() || d.is_nan() {
+            a[j + j * n] = T::from_real(d);
             return j as i64 + 1;
         }
         let d = d.sqrt();
-        a[at(j, j)] = d;
+        a[j + j * n] = T::from_real(d);
         for i in j + 1..n {
-            let mut v = a[at(i, j)];
+            let mut v = l_at(uplo, a, n, i, j);
             for k in 0..j {
-                v = v - a[at(i, k)] * a[at(j, k)];
+                v = v - l_at(uplo, a, n, i, k) * l_at(uplo, a, n, j, k).conj();
             }
-            a[at(i, j)] = v / d;
+            l_set(uplo, a, n, i, j, v / T::from_real(d));
         }
     }
     0
 }
 
-/// Solve A X = B with the factor of [`potf2`] (xPOTRS); B is n x nrhs.
+/// Solve A X = B with the factor of [`potf2`] (xPOTRS): L y = b, then L^H x = y; B is n x nrhs.
 pub fn potrs<T: Scalar>(uplo: u8, c: &[T], n: usize, b: &mut [T], nrhs: usize) {
-    let at = |i: usize, k: usize| if uplo == b'L' { i + k * n } else { k + i * n };
     for x in b[..n * nrhs].chunks_exact_mut(n.max(1)) {
         for i in 0..n {
             let mut v = x[i];
             for k in 0..i {
-                v = v - c[at(i, k)] * x[k];
+                v = v - l_at(uplo, c, n, i, k) * x[k];
             }
-            x[i] = v / c[at(i, i)];
+            x[i] = v / c[i + i * n];
         }
         for i in (0..n).rev() {
             let mut v = x[i];
             for k in i + 1..n {
-                v = v - c[at(k, i)] * x[k];
+                v = v - l_at(uplo, c, n, k, i).conj() * x[k];
             }
-            x[i] = v / c[at(i, i)];
+            x[i] = v / c[i + i * n];
         }
     }
 }
 
 /// Largest column sum of |a| of an n x n column-major matrix.
-pub fn norm1<T: Scalar>(a: &[T], n: usize) -> T {
-    a[..n * n].chunks_exact(n.max(1)).map(|c| c.iter().fold(T::zero(), |s, v| s + v.abs()))
-        .fold(T::zero(), |m, v| if v.is_nan() || v > m { v } else { m })
+pub fn norm1<T: Scalar>(a: &[T], n: usize) -> T::Real {
+    a[..n * n].chunks_exact(n.max(1)).map(|c| c.iter().fold(T::Real::zero(), |s, v| s + v.modulus()))
+        .fold(T::Real::zero(), |m, v| if v.is_nan() || v > m { v } else { m })
 }
 
 #[cfg(test)]
@@ -215,5 +227,23 @@ mod tests {
         }
         let mut bad = vec![4.0, 0.0, 0.0, -1.0];
         assert_eq!(potf2(b'L', &mut bad, 2), 2);
+    }
+
+    #[test]
+    fn hermitian_cholesky_both_triangles() {
+        use crate::scalar::C64;
+        // A = [[4, 1-2i], [1+2i, 6]] (Hermitian, positive definite), b = A [1, i].
+        let a = [C64::new(4.0, 0.0), C64::new(1.0, 2.0), C64::new(1.0, -2.0), C64::new(6.0, 0.0)];
+        let x_true = [C64::new(1.0, 0.0), C64::new(0.0, 1.0)];
+        let b: Vec<C64> = (0..2).map(|i| (0..2).map(|k| a[i + 2 * k] * x_true[k]).sum()).collect();
+        for uplo in [b'L', b'U'] {
+            let mut c = a;
+            assert_eq!(potf2(uplo, &mut c, 2), 0);
+            let mut x = b.clone();
+            potrs(uplo, &c, 2, &mut x, 1);
+            for (got, want) in x.iter().zip(&x_true) {
+                assert!((got - want).norm() < 1e-12, "{uplo}: {x:?}");
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Linear systems A X = B: LU (general), Bunch-Kaufman (symmetric) or Cholesky (positive
-//! definite), each with LAPACK's reciprocal condition estimate for ill-conditioning warnings.
+//! Linear systems A X = B: LU (general), Bunch-Kaufman (symmetric or Hermitian) or Cholesky
+//! (positive definite), each with LAPACK's reciprocal condition estimate for ill-conditioning
+//! warnings.
 
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -10,27 +11,33 @@ use crate::blas::Int;
 use crate::error::{CoreError, Result};
 use crate::lapack::{gecon, getrf, getrs, grown, lange, lansy, pocon, potrf, potrs, sycon, sytrf, sytrs, FMat};
 use crate::layout::{batch_array, per_matrix, Mats, Stack};
+use num_traits::{Float, One, Zero};
+
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Assume {
     General,
+    /// A = A^T (complex symmetric for complex types).
     Symmetric,
+    /// A = A^H (the same as `Symmetric` for real types).
+    Hermitian,
+    /// Hermitian positive definite.
     Positive,
 }
 
-pub struct Solved<T> {
+pub struct Solved<T: Scalar> {
     pub x: ArrayD<T>,
     /// 1-norm reciprocal condition number per matrix: exact up to `small::NATIVE_MAX` (general
     /// and positive definite), else a cheap bound or LAPACK's estimate (see `solve`); empty
     /// for 0x0 matrices.
-    pub rcond: ArrayD<T>,
+    pub rcond: ArrayD<T::Real>,
 }
 
 /// rcond from the 1-norms of A and of its inverse.
-pub(crate) fn inv_rcond<T: Scalar>(anorm: T, inorm: T) -> T {
-    if anorm == T::zero() || inorm == T::zero() { T::zero() } else { T::one() / anorm / inorm }
+pub(crate) fn inv_rcond<R: Float>(anorm: R, inorm: R) -> R {
+    if anorm == R::zero() || inorm == R::zero() { R::zero() } else { R::one() / anorm / inorm }
 }
 
 /// Below this rcond bound a matrix is suspected of being ill-conditioned and LAPACK's estimate
@@ -57,11 +64,11 @@ fn probe<T: Scalar>(r: &mut [T]) {
 /// least ||z||_1 / n, and rcond at most `1 / (anorm ||z||_1 / n)`; `pivots` is a second upper
 /// bound where one is known (LU: n min|u_ii| / anorm, since ||L|| <= n with partial pivoting).
 /// Returns that bound when it is clearly above eps, else None: then LAPACK estimates rcond.
-fn cheap_rcond<T: Scalar>(anorm: T, z: &[T], pivots: Option<T>) -> Option<T> {
-    let n = T::from(z.len()).unwrap_or(T::one());
-    let lb = z.iter().fold(T::zero(), |s, v| s + v.abs()) / n;
-    let bound = inv_rcond(anorm, lb).min(pivots.unwrap_or(T::infinity()));
-    let suspect = T::epsilon() * T::from(SUSPECT).unwrap_or(T::one());
+fn cheap_rcond<T: Scalar>(anorm: T::Real, z: &[T], pivots: Option<T::Real>) -> Option<T::Real> {
+    let n = <T::Real as num_traits::NumCast>::from(z.len()).unwrap_or(T::Real::one());
+    let lb = z.iter().fold(T::Real::zero(), |s, v| s + v.modulus()) / n;
+    let bound = inv_rcond(anorm, lb).min(pivots.unwrap_or(T::Real::infinity()));
+    let suspect = T::Real::epsilon() * <T::Real as num_traits::NumCast>::from(SUSPECT).unwrap_or(T::Real::one());
     (bound.is_finite() && bound >= suspect).then_some(bound)
 }
 
@@ -84,17 +91,19 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
     Need::new().array::<T>(&[a.count, n * k + usize::from(n > 0)]).add_times(Need::new().array::<T>(&[n, n + 6]), width).check("solve")?;
     // A C-ordered A is loaded as A^T (a memcpy): symmetric kinds flip the triangle letter,
     // LU factors A^T and solves with its transpose (kappa_1(A) = kappa_inf(A^T)).
-    // (For LU only from n = 128: below, the transposed solves cost more than the copy saves.)
-    let tr = a.c_ordered() && (assume != Assume::General || n >= TRANSPOSED_LU_FROM);
+    // (For LU only from n = 128: below, the transposed solves cost more than the copy saves.
+    // Not for complex Hermitian kinds, whose A^T is conj(A), another system.)
+    let hermitian = T::COMPLEX && matches!(assume, Assume::Hermitian | Assume::Positive);
+    let tr = a.c_ordered() && !hermitian && (assume != Assume::General || n >= TRANSPOSED_LU_FROM);
     let ul = uplo(lower, tr);
     let (trans, norm) = if tr { (b'T', b'I') } else { (b'N', b'1') };
     let mut x = Stack::<T>::new("solve", &a.batch, n, k)?;
     if n == 0 {
         // Nothing to solve, so no rcond per matrix either (a stack may hold 2^40 of them).
-        return Ok(Solved { x: x.into_array(false), rcond: ndarray::ArrayD::from_elem(ndarray::IxDyn(&[0]), T::infinity()) });
+        return Ok(Solved { x: x.into_array(false), rcond: ndarray::ArrayD::from_elem(ndarray::IxDyn(&[0]), T::Real::infinity()) });
     }
-    let mut rcond = per_matrix("solve", &a.batch, T::infinity())?;
-    let native = n <= small::NATIVE_MAX && assume != Assume::Symmetric;
+    let mut rcond = per_matrix("solve", &a.batch, T::Real::infinity())?;
+    let native = n <= small::NATIVE_MAX && matches!(assume, Assume::General | Assume::Positive);
     run(a.count, n.max(k), (x.items(), rcond.items()), Scratch::<T>::new, |i, j, s, (x, rc)| {
         let sa = if tr { a.get(i).reversed_axes() } else { a.get(i) };
         let mut f = FMat::new(grown(&mut s.a, n * n, "solve")?, n, n);
@@ -122,21 +131,22 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
                 }
                 getrs(trans, &f, ipiv, &mut x)?;
                 getrs(trans, &f, ipiv, &mut z)?;
-                let umin = (0..n).map(|d| f.at(d, d).abs()).fold(T::infinity(), T::min);
-                let pivots = umin * T::from(n).unwrap_or(T::one()) / anorm;
+                let umin = (0..n).map(|d| f.at(d, d).modulus()).fold(T::Real::infinity(), T::Real::min);
+                let pivots = umin * <T::Real as num_traits::NumCast>::from(n).unwrap_or(T::Real::one()) / anorm;
                 match cheap_rcond(anorm, z.data, Some(pivots)) {
                     Some(r) => r,
                     None => gecon(norm, &f, anorm, w)?,
                 }
             }
-            Assume::Symmetric => {
+            Assume::Symmetric | Assume::Hermitian => {
+                let her = assume == Assume::Hermitian;
                 let anorm = lansy(b'1', ul, &f, w)?;
-                sytrf(ul, &mut f, ipiv, w)?;
-                sytrs(ul, &f, ipiv, &mut x)?;
-                sytrs(ul, &f, ipiv, &mut z)?;
+                sytrf(ul, her, &mut f, ipiv, w)?;
+                sytrs(ul, her, &f, ipiv, &mut x)?;
+                sytrs(ul, her, &f, ipiv, &mut z)?;
                 match cheap_rcond(anorm, z.data, None) {
                     Some(r) => r,
-                    None => sycon(ul, &f, ipiv, anorm, w)?,
+                    None => sycon(ul, her, &f, ipiv, anorm, w)?,
                 }
             }
             Assume::Positive => {
@@ -158,7 +168,7 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
 /// A tiny system (n <= NATIVE_MAX) without LAPACK (`small`): factor, solve, and the exact
 /// rcond from the inverse (computed into `inv`, n x n), which costs less than an estimate.
 fn solve_native<T: Scalar>(assume: Assume, ul: u8, f: &mut FMat<T>, ipiv: &mut [Int], x: &mut FMat<T>,
-                           inv: &mut [T]) -> Result<T> {
+                           inv: &mut [T]) -> Result<T::Real> {
     let n = f.rows;
     let lapack_error = |name: &str, info: i64| CoreError::Lapack { routine: format!("{}{name}", T::PREFIX), info, batch: 0 };
     if assume == Assume::General {

@@ -35,9 +35,9 @@ impl Vectors {
     }
 }
 
-pub struct Svd<T> {
+pub struct Svd<T: Scalar> {
     pub u: Option<ArrayD<T>>,
-    pub s: ArrayD<T>,
+    pub s: ArrayD<T::Real>,
     pub vt: Option<ArrayD<T>>,
 }
 
@@ -50,7 +50,8 @@ pub fn svd<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, driver: Drive
     }
     let a = Mats::new(a)?;
     let (m, n) = (a.rows, a.cols);
-    // A C-ordered A is loaded as W = A^T (a memcpy): W = U' S V'^T gives U = V', Vt = U'^T.
+    // A C-ordered A is loaded as W = A^T (a memcpy): W = U' S V'^H gives U = conj(V') and
+    // Vh = U'^T, which are the transposes of the Vh' and U' LAPACK wrote.
     let tr = a.c_ordered();
     let (wm, wn, wju, wjvt) = if tr { (n, m, jvt, ju) } else { (m, n, ju, jvt) };
     let k = m.min(n);
@@ -62,14 +63,14 @@ pub fn svd<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, driver: Drive
     let (ur, uc) = dims(wju, wm, k, wm);
     let (vr, vc) = dims(wjvt, k, wn, wn);
     let width = batch_width(a.count, m.max(n));
-    let lw = match driver {
-        Driver::Gesdd => gesdd_min(wju.job(), wm, wn),
-        Driver::Gesvd => gesvd_min(wm, wn),
+    let (lw, lrw) = match driver {
+        Driver::Gesdd => gesdd_min::<T>(wju.job(), wm, wn),
+        Driver::Gesvd => gesvd_min::<T>(wm, wn),
     };
-    let per_thread = Need::new().array::<T>(&[wm, wn]).add_bytes(work_bytes::<T>(lw, Some(8 * k as u64)));
-    Need::new().array::<T>(&[a.count, k]).array::<T>(&[a.count, ur, uc]).array::<T>(&[a.count, vr, vc])
+    let per_thread = Need::new().array::<T>(&[wm, wn]).add_bytes(work_bytes::<T>((lw, lrw, Some(8 * k as u64))));
+    Need::new().array::<T::Real>(&[a.count, k]).array::<T>(&[a.count, ur, uc]).array::<T>(&[a.count, vr, vc])
         .add_times(per_thread, width).check("svd")?;
-    let mut s = VecStack::<T>::new("svd", &a.batch, k)?;
+    let mut s = VecStack::<T::Real>::new("svd", &a.batch, k)?;
     let mut u = Stack::<T>::new("svd", &a.batch, ur, uc)?;
     let mut vt = Stack::<T>::new("svd", &a.batch, vr, vc)?;
     if k == 0 {
