@@ -19,10 +19,13 @@ from .errors import (ConfigError, ConvergenceError, DeviceError, DeviceFallbackW
                      InternalError, OutOfMemoryError,
                      LapackArgumentError, LinAlgError, LinAlgWarning, NonFiniteError,
                      NotPositiveDefiniteError, ShapeError, SingularMatrixError)
-from .linalg import (EighResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cholesky, cond,
-                     det, eigh, eigvalsh, gemm, inv, lstsq, qr, rcond, slogdet, solve, svd, svdvals)
+from .linalg import (EighResult, EigResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cho_factor,
+                     cho_solve, cholesky, cond, det, eig, eigh, eigvals, eigvalsh, gemm, inv, lstsq, lu, lu_factor,
+                     lu_solve, matrix_rank, norm, pinv, qr, rcond, schur, slogdet, solve, solve_triangular, svd,
+                     svdvals)
 from .metrics import MetricsCollector, measure
 from .registry import REGISTRY
+from .patch import patch, patched, unpatch  # lapack_ai.patch is the function; the module stays importable by name
 
 __version__ = "0.1.0"
 
@@ -56,7 +59,8 @@ def reset_log_cache() -> None:
 
 __all__ = [
     "gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky", "qr",
-    "eigh", "eigvalsh", "cond", "rcond", "diagnose", "Report", "lapack", "errors", "REGISTRY",
+    "eigh", "eigvalsh", "cond", "rcond", "pinv", "matrix_rank", "norm", "eig", "eigvals", "schur",
+    "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve", "solve_triangular", "EigResult", "diagnose", "Report", "lapack", "errors", "REGISTRY",
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",
     "InternalError", "OutOfMemoryError", "LapackArgumentError", "InputError", "NonFiniteError", "ShapeError", "DTypeError",
     "LinAlgWarning", "IllConditionedWarning", "SVDResult", "EighResult", "QRResult",
@@ -64,7 +68,7 @@ __all__ = [
     "devices", "Device", "explain", "Decision", "last_decision", "container", "reload_settings",
     "calibrate", "DeviceError", "DeviceFallbackWarning",
     "config", "config_context", "ConfigError", "metrics", "measure", "MetricsCollector",
-    "dashboard", "compare", "jupyter",
+    "dashboard", "compare", "jupyter", "patch", "unpatch", "patched", "scipy",
 ]
 
 
@@ -106,8 +110,8 @@ def unload_ipython_extension(ipython) -> None:
 
 
 def __getattr__(name):
-    if name == "jupyter":  # imported on use: it needs IPython
+    if name in ("jupyter", "scipy"):  # imported on use: jupyter needs IPython; scipy is seldom used
         import importlib
 
-        return importlib.import_module(".jupyter", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'lapack_ai' has no attribute {name!r}")

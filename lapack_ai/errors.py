@@ -199,6 +199,10 @@ class InputError(_Report):
     _fields = ("operation", "argument", "problem")
 
 
+# Operations that refuse NaN and Inf whatever check_finite says (xGEEV, xGEES).
+_ALWAYS_FINITE = ("eig", "eigvals", "schur")
+
+
 class NonFiniteError(InputError, ValueError):
     """An argument contains NaN or Inf (disable with ``check_finite=False`` at your own risk)."""
 
@@ -212,8 +216,11 @@ class NonFiniteError(InputError, ValueError):
         self.first_index, self.batch = first_index, batch
         parts = [f"{nan_count} NaN" if nan_count else "", f"{inf_count} Inf" if inf_count else ""]
         self.problem = " and ".join(p for p in parts if p) or "non-finite values"
-        advice = ("Clean the data (np.nan_to_num, or drop the rows). Inf is refused even with "
-                  "check_finite=False here: OpenBLAS's SVD can loop forever on it."
+        advice = (("Clean the data (np.nan_to_num, or drop the rows). NaN and Inf are refused even with "
+                   "check_finite=False here: the eigenvalue iteration has no answer for them, as in NumPy."
+                   if operation in _ALWAYS_FINITE else
+                   "Clean the data (np.nan_to_num, or drop the rows). Inf is refused even with "
+                   "check_finite=False here: OpenBLAS's SVD can loop forever on it.")
                   if always else
                   "Clean the data (np.nan_to_num, or drop the rows), or pass check_finite=False "
                   "if you accept undefined results.")
@@ -308,6 +315,9 @@ class Positive:
 class InfoEntry:
     args: tuple[str, ...]
     positive: Positive | None
+    beyond_n: Positive | None = None
+    """What ``info > n`` means where it means something else (xSYGVD: B is not positive
+    definite); ``info - n`` is then the index."""
 
 
 _SINGULAR_RECS = (
@@ -381,7 +391,54 @@ INFO_TABLE: dict[str, InfoEntry] = {
                  lambda i, s: (f"the QR-iteration SVD did not converge: {i} superdiagonals of an "
                                "intermediate bidiagonal form did not converge to zero"),
                  _NO_CONV_RECS)),
+    "trtrs": InfoEntry(
+        ("UPLO", "TRANS", "DIAG", "N", "NRHS", "A", "LDA", "B", "LDB", "INFO"),
+        Positive(SingularMatrixError, "pivot",
+                 lambda i, s: (f"the {ordinal(i)} diagonal element of the triangular matrix, "
+                               f"A[{i - 1}, {i - 1}], is exactly zero: the matrix is singular"),
+                 _SINGULAR_RECS)),
+    "geev": InfoEntry(
+        ("JOBVL", "JOBVR", "N", "A", "LDA", "WR", "WI", "VL", "LDVL", "VR", "LDVR", "WORK", "LWORK", "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: (f"the QR algorithm did not compute all the eigenvalues: eigenvalues "
+                               f"1 to {i} (w[0:{i}]) did not converge, eigenvalues {i + 1} to "
+                               f"{s[-1] if s else 'n'} did; no eigenvectors were computed"),
+                 _NO_CONV_RECS)),
+    "gees": InfoEntry(
+        ("JOBVS", "SORT", "SELECT", "N", "A", "LDA", "SDIM", "WR", "WI", "VS", "LDVS", "WORK", "LWORK", "BWORK",
+         "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: (f"the QR algorithm did not compute all the eigenvalues of the Schur "
+                               f"form: eigenvalues 1 to {i} did not converge"),
+                 _NO_CONV_RECS)),
+    "sygvd": InfoEntry(
+        ("ITYPE", "JOBZ", "UPLO", "N", "A", "LDA", "B", "LDB", "W", "WORK", "LWORK", "IWORK", "LIWORK", "INFO"),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: ("the divide-and-conquer eigensolver did not converge on the reduced "
+                               f"standard problem (LAPACK reports {i})"),
+                 _NO_CONV_RECS),
+        beyond_n=Positive(
+            NotPositiveDefiniteError, "leading minor",
+            lambda i, s: (f"b is not positive definite: its leading minor of order {i} is not "
+                          "positive, so the generalized problem a x = w b x cannot be reduced"),
+            ("b must be symmetric (Hermitian) positive definite; if it is only semi-definite, add "
+             "a small multiple of the identity;",
+             "for a general pencil use scipy.linalg.eig(a, b).")),
+    ),
 }
+# Complex types' names for the same routines (same arguments where the table reads them; the
+# real workspace RWORK, where there is one, sits before IWORK).
+INFO_TABLE.update({
+    "ungqr": INFO_TABLE["orgqr"],
+    "hetrf": INFO_TABLE["sytrf"],
+    "hetrs": INFO_TABLE["sytrs"],
+    "hecon": INFO_TABLE["sycon"],
+    "heevd": InfoEntry(("JOBZ", "UPLO", "N", "A", "LDA", "W", "WORK", "LWORK", "RWORK", "LRWORK", "IWORK",
+                        "LIWORK", "INFO"), INFO_TABLE["syevd"].positive),
+    "hegvd": InfoEntry(("ITYPE", "JOBZ", "UPLO", "N", "A", "LDA", "B", "LDB", "W", "WORK", "LWORK", "RWORK",
+                        "LRWORK", "IWORK", "LIWORK", "INFO"), INFO_TABLE["sygvd"].positive,
+                       INFO_TABLE["sygvd"].beyond_n),
+})
 
 
 def _batch_index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -438,6 +495,10 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
         return LapackArgumentError(operation=operation, routine=routine, info=info,
                                    argument=name, shape=shape, dtype=dtype)
     pos = entry.positive
+    n = shape[-1] if shape else 0
+    index = info
+    if entry.beyond_n is not None and info > n:
+        pos, index = entry.beyond_n, info - n
     if pos is None:  # not documented by LAPACK: still structured, never a bare number
         return LinAlgError(f"{routine} returned an undocumented info={info}", operation=operation,
                            routine=routine, info=info, shape=shape, dtype=dtype, backend=facts["backend"])
@@ -446,8 +507,8 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
     recs = pos.recommendations
     if pos.error is ConvergenceError and not np.isfinite(_matrix(a, batch)).all():
         recs = ("The input contains NaN or Inf (check_finite=False was passed): clean it first.",) + recs
-    return pos.error(pos.meaning(info, shape), operation=operation, routine=routine, info=info,
-                     index=info if pos.index_kind else None, index_kind=pos.index_kind, batch=batch,
+    return pos.error(pos.meaning(index, shape), operation=operation, routine=routine, info=info,
+                     index=index if pos.index_kind else None, index_kind=pos.index_kind, batch=batch,
                      shape=shape, dtype=dtype, backend=facts["backend"], rcond=rcond,
                      recommendations=recs)
 

@@ -13,9 +13,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+try:  # NumPy 2's public home; NumPy 1.x keeps it in numpy.core
+    from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
+except ImportError:
+    from numpy.core.multiarray import normalize_axis_index as _normalize_axis_index
+
 from . import _core
 from ._arrays import as_float, batch_broadcast, broadcast_shapes, promote, square
-from .errors import DeviceFallbackWarning, DTypeError, IllConditionedWarning, ShapeError, SingularMatrixError
+from .errors import (DeviceFallbackWarning, DTypeError, IllConditionedWarning, LinAlgWarning, ShapeError,
+                     SingularMatrixError)
 from .errors import call as _call
 from .errors import from_core
 from .config import _steers as _steers_var
@@ -24,7 +30,8 @@ from .config import device_request as _device_request
 _steers = _steers_var.get
 
 __all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
-           "qr", "eigh", "eigvalsh", "cond", "rcond",
+           "qr", "eigh", "eigvalsh", "cond", "rcond", "pinv", "matrix_rank", "norm", "eig", "eigvals", "schur",
+           "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve", "solve_triangular", "EigResult",
            "SVDResult", "EighResult", "QRResult", "SlogdetResult", "LstsqResult"]
 
 
@@ -56,8 +63,8 @@ class LstsqResult(NamedTuple):
     s: np.ndarray
 
 
-_EPS = {np.dtype(np.float32): float(np.finfo(np.float32).eps),
-        np.dtype(np.float64): float(np.finfo(np.float64).eps)}
+# Machine epsilon by dtype; a complex dtype's is that of its real part.
+_EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float32, np.float64, np.complex64, np.complex128)}
 
 
 def _warn_ill_conditioned(op: str, rcond: np.ndarray, dtype: np.dtype) -> None:
@@ -70,6 +77,14 @@ def _warn_ill_conditioned(op: str, rcond: np.ndarray, dtype: np.dtype) -> None:
 
 def _scalar(x: np.ndarray):
     return x[()] if x.ndim == 0 else x
+
+
+def _wrap(a, x):
+    """``x`` given the type of input ``a`` as numpy.linalg does (its ``_makearray``): through
+    ``a.__array_wrap__``, so an ndarray subclass such as np.matrix comes back as one; unchanged
+    for a list. Callers test ``type(a) is np.ndarray`` first: plain arrays pay only that test."""
+    wrap = getattr(a, "__array_wrap__", None)
+    return x if wrap is None else wrap(x)
 
 
 def _core_first(op: str, fn, a, *rest, square_input: bool = True):
@@ -109,7 +124,8 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
     """
     if device is not None or _steers():
         device = _device_request(device)  # the caller's, else a config_context override
-    if c is None and device is None:  # native fast path for two 2-D float arrays of one dtype; None otherwise
+    if c is None and device is None and not isinstance(alpha, complex):
+        # native fast path for two 2-D arrays of one dtype; None otherwise
         try:
             out = _core.matmul2d(a, b, alpha, trans_a, trans_b)
         except _core.CoreError as e:
@@ -118,6 +134,9 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
             return out
     a = as_float(a, "gemm", "a")
     b = as_float(b, "gemm", "b")
+    alpha, beta = complex(alpha), complex(beta)
+    if (alpha.imag or beta.imag) and a.dtype.kind != "c":  # a complex coefficient makes the product complex
+        a = a.astype(np.complex64 if a.dtype == np.float32 else np.complex128)
     if a.dtype != b.dtype:
         a, b = promote(a, b)
     sa, sb = a.shape, b.shape
@@ -156,7 +175,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
         a = np.broadcast_to(a, batch + a.shape[-2:])
     if b.shape[:-2] != batch:
         b = np.broadcast_to(b, batch + b.shape[-2:])
-    warning = _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, float(alpha), float(beta), bool(trans_a),
+    warning = _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, (alpha.real, alpha.imag), (beta.real, beta.imag), bool(trans_a),
                     bool(trans_b), device)
     if warning:
         warnings.warn(warning, DeviceFallbackWarning, stacklevel=2)
@@ -168,20 +187,47 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
 
 # ---- decompositions ----
 
-def svd(a, full_matrices=True, compute_uv=True, *, driver="gesdd", check_finite=True):
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesdd", check_finite=True):
     """Singular value decomposition ``a = U @ diag(S) @ Vh``, as ``numpy.linalg.svd``.
 
     Returns ``SVDResult(U, S, Vh)``, or only ``S`` when ``compute_uv=False``. ``driver`` picks
     LAPACK's ``gesdd`` (divide and conquer, fast) or ``gesvd`` (QR iteration, more robust).
+    ``hermitian=True`` reads only the lower triangle of a symmetric ``a`` and computes, as NumPy
+    does, from ``eigh`` (``full_matrices`` and ``driver`` then play no part).
 
     Raises ConvergenceError if the driver does not converge (the error names the routine that
     actually ran), NonFiniteError for NaN/Inf input.
     """
+    if hermitian:
+        return _svd_hermitian(a, compute_uv, check_finite)
     if driver not in ("gesdd", "gesvd"):
         raise ValueError(f"svd: driver must be 'gesdd' or 'gesvd', got {driver!r}")
     job = ("A" if full_matrices else "S") if compute_uv else "N"
     u, s, vt, _ = _core_first("svd", _core.svd, a, job, job, driver, check_finite, square_input=False)
-    return SVDResult(u, s, vt) if compute_uv else s
+    if not compute_uv:
+        return s
+    if type(a) is not np.ndarray:
+        u, vt = _wrap(a, u), _wrap(a, vt)
+    return SVDResult(u, s, vt)
+
+
+def _svd_hermitian(a, compute_uv, check_finite):
+    """NumPy's svd(hermitian=True): |eigenvalues| sorted descending are the singular values,
+    and their signs move into Vh."""
+    x = np.asarray(a)  # a subclass would bring its own operators (np.matrix's * is a product)
+    if not compute_uv:
+        return np.sort(abs(eigvalsh(x, check_finite=check_finite)))[..., ::-1]
+    s, u = eigh(x, check_finite=check_finite)
+    sgn = np.copysign(1.0, s)  # +1 for a zero eigenvalue too
+    s = abs(s)
+    order = np.argsort(s)[..., ::-1]
+    sgn = np.take_along_axis(sgn, order, axis=-1)
+    s = np.take_along_axis(s, order, axis=-1)
+    u = np.take_along_axis(u, order[..., None, :], axis=-1)
+    vt = np.swapaxes(u * sgn[..., None, :], -1, -2).conjugate()
+    if type(a) is not np.ndarray:
+        u, vt = _wrap(a, u), _wrap(a, vt)
+    return SVDResult(u, s, vt)
 
 
 def svdvals(a, *, check_finite=True):
@@ -189,34 +235,264 @@ def svdvals(a, *, check_finite=True):
     return svd(a, compute_uv=False, check_finite=check_finite)
 
 
-def cholesky(a, lower=True, *, check_finite=True):
-    """Cholesky factor: ``L`` with ``a = L @ L.T`` reading a's lower triangle (``lower=True``),
-    or ``U`` with ``a = U.T @ U`` reading the upper one.
+def cholesky(a, lower=None, *, upper=None, check_finite=True):
+    """Cholesky factor: ``L`` with ``a = L @ L^H`` reading a's lower triangle (the default,
+    ``lower=True`` as in SciPy or ``upper=False`` as in NumPy 2), or ``U`` with ``a = U^H @ U``
+    reading the upper one (``lower=False`` or ``upper=True``). Giving both, they must agree.
 
     Raises NotPositiveDefiniteError naming the first non-positive leading minor.
     """
-    return _core_first("cholesky", _core.cholesky, a, bool(lower), check_finite)
+    if upper is not None:
+        if lower is not None and bool(lower) == bool(upper):
+            raise ValueError(f"cholesky: lower={lower!r} and upper={upper!r} ask for different factors; "
+                             "pass one of them")
+        lower = not upper
+    elif lower is None:
+        lower = True
+    c = _core_first("cholesky", _core.cholesky, a, bool(lower), check_finite)
+    return c if type(a) is np.ndarray else _wrap(a, c)
 
 
 def qr(a, mode="reduced", *, check_finite=True):
-    """QR factorisation as ``numpy.linalg.qr``: ``mode`` 'reduced', 'complete' or 'r'."""
+    """QR factorisation as ``numpy.linalg.qr``. ``mode``: 'reduced' or 'complete' return
+    ``QRResult(Q, R)``, 'r' only R, 'raw' LAPACK geqrf's ``(h, tau)`` with ``h`` transposed,
+    shape ``(..., N, M)``, as NumPy returns it. NumPy's deprecated 'full'/'f' (= 'reduced') and
+    'economic'/'e' (geqrf's packed factor, ``(..., M, N)``) still work, with its DeprecationWarning."""
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+        return _qr_other(a, mode, check_finite)
     q, r = _core_first("qr", _core.qr, a, mode, check_finite, square_input=False)
+    if type(a) is not np.ndarray:
+        q, r = (None if q is None else _wrap(a, q)), _wrap(a, r)
     return r if mode == "r" else QRResult(q, r)
 
 
-def eigh(a, UPLO="L", *, check_finite=True):
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, as ``numpy.linalg.eigh``.
-    Only the triangle named by ``UPLO`` is read."""
+def _qr_other(a, mode, check_finite):
+    # NumPy 2 still takes its deprecated modes; stacklevel 4 names the caller of the public
+    # qr (through the metrics wrapper), so the warning shows as NumPy's does.
+    if mode in ("full", "f"):
+        warnings.warn("The 'full' option is deprecated in favor of 'reduced'.\n"
+                      "For backward compatibility let mode default.", DeprecationWarning, stacklevel=4)
+        return qr(a, "reduced", check_finite=check_finite)
+    if mode in ("economic", "e"):
+        warnings.warn("The 'economic' option is deprecated.", DeprecationWarning, stacklevel=4)
+    elif mode != "raw":
+        raise ValueError(f"qr: mode must be 'reduced', 'complete', 'r' or 'raw', got {mode!r}")
+    x = as_float(a, "qr", "a")
+    m, n = x.shape[-2:]
+    h = np.empty(x.shape[:-2] + (n, m), x.dtype)
+    tau = np.empty(x.shape[:-2] + (min(m, n),), x.dtype)
+    if h.size:  # the core's qr keeps no reflectors: geqrf, one matrix at a time
+        for i, idx in enumerate(np.ndindex(x.shape[:-2])):
+            try:
+                f, t = _core.geqrf(x[idx], check_finite)
+            except _core.CoreError as e:  # report the stack and which matrix failed
+                raise from_core(_core.CoreError(dict(e.args[0], batch=i)), "qr", {"a": x}) from None
+            h[idx], tau[idx] = f.T, t
+    if mode == "raw":
+        return (h if type(a) is np.ndarray else _wrap(a, h)), tau
+    packed = np.swapaxes(h, -1, -2)
+    return packed if type(a) is np.ndarray else _wrap(a, packed)
+
+
+def eigh(a, UPLO="L", *, b=None, check_finite=True):
+    """Eigenvalues (ascending) and eigenvectors of symmetric or Hermitian matrices, as
+    ``numpy.linalg.eigh``. Only the triangle named by ``UPLO`` is read.
+
+    With ``b`` (symmetric/Hermitian positive definite, same shape): the generalized problem
+    ``a @ v = w * b @ v`` by xSYGVD/xHEGVD, eigenvectors normalised so ``v^H b v = I``; raises
+    NotPositiveDefiniteError naming b's leading minor when b is not positive definite."""
+    if b is not None:
+        return EighResult(*_eigh_general("eigh", a, b, _uplo("eigh", UPLO), True, check_finite))
     w, v = _core_first("eigh", _core.eigh, a, _uplo("eigh", UPLO), True, check_finite)
-    return EighResult(w, v)
+    return EighResult(w, v if type(a) is np.ndarray else _wrap(a, v))
 
 
-def eigvalsh(a, UPLO="L", *, check_finite=True):
-    """Eigenvalues (ascending) of symmetric matrices, as ``numpy.linalg.eigvalsh``."""
+def eigvalsh(a, UPLO="L", *, b=None, check_finite=True):
+    """Eigenvalues (ascending) of symmetric or Hermitian matrices, as ``numpy.linalg.eigvalsh``;
+    with ``b``, of the generalized problem (see ``eigh``)."""
+    if b is not None:
+        return _eigh_general("eigvalsh", a, b, _uplo("eigvalsh", UPLO), False, check_finite)[0]
     w, _ = _core_first("eigvalsh", _core.eigh, a, _uplo("eigvalsh", UPLO), False, check_finite)
     return w
+
+
+def _eigh_general(op, a, b, lower, vectors, check_finite):
+    a, b = as_float(a, op, "a"), as_float(b, op, "b")
+    square(op, "a", a)
+    if b.shape[-2:] != a.shape[-2:]:
+        raise ShapeError(op, "b", f"must have the shape of a's matrices {a.shape[-2:]}, got {b.shape}")
+    a, b = batch_broadcast(op, *promote(a, b))
+    return _call(op, _core.eigh_general, {"a": a, "b": b}, lower, vectors, check_finite)
+
+
+class EigResult(NamedTuple):
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+
+
+def _real_if_possible(a, *xs):
+    """NumPy's rule for eig of real input: real results when every eigenvalue is real."""
+    if np.asarray(a).dtype.kind != "c" and all(not x.imag.any() for x in xs[:1]):
+        return tuple(x.real.copy() for x in xs)
+    return xs
+
+
+def eig(a, *, check_finite=True):
+    """Eigenvalues and right eigenvectors (unit columns) of general square matrices, as
+    ``numpy.linalg.eig`` (xGEEV), stacks allowed. Real input gives real results when every
+    eigenvalue is real, complex ones otherwise, as in NumPy.
+
+    NaN and Inf are refused whatever ``check_finite`` says (NumPy refuses them too).
+    Raises ConvergenceError saying which eigenvalues did not converge."""
+    w, v = _core_first("eig", _core.eig, a, True)
+    w, v = _real_if_possible(a, w, v)
+    return EigResult(w, v if type(a) is np.ndarray else _wrap(a, v))
+
+
+def eigvals(a, *, check_finite=True):
+    """Eigenvalues of general square matrices, as ``numpy.linalg.eigvals`` (see ``eig``)."""
+    w, _ = _core_first("eigvals", _core.eig, a, False)
+    return _real_if_possible(a, w)[0]
+
+
+def schur(a, output="real", *, sort=None, check_finite=True):
+    """Schur decomposition ``a = Z @ T @ Z^H`` as ``scipy.linalg.schur`` (xGEES), stacks allowed.
+    ``output='real'`` keeps real input real (T quasi-triangular, 2x2 blocks for complex pairs);
+    ``'complex'`` gives a triangular T. Returns ``(T, Z)``. Eigenvalue sorting (``sort``) is
+    not supported. NaN and Inf are always refused."""
+    if output not in ("real", "complex", "r", "c"):
+        raise ValueError(f"schur: output must be 'real' or 'complex', got {output!r}")
+    if sort is not None:
+        raise NotImplementedError("schur: sort= is not supported; use scipy.linalg.schur for a sorted Schur form")
+    a = as_float(a, "schur", "a")
+    square("schur", "a", a)
+    if output[0] == "c" and a.dtype.kind != "c":
+        a = a.astype(np.complex64 if a.dtype == np.float32 else np.complex128)
+    return _call("schur", _core.schur, {"a": a})
+
+
+# ---- factor once, solve many (SciPy's names and conventions) ----
+
+def lu_factor(a, *, check_finite=True):
+    """LU factorisation with partial pivoting, as ``scipy.linalg.lu_factor``: ``(lu, piv)``
+    with L (unit diagonal) and U in ``lu`` and 0-based row interchanges in ``piv`` (row i was
+    swapped with row piv[i]). Stacks allowed. A singular matrix warns LinAlgWarning naming the
+    zero diagonal of U, as SciPy does, and still returns its factors."""
+    a = as_float(a, "lu_factor", "a")
+    lu, piv, info = _call("lu_factor", _core.lu_factor, {"a": a}, check_finite)
+    if info.any():
+        first = int(np.flatnonzero(info)[0])
+        where = f" (matrix {np.unravel_index(first, info.shape)} of the stack)" if info.ndim else ""
+        warnings.warn(LinAlgWarning(f"Diagonal number {int(info.flat[first])} is exactly zero{where}. "
+                                    "Singular matrix."), stacklevel=2)
+    return lu, piv.astype(np.int32) if max(a.shape[-2:], default=0) < 2**31 else piv
+
+
+def _rhs(op, a, b):
+    """``b`` as a stack of right-hand-side matrices for ``a``'s factor: a 1-D b is one vector
+    (SciPy's rule); batch dimensions broadcast. Returns (a, b, vector)."""
+    b = as_float(b, op, "b", min_ndim=1)
+    vector = b.ndim == 1
+    if vector:
+        b = b[:, None]
+    n = a.shape[-1]
+    if b.shape[-2] != n:
+        raise ShapeError(op, "b", f"must have {n} rows to match the factor {a.shape}, got shape {b.shape}")
+    a, b = promote(a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        a, b = batch_broadcast(op, a, b)
+    return a, b, vector
+
+
+_TRANS = {0: "N", 1: "T", 2: "C", "N": "N", "T": "T", "C": "C"}
+
+
+def _trans(op, trans):
+    if trans not in _TRANS:
+        raise ValueError(f"{op}: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
+    return _TRANS[trans]
+
+
+def lu_solve(lu_and_piv, b, trans=0, *, check_finite=True):
+    """Solve ``a @ x = b`` (``trans`` 0), ``a.T @ x = b`` (1) or ``a^H @ x = b`` (2) from
+    ``lu_factor``'s output, as ``scipy.linalg.lu_solve``. Pivots outside the matrix are
+    refused with ShapeError (LAPACK would read and write outside it)."""
+    lu, piv = lu_and_piv
+    lu = as_float(lu, "lu_solve", "lu")
+    square("lu_solve", "lu", lu)
+    t = _trans("lu_solve", trans)
+    lu, b, vector = _rhs("lu_solve", lu, b)
+    piv = np.asarray(piv)
+    if piv.dtype.kind not in "iu":
+        raise DTypeError("lu_solve", "piv", piv.dtype, "must hold integer pivots, as lu_factor returns them")
+    n = lu.shape[-1]
+    if piv.size and (piv.min() < 0 or piv.max() >= n):
+        raise ShapeError("lu_solve", "piv", f"holds pivots outside 0..{n - 1}; pass lu_factor's piv unchanged")
+    try:
+        piv = np.broadcast_to(piv.astype(np.int64, copy=False), lu.shape[:-1])
+    except ValueError:
+        raise ShapeError("lu_solve", "piv", f"must have shape {lu.shape[:-1]} to match lu, got {piv.shape}") from None
+    x = _call("lu_solve", _core.lu_solve, {"lu": lu, "piv": piv, "b": b}, t, check_finite)
+    return x[..., 0] if vector else x
+
+
+def lu(a, permute_l=False, *, p_indices=False, check_finite=True):
+    """``P, L, U`` with ``a = P @ L @ U`` as ``scipy.linalg.lu`` (L unit lower trapezoidal,
+    U upper trapezoidal); ``permute_l=True`` returns ``(P @ L, U)``; ``p_indices=True`` returns
+    P as row indices (``a = L[p] @ U``). Stacks allowed."""
+    a = as_float(a, "lu", "a")
+    lu_, piv, _ = _call("lu", _core.lu_factor, {"a": a}, check_finite)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    eye = np.eye(m, k, dtype=a.dtype)
+    lower = np.tril(lu_[..., :, :k], -1) + eye
+    upper = np.triu(lu_[..., :k, :])
+    # Replay the interchanges on row indices: rows[i] is the row of a that row i of L U is.
+    rows = np.broadcast_to(np.arange(m), a.shape[:-2] + (m,)).copy()
+    for i in range(k):
+        j = piv[..., i:i + 1]
+        ri, rj = rows[..., i:i + 1].copy(), np.take_along_axis(rows, j, axis=-1)
+        rows[..., i:i + 1] = rj
+        np.put_along_axis(rows, j, ri, axis=-1)
+    p = np.argsort(rows, axis=-1)  # a = (L U)[p]
+    if permute_l:
+        return np.take_along_axis(lower, p[..., None], axis=-2), upper
+    if p_indices:
+        return p, lower, upper
+    perm = np.zeros(a.shape[:-2] + (m, m), dtype=a.dtype)
+    np.put_along_axis(perm, rows[..., None, :], 1, axis=-2)
+    return perm, lower, upper
+
+
+def cho_factor(a, lower=False, *, check_finite=True):
+    """Cholesky factor for ``cho_solve``, as ``scipy.linalg.cho_factor``: ``(c, lower)`` with
+    the factor in the triangle ``lower`` names (SciPy's default is upper) and, as in SciPy,
+    a's own entries in the other. Raises NotPositiveDefiniteError naming the leading minor."""
+    c = _core_first("cho_factor", _core.cholesky, a, bool(lower), check_finite, False)
+    return c, bool(lower)
+
+
+def cho_solve(c_and_lower, b, *, check_finite=True):
+    """Solve ``a @ x = b`` from ``cho_factor``'s output, as ``scipy.linalg.cho_solve``."""
+    c, lower = c_and_lower
+    c = as_float(c, "cho_solve", "c")
+    square("cho_solve", "c", c)
+    c, b, vector = _rhs("cho_solve", c, b)
+    x = _call("cho_solve", _core.cho_solve, {"c": c, "b": b}, bool(lower), check_finite)
+    return x[..., 0] if vector else x
+
+
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, *, check_finite=True):
+    """Solve ``op(a) @ x = b`` for triangular ``a`` as ``scipy.linalg.solve_triangular``
+    (xTRTRS): only the triangle ``lower`` names is read, and with ``unit_diagonal`` not the
+    diagonal either. Raises SingularMatrixError naming a zero on the diagonal."""
+    a = as_float(a, "solve_triangular", "a")
+    square("solve_triangular", "a", a)
+    t = _trans("solve_triangular", trans)
+    a, b, vector = _rhs("solve_triangular", a, b)
+    x = _call("solve_triangular", _core.solve_triangular, {"a": a, "b": b}, t, bool(lower), bool(unit_diagonal),
+              check_finite)
+    return x[..., 0] if vector else x
 
 
 def _uplo(op, UPLO):
@@ -229,8 +505,10 @@ def _uplo(op, UPLO):
 
 def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
     """Solve ``a @ x = b``. ``b`` is a vector when 1-D (NumPy 2's rule), else ``(..., N, K)``;
-    batch dimensions broadcast. ``assume_a``: 'gen' (LU), 'sym' (Bunch-Kaufman) or 'pos'
-    (Cholesky); for the last two only the triangle chosen by ``lower`` is read.
+    batch dimensions broadcast. ``assume_a``: 'gen' (LU), 'sym' (Bunch-Kaufman for a = a.T,
+    complex symmetric for complex input), 'her' (Bunch-Kaufman for a = a^H) or 'pos'
+    (Cholesky, Hermitian positive definite), as SciPy spells them; for all but 'gen' only the
+    triangle chosen by ``lower`` is read.
 
     Raises SingularMatrixError (naming the zero pivot and the failing matrix of a stack),
     NotPositiveDefiniteError for 'pos'. Warns IllConditionedWarning when rcond < eps (rcond is
@@ -246,15 +524,15 @@ def solve(a, b, *, assume_a="gen", lower=False, check_finite=True):
         x, rc, rmin = _solve_checked(a, b, assume_a, lower, check_finite)
     if rmin < _EPS[x.dtype]:
         _warn_ill_conditioned("solve", rc, x.dtype)
-    return x
+    return x if type(b) is np.ndarray else _wrap(b, x)  # NumPy gives x b's type
 
 
 def _solve_checked(a, b, assume_a, lower, check_finite):
     a = as_float(a, "solve", "a")
     b = as_float(b, "solve", "b", min_ndim=1)
     square("solve", "a", a)
-    if assume_a not in ("gen", "sym", "pos"):
-        raise ValueError(f"solve: assume_a must be 'gen', 'sym' or 'pos', got {assume_a!r}")
+    if assume_a not in ("gen", "sym", "her", "pos"):
+        raise ValueError(f"solve: assume_a must be 'gen', 'sym', 'her' or 'pos', got {assume_a!r}")
     if a.dtype != b.dtype:
         a, b = promote(a, b)
     vector = b.ndim == 1
@@ -279,16 +557,12 @@ def inv(a, *, check_finite=True):
     except _core.CoreError as e:
         if e.args[0]["kind"] != "shape":  # a numerical failure: report it, don't recompute
             raise from_core(e, "inv", {"a": a}) from None
-        a = as_float(a, "inv", "a")
-        square("inv", "a", a)
-        x, rc, rmin = _call("inv", _core.inv, {"a": a}, check_finite)
+        x, rc, rmin = _core_first("inv", _core.inv, a, check_finite)
     except (TypeError, ValueError):
-        a = as_float(a, "inv", "a")
-        square("inv", "a", a)
-        x, rc, rmin = _call("inv", _core.inv, {"a": a}, check_finite)
+        x, rc, rmin = _core_first("inv", _core.inv, a, check_finite)
     if rmin < _EPS[x.dtype]:
         _warn_ill_conditioned("inv", rc, x.dtype)
-    return x
+    return x if type(a) is np.ndarray else _wrap(a, x)
 
 
 def slogdet(a, *, check_finite=True):
@@ -307,6 +581,7 @@ def lstsq(a, b, rcond=None, *, check_finite=True):
     2-D), by LAPACK's gelsd. Returns ``LstsqResult(x, residuals, rank, s)``. ``rcond`` defaults
     to ``eps * max(M, N)``; singular values below ``rcond * s_max`` count as zero.
     """
+    b0 = b  # its type is the results' (NumPy's wrap)
     a = as_float(a, "lstsq", "a")
     b = as_float(b, "lstsq", "b", min_ndim=1)
     if a.ndim != 2:
@@ -324,6 +599,8 @@ def lstsq(a, b, rcond=None, *, check_finite=True):
     x, res, rank, s = _call("lstsq", _core.lstsq, {"a": a, "b": b}, float(rcond), check_finite)
     if vector:
         x = x[:, 0]
+    if type(b0) is not np.ndarray:
+        x, res = _wrap(b0, x), _wrap(b0, res)
     return LstsqResult(x, res, int(rank), s)
 
 
@@ -370,6 +647,84 @@ def cond(a, p=None):
             except SingularMatrixError:
                 out[i] = np.inf
     return _scalar(out.reshape(a.shape[:-2]))
+
+
+# ---- built on the SVD, as numpy.linalg builds them ----
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue, check_finite=True):
+    """Moore-Penrose pseudo-inverse, as ``numpy.linalg.pinv`` (stacks allowed): singular values
+    up to ``rcond * s_max`` count as zero. ``rcond`` (NumPy's default 1e-15) and ``rtol`` (the
+    Array API name; ``rtol=None`` means ``max(M, N) * eps``) broadcast over the stack; give at
+    most one. ``hermitian=True`` computes from ``eigh``."""
+    x = np.asarray(a)  # a subclass would bring its own operators
+    if rcond is None:
+        if rtol is np._NoValue:
+            rcond = 1e-15
+        elif rtol is None:
+            rcond = max(x.shape[-2:]) * np.finfo(x.dtype if x.dtype.kind in "fc" else np.float64).eps
+        else:
+            rcond = rtol
+    elif rtol is not np._NoValue:
+        raise ValueError("`rtol` and `rcond` can't be both set.")
+    rcond = np.asarray(rcond)
+    if x.size == 0 and x.ndim >= 2 and 0 in x.shape[-2:]:  # NumPy: empty, in the input's dtype
+        m, n = x.shape[-2:]
+        res = np.empty(x.shape[:-2] + (n, m), dtype=x.dtype)
+    else:
+        u, s, vt = svd(x.conjugate() if x.dtype.kind == "c" else x, full_matrices=False, hermitian=hermitian,
+                       check_finite=check_finite)
+        large = s > rcond[..., None] * np.amax(s, axis=-1, keepdims=True)
+        s = np.divide(1, s, out=np.zeros_like(s), where=large)
+        res = np.matmul(np.swapaxes(vt, -1, -2), s[..., None] * np.swapaxes(u, -1, -2))
+    return res if type(a) is np.ndarray else _wrap(a, res)
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None, check_finite=True):
+    """Rank as ``numpy.linalg.matrix_rank``: the number of singular values above ``tol``
+    (default ``rtol * s_max``, ``rtol`` defaulting to ``max(M, N) * eps``); both broadcast over
+    a stack, give at most one. A vector or scalar has rank 1 unless it is all zeros."""
+    if rtol is not None and tol is not None:
+        raise ValueError("`tol` and `rtol` can't be both set.")
+    A = np.asarray(A)
+    if A.ndim < 2:
+        return int(not np.all(A == 0))
+    S = svd(A, compute_uv=False, hermitian=hermitian, check_finite=check_finite)
+    if tol is None:
+        if rtol is None:
+            rtol = max(A.shape[-2:]) * np.finfo(S.dtype).eps
+        else:
+            rtol = np.asarray(rtol)[..., None]
+        tol = S.max(axis=-1, keepdims=True, initial=0) * rtol
+    else:
+        tol = np.asarray(tol)[..., None]
+    return np.count_nonzero(S > tol, axis=-1)
+
+
+# matrix norms that need singular values: (reduction, its initial value)
+_SVD_NORMS = {2: (np.amax, 0), -2: (np.amin, np._NoValue), "nuc": (np.sum, 0)}
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Vector or matrix norm, as ``numpy.linalg.norm`` (same ``ord``, ``axis``, ``keepdims``).
+    Matrix norms from singular values (``ord`` 2, -2, 'nuc') use this package's SVD; every
+    other norm is NumPy's own computation."""
+    reduce = _SVD_NORMS.get(ord) if isinstance(ord, (int, float, str, np.number)) else None
+    if reduce is None:
+        return np.linalg.norm(x, ord, axis, keepdims)
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    if len(axes) != 2:  # a vector norm, or NumPy's error
+        return np.linalg.norm(x, ord, axis, keepdims)
+    row, col = (_normalize_axis_index(i, x.ndim) for i in axes)
+    if row == col:
+        raise ValueError("Duplicate axes given.")
+    op, initial = reduce
+    ret = op(svdvals(np.moveaxis(x, (row, col), (-2, -1))), axis=-1, initial=initial)
+    if keepdims:
+        shape = list(x.shape)
+        shape[axes[0]] = shape[axes[1]] = 1
+        ret = ret.reshape(shape)
+    return ret
 
 
 def _instrument_public() -> None:

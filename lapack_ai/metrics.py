@@ -588,7 +588,7 @@ def _recorded(fn, operation, facts, args, kwargs):
         _core.set_call_depth(0)
         # a call refused before the core (bad input) must not be credited with an older decision
         d = _core.last_call() if _core.decision_generation() != generation else None
-        shapes = tuple([a.shape if type(a) is np.ndarray else np.shape(a) for a in args
+        shapes = tuple([a.shape if type(a) is np.ndarray else _shape(a) for a in args
                         if type(a) is np.ndarray or isinstance(a, (list, tuple))])
         x = out[0] if isinstance(out, tuple) and out else out
         dt = x.dtype if type(x) is np.ndarray else (a0.dtype if type(a0) is np.ndarray else None)
@@ -603,6 +603,15 @@ def _recorded(fn, operation, facts, args, kwargs):
 
 
 _EPOCH = time.time() - time.perf_counter()  # perf_counter -> Unix time
+
+
+def _shape(a) -> tuple:
+    """Shape of a list or tuple argument; a factor pair such as lu_solve's ``(lu, piv)`` is
+    not an array, and counts as its first member."""
+    try:
+        return np.shape(a)
+    except ValueError:
+        return np.shape(a[0])
 
 
 def _facts(operation, facts, args, kwargs, dt, d, shapes) -> tuple[str | None, str, float | None]:

@@ -16,7 +16,7 @@ settings.register_profile("dev", max_examples=15, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-DTYPES = [np.float32, np.float64]
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 LAYOUTS = ["C", "F", "strided", "negative", "broadcast"]
 
 
@@ -29,7 +29,8 @@ def tol(dtype, *dims, factor=50.0):
 
 def close(x, y, dtype, *dims, scale=None, factor=50.0):
     """``|x - y| <= tol * scale`` elementwise, scale defaulting to max |y| (a norm-wise bound)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    dt = np.complex128 if np.iscomplexobj(x) or np.iscomplexobj(y) else np.float64
+    x, y = np.asarray(x, dtype=dt), np.asarray(y, dtype=dt)
     assert x.shape == y.shape, (x.shape, y.shape)
     if x.size == 0:
         return

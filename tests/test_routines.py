@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 import lapack_ai as la
 
-from conftest import LAYOUTS, as_layout, close, tol
+from conftest import DTYPES, LAYOUTS, as_layout, close, tol
 
-dtypes = st.sampled_from([np.float32, np.float64])
+dtypes = st.sampled_from(DTYPES)
 dims = st.integers(0, 9)
 batches = st.sampled_from([(), (2,), (2, 3)])
 layouts = st.sampled_from(LAYOUTS)
@@ -19,21 +19,34 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 def rand(seed, shape, dtype):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    g = np.random.default_rng(seed)
+    x = g.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * g.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def wide(dtype):
+    """The double-precision type NumPy's reference runs in."""
+    return np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+
+
+def ct(x):
+    return np.swapaxes(x, -1, -2).conj()
 
 
 def well_conditioned(seed, batch, n, dtype):
-    return (rand(seed, batch + (n, n), np.float64) + 3 * np.sqrt(max(n, 1)) * np.eye(n)).astype(dtype)
+    return (rand(seed, batch + (n, n), wide(dtype)) + 3 * np.sqrt(max(n, 1)) * np.eye(n)).astype(dtype)
 
 
 def spd(seed, batch, n, dtype):
-    g = rand(seed, batch + (n, n), np.float64)
-    return (g @ np.swapaxes(g, -1, -2) + n * np.eye(n)).astype(dtype)
+    g = rand(seed, batch + (n, n), wide(dtype))
+    return (g @ ct(g) + n * np.eye(n)).astype(dtype)
 
 
 def orthonormal_columns(q, dtype, n):
     k = q.shape[-1]
-    close(np.swapaxes(q, -1, -2) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)), dtype, n)
+    close(ct(q) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)), dtype, n)
 
 
 @given(seeds, batches, dims, dims, dtypes, layouts, st.booleans(), st.sampled_from(["gesdd", "gesvd"]))
@@ -42,23 +55,28 @@ def test_svd(seed, batch, m, n, dtype, layout, full, driver):
     u, s, vt = la.svd(a, full_matrices=full, driver=driver)
     k = min(m, n)
     assert u.shape == batch + ((m, m) if full else (m, k)) and vt.shape == batch + ((n, n) if full else (k, n))
-    assert s.dtype == u.dtype == vt.dtype == dtype
-    close(s, np.linalg.svd(a.astype(np.float64), compute_uv=False), dtype, m, n)
+    assert s.dtype == np.finfo(dtype).dtype and u.dtype == vt.dtype == dtype
+    close(s, np.linalg.svd(a.astype(wide(dtype)), compute_uv=False), dtype, m, n)
     assert np.all(np.diff(s, axis=-1) <= 0)
     orthonormal_columns(u, dtype, m)
-    orthonormal_columns(np.swapaxes(vt, -1, -2), dtype, n)
+    orthonormal_columns(ct(vt), dtype, n)
     rec = (u[..., :, :k] * s[..., None, :]) @ vt[..., :k, :]
     close(rec, a, dtype, m, n)
     close(la.svdvals(a), s, dtype, m, n)
 
 
-@given(seeds, batches, st.integers(0, 8), st.integers(0, 3), dtypes, layouts, st.sampled_from(["gen", "sym", "pos"]))
+@given(seeds, batches, st.integers(0, 8), st.integers(0, 3), dtypes, layouts,
+       st.sampled_from(["gen", "sym", "her", "pos"]))
 def test_solve(seed, batch, n, k, dtype, layout, assume):
-    a = spd(seed, batch, n, dtype) if assume != "gen" else well_conditioned(seed, batch, n, dtype)
+    if assume == "sym":  # A = A^T: complex symmetric (not Hermitian) for complex types
+        g = well_conditioned(seed, batch, n, dtype)
+        a = (g + np.swapaxes(g, -1, -2)) / 2
+    else:
+        a = spd(seed, batch, n, dtype) if assume != "gen" else well_conditioned(seed, batch, n, dtype)
     a, b = as_layout(a, layout), as_layout(rand(seed + 1, batch + (n, k), dtype), layout)
     x = la.solve(a, b, assume_a=assume)
     assert x.shape == b.shape and x.dtype == dtype
-    close(x, np.linalg.solve(a.astype(np.float64), b.astype(np.float64)), dtype, n, factor=200)
+    close(x, np.linalg.solve(a.astype(wide(dtype)), b.astype(wide(dtype))), dtype, n, factor=200)
 
 
 def test_solve_vector_and_broadcast(rng):
@@ -85,11 +103,12 @@ def test_solve_sym_reads_one_triangle(rng):
 @given(seeds, batches, st.integers(0, 8), dtypes, layouts)
 def test_inv_det_slogdet(seed, batch, n, dtype, layout):
     a = as_layout(well_conditioned(seed, batch, n, dtype), layout)
-    a64 = a.astype(np.float64)
+    a64 = a.astype(wide(dtype))
     close(la.inv(a), np.linalg.inv(a64), dtype, n, factor=200)
     sign, logdet = la.slogdet(a)
     rs, rl = np.linalg.slogdet(a64)
-    np.testing.assert_array_equal(sign, rs)
+    assert sign.dtype == dtype and logdet.dtype == np.finfo(dtype).dtype
+    close(sign, rs, dtype, n, factor=200)
     close(logdet, rl, dtype, n, factor=200)
     close(la.det(a), np.linalg.det(a64), dtype, n, scale=float(np.abs(np.linalg.det(a64)).max(initial=1)), factor=200)
 
@@ -104,17 +123,17 @@ def test_cholesky(seed, batch, n, dtype, layout, lower):
     a = as_layout(spd(seed, batch, n, dtype), layout)
     c = la.cholesky(a, lower=lower)
     if lower:
-        close(c, np.linalg.cholesky(a.astype(np.float64)), dtype, n, factor=200)
+        close(c, np.linalg.cholesky(a.astype(wide(dtype))), dtype, n, factor=200)
         assert np.all(np.triu(c, 1) == 0)
     else:
-        close(np.swapaxes(c, -1, -2) @ c, a, dtype, n, factor=200)
+        close(ct(c) @ c, a, dtype, n, factor=200)
         assert np.all(np.tril(c, -1) == 0)
 
 
 @given(seeds, batches, dims, dims, dtypes, layouts, st.sampled_from(["reduced", "complete", "r"]))
 def test_qr(seed, batch, m, n, dtype, layout, mode):
     a = as_layout(rand(seed, batch + (m, n), dtype), layout)
-    ref = np.linalg.qr(a.astype(np.float64), mode=mode)
+    ref = np.linalg.qr(a.astype(wide(dtype)), mode=mode)
     out = la.qr(a, mode=mode)
     if mode == "r":
         assert out.shape == ref.shape
@@ -129,10 +148,11 @@ def test_qr(seed, batch, m, n, dtype, layout, mode):
 
 @given(seeds, batches, st.integers(0, 9), dtypes, layouts, st.sampled_from(["L", "U"]))
 def test_eigh(seed, batch, n, dtype, layout, uplo):
-    g = rand(seed, batch + (n, n), np.float64)
-    a = as_layout(((g + np.swapaxes(g, -1, -2)) / 2).astype(dtype), layout)
+    g = rand(seed, batch + (n, n), wide(dtype))
+    a = as_layout(((g + ct(g)) / 2).astype(dtype), layout)
     w, v = la.eigh(a, UPLO=uplo)
-    close(w, np.linalg.eigvalsh(a.astype(np.float64)), dtype, n)
+    assert w.dtype == np.finfo(dtype).dtype and v.dtype == dtype
+    close(w, np.linalg.eigvalsh(a.astype(wide(dtype))), dtype, n)
     orthonormal_columns(v, dtype, n)
     close(a @ v, v * w[..., None, :], dtype, n, scale=max(1.0, float(np.abs(a).max(initial=0)) * n))
     close(la.eigvalsh(a, UPLO=uplo), w, dtype, n)
@@ -143,7 +163,7 @@ def test_lstsq(seed, m, n, k, dtype, layout, vector):
     a = as_layout(rand(seed, (m, n), dtype), layout)
     b = rand(seed + 1, (m,) if vector else (m, k), dtype)
     x, res, rank, s = la.lstsq(a, b)
-    rx, rres, rrank, rs = np.linalg.lstsq(a.astype(np.float64), b.astype(np.float64), rcond=None)
+    rx, rres, rrank, rs = np.linalg.lstsq(a.astype(wide(dtype)), b.astype(wide(dtype)), rcond=None)
     assert x.shape == rx.shape and res.shape == rres.shape and rank == rrank
     close(s, rs, dtype, m, n)
     if rank == n:  # unique solution
@@ -162,7 +182,7 @@ def test_lstsq_rank_deficient_min_norm(rng):
 @given(seeds, batches, st.integers(1, 7), dtypes, st.sampled_from([None, 2, -2, 1, -1, np.inf, -np.inf, "fro"]))
 def test_cond(seed, batch, n, dtype, p):
     a = well_conditioned(seed, batch, n, dtype)
-    close(la.cond(a, p), np.linalg.cond(a.astype(np.float64), p), dtype, n, factor=500)
+    close(la.cond(a, p), np.linalg.cond(a.astype(wide(dtype)), p), dtype, n, factor=500)
 
 
 def test_cond_singular_is_inf():
@@ -175,14 +195,14 @@ def test_rcond_bounds_exact(seed, batch, n, dtype, layout):
     a = as_layout(well_conditioned(seed, batch, n, dtype), layout)
     r1 = la.rcond(a)
     ri = la.rcond(a, norm="inf")
-    e1 = 1 / np.linalg.cond(a.astype(np.float64), 1)
-    ei = 1 / np.linalg.cond(a.astype(np.float64), np.inf)
+    e1 = 1 / np.linalg.cond(a.astype(wide(dtype)), 1)
+    ei = 1 / np.linalg.cond(a.astype(wide(dtype)), np.inf)
     slack = tol(dtype, n) * 10
     assert np.all(r1 >= e1 * (1 - slack)) and np.all(r1 <= e1 * n * (1 + slack))
     assert np.all(ri >= ei * (1 - slack)) and np.all(ri <= ei * n * (1 + slack))
     s = spd(seed, batch, n, dtype)
     rp = la.rcond(s, assume_a="pos")
-    ep = 1 / np.linalg.cond(s.astype(np.float64), 1)
+    ep = 1 / np.linalg.cond(s.astype(wide(dtype)), 1)
     assert np.all(rp >= ep * (1 - slack)) and np.all(rp <= ep * n * (1 + slack))
 
 
@@ -201,17 +221,16 @@ def test_gemm(seed, batch, m, n, k, dtype, la_, lb, ta, tb, alpha, beta):
     c = rand(seed + 2, batch + (m, n), dtype)
     opa = np.swapaxes(a, -1, -2) if ta else a
     opb = np.swapaxes(b, -1, -2) if tb else b
-    ref = alpha * (opa.astype(np.float64) @ opb.astype(np.float64)) + beta * c
     c2 = c.copy()
     a, b = as_layout(a, la_), as_layout(b, lb)
     opa = np.swapaxes(a, -1, -2) if ta else a
     opb = np.swapaxes(b, -1, -2) if tb else b
-    ref = alpha * (opa.astype(np.float64) @ opb.astype(np.float64)) + beta * c
+    ref = alpha * (opa.astype(wide(dtype)) @ opb.astype(wide(dtype))) + beta * c
     out = la.gemm(a, b, c2, alpha=alpha, beta=beta, trans_a=ta, trans_b=tb)
     assert out is c2
     close(c2, ref, dtype, k, scale=max(1.0, float(np.abs(ref).max(initial=0))))
     fresh = la.gemm(a, b, trans_a=ta, trans_b=tb, alpha=alpha)
-    close(fresh, alpha * (opa.astype(np.float64) @ opb.astype(np.float64)), dtype, k)
+    close(fresh, alpha * (opa.astype(wide(dtype)) @ opb.astype(wide(dtype))), dtype, k)
 
 
 @pytest.mark.parametrize("n", [3, 40])

@@ -41,6 +41,8 @@ pub trait Scalar:
     /// A Python number in this type: None when it has an imaginary part and the type is real.
     fn from_parts(re: f64, im: f64) -> Option<Self>;
     fn re(self) -> Self::Real;
+    fn im(self) -> Self::Real;
+    fn to_complex(self) -> Self::Complex;
     fn conj(self) -> Self;
     /// |z|.
     fn modulus(self) -> Self::Real;
@@ -86,6 +88,12 @@ macro_rules! real {
             }
             fn re(self) -> $t {
                 self
+            }
+            fn im(self) -> $t {
+                0.0
+            }
+            fn to_complex(self) -> $c {
+                <$c>::new(self, 0.0)
             }
             fn conj(self) -> $t {
                 self
@@ -135,6 +143,12 @@ macro_rules! complex {
             }
             fn re(self) -> $r {
                 self.re
+            }
+            fn im(self) -> $r {
+                self.im
+            }
+            fn to_complex(self) -> $t {
+                self
             }
             fn conj(self) -> $t {
                 num_complex::Complex::conj(&self)

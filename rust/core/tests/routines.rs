@@ -67,7 +67,7 @@ fn rcond_exact_for_small_general_solves() {
 #[test]
 fn cholesky_qr_eigh_lstsq() {
     let a = a3();
-    let l = cholesky::cholesky(a.view().into_dyn(), true, true).unwrap().into_dimensionality::<Ix2>().unwrap();
+    let l = cholesky::cholesky(a.view().into_dyn(), true, true, true).unwrap().into_dimensionality::<Ix2>().unwrap();
     assert_eq!(l[[0, 2]], 0.0);
     assert!(max_diff(&matmul(&l, &l.t().to_owned()).into_dyn(), &a.clone().into_dyn()) < 1e-12);
 
@@ -103,7 +103,7 @@ fn singular_matrix_reports_routine_info_and_first_failing_batch() {
     let err = inv::inv(stack.view().into_dyn(), true).err().unwrap();
     assert_eq!(err, CoreError::Lapack { routine: "dgetrf".into(), info: 2, batch: 1 });
     let f = stack.mapv(|v| v as f32);
-    let err = cholesky::cholesky(f.view().into_dyn(), true, true).err().unwrap();
+    let err = cholesky::cholesky(f.view().into_dyn(), true, true, true).err().unwrap();
     assert_eq!(err, CoreError::Lapack { routine: "spotrf".into(), info: 2, batch: 1 });
     let (sign, _) = det::slogdet(stack.view().into_dyn(), true).unwrap();
     assert_eq!(sign.as_slice().unwrap(), &[1.0, 0.0, 0.0]);

@@ -98,6 +98,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(lstsq, m)?, wrap_pyfunction!(getrf, m)?, wrap_pyfunction!(getri, m)?, wrap_pyfunction!(gesv, m)?,
         wrap_pyfunction!(potrf, m)?, wrap_pyfunction!(posv, m)?, wrap_pyfunction!(geqrf, m)?,
         wrap_pyfunction!(orgqr, m)?, wrap_pyfunction!(gecon, m)?, wrap_pyfunction!(pocon, m)?,
+        wrap_pyfunction!(eigh_general, m)?, wrap_pyfunction!(eig, m)?, wrap_pyfunction!(schur, m)?,
+        wrap_pyfunction!(lu_factor, m)?, wrap_pyfunction!(lu_solve, m)?, wrap_pyfunction!(cho_solve, m)?,
+        wrap_pyfunction!(solve_triangular, m)?,
     ] {
         m.add_function(f)?;
     }

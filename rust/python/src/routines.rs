@@ -311,18 +311,20 @@ pub fn slogdet(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult
     by_dtype!(py, "slogdet", a, slogdet_t(py, a, check_finite))
 }
 
-fn cholesky_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
+fn cholesky_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool, clean: bool) -> PyResult<Obj> {
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
     let d = decide("cholesky", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
-    arr(py, run(py, &d, || core::cholesky::cholesky(v, lower, check_finite))?)
+    arr(py, run(py, &d, || core::cholesky::cholesky(v, lower, clean, check_finite))?)
 }
 
-/// cholesky(a, lower, check_finite) -> factor
+/// cholesky(a, lower, check_finite, clean=True) -> factor; `clean=False` leaves a's entries in
+/// the other triangle (SciPy's cho_factor)
 #[pyfunction]
-pub fn cholesky(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
-    by_dtype!(py, "cholesky", a, cholesky_t(py, a, lower, check_finite))
+#[pyo3(signature = (a, lower, check_finite, clean=true))]
+pub fn cholesky(py: Python<'_>, a: &Bound<PyAny>, lower: bool, check_finite: bool, clean: bool) -> PyResult<Obj> {
+    by_dtype!(py, "cholesky", a, cholesky_t(py, a, lower, check_finite, clean))
 }
 
 fn qr_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> PyResult<(Obj, Obj)> {
@@ -359,6 +361,122 @@ fn eigh_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool,
 #[pyfunction]
 pub fn eigh(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
     by_dtype!(py, "eigh", a, eigh_t(py, a, lower, vectors, check_finite))
+}
+
+fn eigh_general_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, lower: bool, vectors: bool,
+                           check_finite: bool) -> PyResult<(Obj, Obj)> {
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
+    shaped(a.shape(), true)?;
+    let d = decide("eigh", a.shape(), T::DTYPE);
+    let (va, vb) = (view(&a, "a")?, view(&b, "b")?);
+    let (w, z) = run(py, &d, || core::eigh::eigh_general(va, vb, lower, vectors, check_finite))?;
+    Ok((arr(py, w)?, opt(py, z)?))
+}
+
+/// eigh_general(a, b, lower, vectors, check_finite) -> (w, v | None): A x = lambda B x
+#[pyfunction]
+pub fn eigh_general(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool)
+                    -> PyResult<(Obj, Obj)> {
+    by_dtype!(py, "eigh", a, eigh_general_t(py, a, b, lower, vectors, check_finite))
+}
+
+fn eig_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, vectors: bool) -> PyResult<(Obj, Obj)>
+where T::Complex: Element {
+    let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
+    let d = decide("eig", a.shape(), T::DTYPE);
+    let v = view(&a, "a")?;
+    let (w, z) = run(py, &d, || core::eig::eig(v, vectors))?;
+    Ok((arr(py, w)?, opt(py, z)?))
+}
+
+/// eig(a, vectors) -> (w, v | None), both complex; NaN and Inf are always refused.
+#[pyfunction]
+pub fn eig(py: Python<'_>, a: &Bound<PyAny>, vectors: bool) -> PyResult<(Obj, Obj)> {
+    by_dtype!(py, "eig", a, eig_t(py, a, vectors))
+}
+
+fn schur_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>) -> PyResult<(Obj, Obj)> {
+    let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), true)?;
+    let d = decide("schur", a.shape(), T::DTYPE);
+    let v = view(&a, "a")?;
+    let (t, z) = run(py, &d, || core::eig::schur(v))?;
+    Ok((arr(py, t)?, arr(py, z)?))
+}
+
+/// schur(a) -> (t, z) with a = z t z^H
+#[pyfunction]
+pub fn schur(py: Python<'_>, a: &Bound<PyAny>) -> PyResult<(Obj, Obj)> {
+    by_dtype!(py, "schur", a, schur_t(py, a))
+}
+
+fn lu_factor_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
+    let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), false)?;
+    let d = decide("lu_factor", a.shape(), T::DTYPE);
+    let v = view(&a, "a")?;
+    let r = run(py, &d, || core::factored::lu_factor(v, check_finite))?;
+    Ok((arr(py, r.lu)?, arr(py, r.piv)?, arr(py, r.info)?))
+}
+
+/// lu_factor(a, check_finite) -> (lu, piv (0-based), info per matrix: 0 or the first zero of U)
+#[pyfunction]
+pub fn lu_factor(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
+    by_dtype!(py, "lu_factor", a, lu_factor_t(py, a, check_finite))
+}
+
+fn trans_letter(t: &str) -> PyResult<u8> {
+    letter(t, b"NTC", "trans")
+}
+
+fn lu_solve_t<T: Elem>(py: Python<'_>, lu: &Bound<PyAny>, piv: &Bound<PyAny>, b: &Bound<PyAny>, trans: &str,
+                       check_finite: bool) -> PyResult<Obj> {
+    let (lu, piv, b) = (ro::<T>(lu, "lu")?, ro::<i64>(piv, "piv")?, ro::<T>(b, "b")?);
+    shaped(lu.shape(), true)?;
+    let d = decide("lu_solve", lu.shape(), T::DTYPE);
+    let t = trans_letter(trans)?;
+    let (vl, vp, vb) = (view(&lu, "lu")?, view(&piv, "piv")?, view(&b, "b")?);
+    arr(py, run(py, &d, || core::factored::lu_solve(vl, vp, vb, t, check_finite))?)
+}
+
+/// lu_solve(lu, piv, b, trans, check_finite) -> x; b is (..., n, k), piv int64 0-based
+#[pyfunction]
+pub fn lu_solve(py: Python<'_>, lu: &Bound<PyAny>, piv: &Bound<PyAny>, b: &Bound<PyAny>, trans: &str,
+                check_finite: bool) -> PyResult<Obj> {
+    by_dtype!(py, "lu_solve", lu, lu_solve_t(py, lu, piv, b, trans, check_finite))
+}
+
+fn cho_solve_t<T: Elem>(py: Python<'_>, c: &Bound<PyAny>, b: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
+    let (c, b) = (ro::<T>(c, "c")?, ro::<T>(b, "b")?);
+    shaped(c.shape(), true)?;
+    let d = decide("cho_solve", c.shape(), T::DTYPE);
+    let (vc, vb) = (view(&c, "c")?, view(&b, "b")?);
+    arr(py, run(py, &d, || core::factored::cho_solve(vc, vb, lower, check_finite))?)
+}
+
+/// cho_solve(c, b, lower, check_finite) -> x; b is (..., n, k)
+#[pyfunction]
+pub fn cho_solve(py: Python<'_>, c: &Bound<PyAny>, b: &Bound<PyAny>, lower: bool, check_finite: bool) -> PyResult<Obj> {
+    by_dtype!(py, "cho_solve", c, cho_solve_t(py, c, b, lower, check_finite))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn solve_triangular_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, trans: &str, lower: bool,
+                               unit: bool, check_finite: bool) -> PyResult<Obj> {
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
+    shaped(a.shape(), true)?;
+    let d = decide("solve_triangular", a.shape(), T::DTYPE);
+    let t = trans_letter(trans)?;
+    let (va, vb) = (view(&a, "a")?, view(&b, "b")?);
+    arr(py, run(py, &d, || core::factored::solve_triangular(va, vb, t, lower, unit, check_finite))?)
+}
+
+/// solve_triangular(a, b, trans, lower, unit_diagonal, check_finite) -> x; b is (..., n, k)
+#[pyfunction]
+pub fn solve_triangular(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, trans: &str, lower: bool,
+                        unit_diagonal: bool, check_finite: bool) -> PyResult<Obj> {
+    by_dtype!(py, "solve_triangular", a, solve_triangular_t(py, a, b, trans, lower, unit_diagonal, check_finite))
 }
 
 fn rcond_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, norm: &str, positive: bool, check_finite: bool) -> PyResult<Obj> {

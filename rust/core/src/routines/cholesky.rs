@@ -10,8 +10,10 @@ use crate::lapack::{potrf, FMat};
 use crate::layout::{Mats, Stack};
 use crate::scalar::Scalar;
 
-/// `lower`: read A's lower triangle and return L with A = L L^T; else the upper and U^T U.
-pub fn cholesky<T: Scalar>(a: ArrayViewD<T>, lower: bool, check_finite: bool) -> Result<ArrayD<T>> {
+/// `lower`: read A's lower triangle and return L with A = L L^H; else the upper and U^H U.
+/// `clean`: zero the other triangle; else it keeps A's entries there, as LAPACK leaves them
+/// (SciPy's cho_factor returns that).
+pub fn cholesky<T: Scalar>(a: ArrayViewD<T>, lower: bool, clean: bool, check_finite: bool) -> Result<ArrayD<T>> {
     let a = Mats::new(a)?;
     square("cholesky", a.rows, a.cols)?;
     let n = a.rows;
@@ -32,7 +34,7 @@ pub fn cholesky<T: Scalar>(a: ArrayViewD<T>, lower: bool, check_finite: bool) ->
             } else {
                 potrf(ul, &mut w)?;
             }
-            for c in 0..n {
+            for c in (0..n).filter(|_| clean) {
                 let col = &mut w.data[c * n..(c + 1) * n];
                 let zero = if ul == b'L' { &mut col[..c] } else { &mut col[c + 1..] };
                 zero.iter_mut().for_each(|x| *x = T::zero());

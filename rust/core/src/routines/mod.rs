@@ -7,7 +7,9 @@
 pub mod cholesky;
 pub mod cond;
 pub mod det;
+pub mod eig;
 pub mod eigh;
+pub mod factored;
 pub mod gemm;
 pub mod inv;
 pub mod lstsq;
