@@ -3,6 +3,7 @@
     python -m lapack_ai.benchmark            # the tables in docs/benchmarks.md (./dev bench)
     python -m lapack_ai.benchmark --quick    # the demo's short version
     python -m lapack_ai.benchmark --sections single --ops svd solve --sizes 1024 4096
+    python -m lapack_ai.benchmark --sections parity --sizes 1024 --dtypes float64 complex128
 
 Three sections:
 - ``single``: one n x n matrix per call, every routine of lapack_ai.registry.REGISTRY against
@@ -35,6 +36,12 @@ import lapack_ai
 from lapack_ai.registry import REGISTRY
 
 DEFAULT_OPS = ["gemm", "solve", "svd", "svd-gesdd", "svd-gesvd", "eigh", "qr", "cholesky", "inv", "lstsq", "det"]
+# The parity table of docs/benchmarks.md: the routines added for drop-in use, in real types,
+# and every routine with a complex twin, in complex types.
+PARITY_OPS = ["eig", "eigvals", "schur", "lu_factor", "lu", "lu_solve", "cho_factor", "cho_solve",
+              "solve_triangular", "pinv", "matrix_rank", "norm"]
+COMPLEX_OPS = ["gemm", "solve", "svd", "svdvals", "lstsq", "inv", "det", "slogdet", "cholesky", "qr", "eigh",
+               "eigvalsh", "cond", *PARITY_OPS]
 DEFAULT_SIZES = [64, 256, 1024, 2048]
 STACK_OPS = ["gemm", "solve", "svd", "eigh", "inv", "det", "cholesky"]
 STACKS = [(10000, 4), (1000, 32)]
@@ -50,7 +57,7 @@ def _scipy_svd(driver):
 
 
 # name -> (ours, peer, peer's name, inputs from this registry entry); their peers run on SciPy's
-# own OpenBLAS (32-bit integers), so rounds are settled (see time_pair)
+# own OpenBLAS (32-bit integers), so rounds are settled (see time_pair), as for every SciPy peer
 VARIANTS = {
     "svd-gesdd": (lambda a: lapack_ai.svd(a, driver="gesdd"), _scipy_svd("gesdd"),
                   "scipy.linalg.svd(lapack_driver='gesdd')", "svd"),
@@ -96,6 +103,11 @@ def time_pair(ours, theirs, args, rounds: int, per_round: float, settle: float =
                 f(*args)
             out.append((time.perf_counter() - t0) / reps)
     return statistics.median(so), statistics.median(st)
+
+
+def _on_scipy(name) -> bool:
+    """Whether the peer runs on SciPy's own OpenBLAS (its rounds are settled, see time_pair)."""
+    return name in VARIANTS or REGISTRY[name].peer.startswith("scipy")
 
 
 def _contenders(name):
@@ -149,7 +161,7 @@ def single(ops, sizes, dtypes, markdown, quick) -> None:
                 args = r.make(rng, (n, n), np.dtype(dtype))
                 rounds, per = _budget(n)
                 so, st = time_pair(ours, peer, args, min(rounds, 5) if quick else rounds, per,
-                                   settle=0.25 if name in VARIANTS else 0.0)
+                                   settle=0.25 if _on_scipy(name) else 0.0)
                 t.row(name, dtype, n, fmt_time(so), fmt_time(st), f"{so / st:.2f}", f"`{label}`" if markdown else label)
 
 
@@ -161,7 +173,7 @@ def stacks(ops, stacks_, dtypes, markdown) -> None:
         for dtype in dtypes:
             for count, n in stacks_:
                 args = r.make(rng, (count, n, n), np.dtype(dtype))
-                so, st = time_pair(ours, peer, args, 9, 0.05)
+                so, st = time_pair(ours, peer, args, 9, 0.05, settle=0.25 if _on_scipy(name) else 0.0)
                 t.row(name, dtype, f"{count}x{n}x{n}", fmt_time(so), fmt_time(st), f"{so / st:.2f}",
                       f"`{label}`" if markdown else label)
 
@@ -204,10 +216,13 @@ def stream(counts, markdown) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sections", nargs="+", default=["single", "stacks", "stream"], choices=["single", "stacks", "stream"])
+    p.add_argument("--sections", nargs="+", default=["single", "stacks", "stream"],
+                   choices=["single", "stacks", "stream", "parity"],
+                   help="parity: the new routines (real types) and every complex routine, at --sizes")
     p.add_argument("--ops", nargs="+", default=None, choices=sorted([*REGISTRY, *VARIANTS]))
     p.add_argument("--sizes", nargs="+", type=int, default=DEFAULT_SIZES)
-    p.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
+    p.add_argument("--dtypes", nargs="+", default=["float64", "float32"],
+                   choices=["float64", "float32", "complex128", "complex64"])
     p.add_argument("--stack-counts", nargs="+", type=int, default=[1_000_000, 4_000_000],
                    help="N of the (N, 4, 4) stacks of the stream section")
     p.add_argument("--quick", action="store_true", help="a few small sizes, few rounds (for the demo)")
@@ -230,6 +245,11 @@ def main(argv=None) -> int:
         stacks([o for o in (a.ops or STACK_OPS) if o in REGISTRY and REGISTRY[o].stacked], STACKS, a.dtypes, a.markdown)
     if "stream" in a.sections:
         stream(a.stack_counts, a.markdown)
+    if "parity" in a.sections:
+        real = [d for d in a.dtypes if not d.startswith("complex")] or ["float64"]
+        cplx = [d for d in a.dtypes if d.startswith("complex")] or ["complex128"]
+        single(a.ops or PARITY_OPS, a.sizes, real, a.markdown, False)
+        single(a.ops or COMPLEX_OPS, a.sizes, cplx, a.markdown, False)
     return 0
 
 

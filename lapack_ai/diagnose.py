@@ -31,6 +31,9 @@ class Report:
     row_scale_spread: float | None
     col_scale_spread: float | None
     recommendations: list[str] = field(default_factory=list)
+    hermitian: bool | None = None
+    """a == a^H (the same as ``symmetric`` for real input); ``positive_definite`` is tested
+    only for Hermitian matrices."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -46,6 +49,7 @@ class Report:
             ("shape", f"{self.shape} {self.dtype}"),
             ("finite", "yes" if self.finite else f"no ({self.nan_count} NaN, {self.inf_count} Inf)"),
             ("square", f(self.square)), ("symmetric", f(self.symmetric)),
+            *([("Hermitian", f(self.hermitian))] if "complex" in self.dtype else []),
             ("positive definite", f(self.positive_definite)),
             ("1-norm / 2-norm", f"{f(self.norm_1)} / {f(self.norm_2)}"),
             ("condition (1-norm estimate)", f(self.cond_1_estimate)),
@@ -107,9 +111,11 @@ def diagnose(a, *, exact_limit: int = 2000) -> Report:
         r.cond_2 = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     if sq:
         r.symmetric = bool(np.allclose(a, a.T, rtol=100 * eps, atol=100 * eps * r.norm_1))
+        r.hermitian = r.symmetric if a.dtype.kind != "c" else bool(
+            np.allclose(a, a.conj().T, rtol=100 * eps, atol=100 * eps * r.norm_1))
         rc = float(linalg.rcond(a, check_finite=False))
         r.cond_1_estimate = 1.0 / rc if rc > 0 else float("inf")
-        if r.symmetric:
+        if r.hermitian:
             try:
                 linalg.cholesky(a, check_finite=False)
                 r.positive_definite = True
@@ -129,11 +135,14 @@ def diagnose(a, *, exact_limit: int = 2000) -> Report:
     if max(r.row_scale_spread, r.col_scale_spread) > 1e6:
         recs.append("Rows or columns differ in scale by more than 1e6: rescale them (equilibrate) "
                     "before solving; the condition number may be mostly scaling.")
-    if r.symmetric and r.positive_definite:
-        recs.append("Symmetric positive definite: solve(a, b, assume_a='pos') (Cholesky) is about "
+    kind, letters = ("Hermitian", "her") if a.dtype.kind == "c" else ("Symmetric", "sym")
+    if r.hermitian and r.positive_definite:
+        recs.append(f"{kind} positive definite: solve(a, b, assume_a='pos') (Cholesky) is about "
                     "twice as fast as the general solver.")
-    elif r.symmetric and r.positive_definite is False:
-        recs.append("Symmetric but not positive definite: use assume_a='sym', not 'pos'.")
+    elif r.hermitian and r.positive_definite is False:
+        recs.append(f"{kind} but not positive definite: use assume_a='{letters}', not 'pos'.")
+    elif r.symmetric:  # complex symmetric, not Hermitian
+        recs.append("Complex symmetric (a == a.T, not a^H): solve(a, b, assume_a='sym') uses that.")
     return r
 
 

@@ -1,7 +1,9 @@
 """Low-level routines named as in LAPACK, for users who think in LAPACK.
 
-Each ``d*`` routine works in float64 and its ``s*`` twin in float32; any real input is converted
-to that type (a copy), the caller's arrays are never modified, and matrices are 2-D. Outputs
+Each ``d*`` routine works in float64, its ``s*`` twin in float32, and the complex ``z*`` and ``c*``
+twins in complex128 and complex64 (where LAPACK names the complex routine otherwise, so does
+this module: ``zungqr`` for ``dorgqr``, ``zheevd`` for ``dsyevd``). Any input the type can hold is
+converted to it (a copy), the caller's arrays are never modified, and matrices are 2-D. Outputs
 are LAPACK's own (packed factors, 1-based pivots, Householder ``tau``). Instead of returning
 ``info``, a routine raises: ``info > 0`` as the LinAlgError subclass of ``errors.INFO_TABLE``
 (for example ``dgetrf`` on a singular matrix raises SingularMatrixError with the pivot index),
@@ -18,8 +20,9 @@ potrf      a, uplo='L', clean=True              c   (other triangle zeroed when 
 getrf      a                                    lu, ipiv
 getri      lu, ipiv                             inverse  (from getrf's outputs)
 geqrf      a                                    qr, tau
-orgqr      qr, tau                              q   (shape of qr, from len(tau) reflectors)
-syevd      a, jobz='V', uplo='L'                w, v  (v None for jobz 'N')
+orgqr      qr, tau                              q   (shape of qr, from len(tau) reflectors;
+                                                     ungqr in complex types)
+syevd      a, jobz='V', uplo='L'                w, v  (v None for jobz 'N'; heevd in complex types)
 gelsd      a, b, rcond=-1                       x, s, rank
 gecon      lu, anorm, norm='1'                  rcond
 pocon      c, anorm, uplo='L'                   rcond
@@ -37,13 +40,15 @@ from .metrics import instrument as _instrument
 
 _ROUTINES = ("gesvd", "gesdd", "gesv", "posv", "potrf", "getrf", "getri", "geqrf", "orgqr", "syevd",
              "gelsd", "gecon", "pocon")
-__all__ = [p + r for r in _ROUTINES for p in "ds"]
+# The complex types' names for routines LAPACK calls otherwise there.
+_COMPLEX_NAMES = {"orgqr": "ungqr", "syevd": "heevd"}
+__all__ = [p + (_COMPLEX_NAMES.get(r, r) if p in "cz" else r) for r in _ROUTINES for p in "sdcz"]
 
 
 def _mat(x, name, dtype, op, ndim=2):
     a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise DTypeError(op, name, a.dtype, "expected a real array")
+    if a.dtype.kind not in ("biufc" if np.dtype(dtype).kind == "c" else "biuf"):
+        raise DTypeError(op, name, a.dtype, f"expected a real array for {op} (its complex twin takes complex input)")
     a = a.astype(dtype, copy=False)
     if not a.flags.aligned:  # the core reads aligned data (a field of a packed structured array is not)
         a = np.array(a, copy=True)
@@ -58,6 +63,8 @@ def _square(op, a):
 
 
 def _make(prefix: str, dtype):
+    names = {r: (_COMPLEX_NAMES.get(r, r) if prefix in "cz" else r) for r in _ROUTINES}
+
     def gesvd(a, jobu="A", jobvt="A", *, check_finite=True):
         op = prefix + "gesvd"
         a = _mat(a, "a", dtype, op)
@@ -109,12 +116,12 @@ def _make(prefix: str, dtype):
         return _call(op, _core.geqrf, {"a": _mat(a, "a", dtype, op)}, check_finite)
 
     def orgqr(qr, tau):
-        op = prefix + "orgqr"
+        op = prefix + names["orgqr"]
         qr, tau = _mat(qr, "qr", dtype, op), _mat(tau, "tau", dtype, op, ndim=1)
         return _call(op, _core.orgqr, {"qr": qr, "tau": tau})
 
     def syevd(a, jobz="V", uplo="L", *, check_finite=True):
-        op = prefix + "syevd"
+        op = prefix + names["syevd"]
         a = _mat(a, "a", dtype, op)
         _square(op, a)
         if jobz not in ("V", "N") or uplo not in ("L", "U"):
@@ -143,13 +150,16 @@ def _make(prefix: str, dtype):
 
     made = dict(gesvd=gesvd, gesdd=gesdd, gesv=gesv, posv=posv, potrf=potrf, getrf=getrf, getri=getri,
                 geqrf=geqrf, orgqr=orgqr, syevd=syevd, gelsd=gelsd, gecon=gecon, pocon=pocon)
+    out = {}
     for name, f in made.items():
-        f.__name__ = f.__qualname__ = prefix + name
-        f.__doc__ = (f"LAPACK {prefix.upper()}{name.upper()} in {np.dtype(dtype).name}. "
+        f.__name__ = f.__qualname__ = prefix + names[name]
+        f.__doc__ = (f"LAPACK {prefix.upper()}{names[name].upper()} in {np.dtype(dtype).name}. "
                      "See the module docstring for arguments, returns and errors.")
-    return {prefix + k: v for k, v in made.items()}
+        out[prefix + names[name]] = f
+    return out
 
 
-for _name, _f in {**_make("d", np.float64), **_make("s", np.float32)}.items():
+for _name, _f in {**_make("d", np.float64), **_make("s", np.float32), **_make("z", np.complex128),
+                  **_make("c", np.complex64)}.items():
     globals()[_name] = _instrument(_f, _name)
 del _name, _f

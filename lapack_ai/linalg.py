@@ -382,10 +382,15 @@ def lu_factor(a, *, check_finite=True):
     lu, piv, info = _call("lu_factor", _core.lu_factor, {"a": a}, check_finite)
     if info.any():
         first = int(np.flatnonzero(info)[0])
-        where = f" (matrix {np.unravel_index(first, info.shape)} of the stack)" if info.ndim else ""
+        where = f" (matrix {tuple(int(i) for i in np.unravel_index(first, info.shape))} of the stack)" if info.ndim else ""
         warnings.warn(LinAlgWarning(f"Diagonal number {int(info.flat[first])} is exactly zero{where}. "
                                     "Singular matrix."), stacklevel=2)
-    return lu, piv.astype(np.int32) if max(a.shape[-2:], default=0) < 2**31 else piv
+    return lu, _index_dtype(piv, a)
+
+
+def _index_dtype(idx, a):
+    """Row indices as SciPy returns them: int32, unless a dimension needs 64 bits."""
+    return idx.astype(np.int32) if max(a.shape[-2:], default=0) < 2**31 else idx
 
 
 def _rhs(op, a, b):
@@ -416,7 +421,8 @@ def _trans(op, trans):
 def lu_solve(lu_and_piv, b, trans=0, *, check_finite=True):
     """Solve ``a @ x = b`` (``trans`` 0), ``a.T @ x = b`` (1) or ``a^H @ x = b`` (2) from
     ``lu_factor``'s output, as ``scipy.linalg.lu_solve``. Pivots outside the matrix are
-    refused with ShapeError (LAPACK would read and write outside it)."""
+    refused with ShapeError (LAPACK would read and write outside it). As in SciPy,
+    ``check_finite`` checks ``b``: the factors are lu_factor's, whose input was checked."""
     lu, piv = lu_and_piv
     lu = as_float(lu, "lu_solve", "lu")
     square("lu_solve", "lu", lu)
@@ -441,26 +447,15 @@ def lu(a, permute_l=False, *, p_indices=False, check_finite=True):
     U upper trapezoidal); ``permute_l=True`` returns ``(P @ L, U)``; ``p_indices=True`` returns
     P as row indices (``a = L[p] @ U``). Stacks allowed."""
     a = as_float(a, "lu", "a")
-    lu_, piv, _ = _call("lu", _core.lu_factor, {"a": a}, check_finite)
-    m, n = a.shape[-2:]
-    k = min(m, n)
-    eye = np.eye(m, k, dtype=a.dtype)
-    lower = np.tril(lu_[..., :, :k], -1) + eye
-    upper = np.triu(lu_[..., :k, :])
-    # Replay the interchanges on row indices: rows[i] is the row of a that row i of L U is.
-    rows = np.broadcast_to(np.arange(m), a.shape[:-2] + (m,)).copy()
-    for i in range(k):
-        j = piv[..., i:i + 1]
-        ri, rj = rows[..., i:i + 1].copy(), np.take_along_axis(rows, j, axis=-1)
-        rows[..., i:i + 1] = rj
-        np.put_along_axis(rows, j, ri, axis=-1)
-    p = np.argsort(rows, axis=-1)  # a = (L U)[p]
+    p, lower, upper = _call("lu", _core.lu, {"a": a}, check_finite)
     if permute_l:
         return np.take_along_axis(lower, p[..., None], axis=-2), upper
+    if 0 in a.shape:  # SciPy's convention: an empty P, whatever m is
+        p = p[..., :0]
     if p_indices:
-        return p, lower, upper
-    perm = np.zeros(a.shape[:-2] + (m, m), dtype=a.dtype)
-    np.put_along_axis(perm, rows[..., None, :], 1, axis=-2)
+        return _index_dtype(p, a), lower, upper
+    perm = np.zeros(p.shape + p.shape[-1:], dtype=a.real.dtype)  # real, as SciPy's P
+    np.put_along_axis(perm, p[..., None], 1, axis=-1)  # P[j, p[j]] = 1
     return perm, lower, upper
 
 

@@ -69,3 +69,16 @@ def test_formats():
 def test_stacks_refused():
     with pytest.raises(la.ShapeError, match="single 2-D"):
         la.diagnose(np.zeros((2, 3, 3)))
+
+
+def test_complex_hermitian_and_symmetric_are_told_apart():
+    g = np.random.default_rng(4).standard_normal((5, 5)) + 1j * np.random.default_rng(5).standard_normal((5, 5))
+    h = la.diagnose(g @ g.conj().T + np.eye(5))
+    assert h.hermitian and not h.symmetric and h.positive_definite
+    assert any("assume_a='pos'" in r for r in h.recommendations)
+    s = la.diagnose(g + g.T)
+    assert s.symmetric and not s.hermitian and s.positive_definite is None
+    assert any("assume_a='sym'" in r for r in s.recommendations)
+    indefinite = la.diagnose(np.diag([1.0, -1.0]).astype(complex))
+    assert indefinite.hermitian and indefinite.positive_definite is False
+    assert any("assume_a='her'" in r for r in indefinite.recommendations)

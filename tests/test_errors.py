@@ -153,6 +153,9 @@ def test_nonfinite_refused(name, bad, which):
     args = [x.copy() for x in _args(name)]
     args[which][..., 1, 0] = bad
     before = [x.copy() for x in args]
+    if name == "lu_solve" and which == 0:  # as SciPy: b is checked, lu_factor's factors are trusted
+        assert not np.isfinite(REGISTRY[name].func(*args)).all()
+        return
     with pytest.raises(la.NonFiniteError) as ei:
         REGISTRY[name].func(*args)
     e = ei.value

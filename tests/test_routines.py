@@ -315,3 +315,32 @@ def test_lstsq_empty():
 def test_cholesky_upper_matches_scipy(rng):
     a = spd(3, (), 5, np.float64)
     close(la.cholesky(a, lower=False), sla.cholesky(a, lower=False), np.float64, 5)
+
+
+def test_complex_gemm_stays_on_the_cpu_and_says_why(rng):
+    a = rng.standard_normal((100, 100)) + 1j * rng.standard_normal((100, 100))
+    close(la.gemm(a, a), a @ a, np.complex128, 100)
+    assert "real-only" in la.last_decision().reason
+    with pytest.raises(la.DeviceError, match="real-only"):
+        la.gemm(a, a, device="opencl")
+
+
+def test_complex_coefficients_promote_like_numpy(rng):
+    a, b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)
+    out = la.gemm(a, b, alpha=2j)
+    assert out.dtype == np.complex64
+    close(out, 2j * (a.astype(np.float64) @ b), np.float32, 4)
+    with pytest.raises(la.DTypeError):  # a real c cannot hold a complex product
+        la.gemm(a, b, np.zeros((3, 2), np.float32), alpha=1j)
+
+
+@pytest.mark.parametrize("da, db", [(np.float32, np.complex64), (np.float32, np.complex128),
+                                    (np.float64, np.complex64), (np.int64, np.complex64)])
+def test_mixed_real_complex_promotes_like_numpy(da, db, rng):
+    a = (rng.standard_normal((4, 4)) + 4 * np.eye(4)).astype(da)
+    b = (rng.standard_normal(4) + 1j * rng.standard_normal(4)).astype(db)
+    want = np.linalg.solve(a, b)
+    got = la.solve(a, b)
+    assert got.dtype == want.dtype
+    close(got, want, got.dtype, 4, factor=200)
+    assert la.gemm(a, b[:, None]).dtype == np.matmul(a, b[:, None]).dtype

@@ -45,15 +45,15 @@ fn main() {
             getrf(&mut FMat::new(&mut w, n, n), &mut piv).unwrap()
         });
         let f = FMat::new(&mut w, n, n);
-        t("getrs N", reps, || getrs(b'N', &f, &piv, &mut FMat::new(&mut x[..n], n, 1)).unwrap());
-        t("getrs T", reps, || getrs(b'T', &f, &piv, &mut FMat::new(&mut x[..n], n, 1)).unwrap());
+        t("getrs N", reps, || getrs(b'N', &f.read(), &piv, &mut FMat::new(&mut x[..n], n, 1)).unwrap());
+        t("getrs T", reps, || getrs(b'T', &f.read(), &piv, &mut FMat::new(&mut x[..n], n, 1)).unwrap());
         let fns = f64::fns(lib);
         let (ni, two, mut info) = (n as Int, 2 as Int, 0 as Int);
         // SAFETY: LU factors and pivots of an n x n matrix, x holds n x 2.
         t("one xGETRS call, 2 columns", reps, || unsafe {
             (fns.getrs)(&b'N', &ni, &two, f.data.as_ptr(), &ni, piv.as_ptr(), x.as_mut_ptr(), &ni, &mut info, 1)
         });
-        t("getrs by columns, 2 columns", reps, || getrs(b'N', &f, &piv, &mut FMat::new(&mut x, n, 2)).unwrap());
+        t("getrs by columns, 2 columns", reps, || getrs(b'N', &f.read(), &piv, &mut FMat::new(&mut x, n, 2)).unwrap());
         println!();
     }
 }

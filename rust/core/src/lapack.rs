@@ -47,6 +47,43 @@ impl<'a, T: Scalar> FMat<'a, T> {
     }
 }
 
+/// A read-only column-major matrix LAPACK reads in place: `rows x cols` elements at
+/// `ptr + i + j * ld`, borrowed for `'a` (a caller's factor, passed without a copy).
+#[derive(Clone, Copy)]
+pub struct FRef<'a, T> {
+    ptr: *const T,
+    pub rows: usize,
+    pub cols: usize,
+    ld: usize,
+    _borrow: std::marker::PhantomData<&'a T>,
+}
+
+impl<'a, T: Scalar> FRef<'a, T> {
+    /// The view as LAPACK reads it, if its rows are contiguous (unit row stride, column
+    /// stride at least the row count); None otherwise (the caller copies).
+    pub fn of(v: &ndarray::ArrayView2<'a, T>) -> Option<Self> {
+        let (rows, cols) = v.dim();
+        let (sr, sc) = (v.strides()[0], v.strides()[1]);
+        let ld = if cols <= 1 { rows.max(1) as isize } else { sc };
+        let fits = (rows <= 1 || sr == 1) && ld >= rows.max(1) as isize && Int::try_from(rows.max(cols)).is_ok();
+        fits.then(|| FRef { ptr: v.as_ptr(), rows, cols, ld: ld as usize, _borrow: std::marker::PhantomData })
+    }
+    pub fn n(&self) -> Int {
+        self.cols as Int
+    }
+    pub fn ld(&self) -> Int {
+        self.ld as Int
+    }
+}
+
+impl<T: Scalar> FMat<'_, T> {
+    /// This matrix, read-only, for the routines that only read their matrix (getrs, potrs, trtrs).
+    pub fn read(&self) -> FRef<'_, T> {
+        FRef { ptr: self.data.as_ptr(), rows: self.rows, cols: self.cols, ld: self.rows.max(1),
+               _borrow: std::marker::PhantomData }
+    }
+}
+
 /// LAPACK's workspace for one thread, reused from matrix to matrix of a stack.
 pub struct Work<T: Scalar> {
     work: Vec<T>,
@@ -217,6 +254,8 @@ pub unsafe fn gemm<T: Scalar>(a: Operand<T>, b: Operand<T>, alpha: T, beta: T, c
 
 pub fn getrf<T: Scalar>(a: &mut FMat<T>, ipiv: &mut [Int]) -> Result<()> {
     ensure!(ipiv.len() >= a.rows.min(a.cols), "getrf: {} pivots for {}x{}", ipiv.len(), a.rows, a.cols);
+    // OpenBLAS's threaded LU overflows a small stack (`threads::ROOMY_STACK`): run it unthreaded there.
+    let _one = (!crate::threads::roomy_stack()).then(crate::threads::single_blas);
     call::<T>("getrf", |f, info| unsafe { (f.getrf)(&a.m(), &a.n(), a.data.as_mut_ptr(), &a.ld(), ipiv.as_mut_ptr(), info) })
 }
 
@@ -231,12 +270,12 @@ const GETRS_COLUMNS_BELOW: usize = 10_000;
 /// examples/solve_parts.rs, "one xGETRS call" against "by columns").
 const GETRS_COLUMNS_UPTO: usize = 4;
 
-pub fn getrs<T: Scalar>(trans: u8, lu: &FMat<T>, ipiv: &[Int], b: &mut FMat<T>) -> Result<()> {
+pub fn getrs<T: Scalar>(trans: u8, lu: &FRef<T>, ipiv: &[Int], b: &mut FMat<T>) -> Result<()> {
     ensure!(lu.rows == lu.cols && b.rows == lu.rows && ipiv.len() >= lu.rows, "getrs: shapes");
     let ldb = b.ld();
     let one = |bp: *mut T, nrhs: Int| {
         call::<T>("getrs", |f, info| unsafe {
-            (f.getrs)(&trans, &lu.n(), &nrhs, lu.data.as_ptr(), &lu.ld(), ipiv.as_ptr(), bp, &ldb, info, 1)
+            (f.getrs)(&trans, &lu.n(), &nrhs, lu.ptr, &lu.ld(), ipiv.as_ptr(), bp, &ldb, info, 1)
         })
     };
     let few = b.cols <= GETRS_COLUMNS_UPTO || lu.rows * lu.rows < GETRS_COLUMNS_BELOW;
@@ -346,10 +385,10 @@ pub fn potrf<T: Scalar>(uplo: u8, a: &mut FMat<T>) -> Result<()> {
     call::<T>("potrf", |f, info| unsafe { (f.potrf)(&uplo, &a.n(), a.data.as_mut_ptr(), &a.ld(), info, 1) })
 }
 
-pub fn potrs<T: Scalar>(uplo: u8, c: &FMat<T>, b: &mut FMat<T>) -> Result<()> {
+pub fn potrs<T: Scalar>(uplo: u8, c: &FRef<T>, b: &mut FMat<T>) -> Result<()> {
     ensure!(c.rows == c.cols && b.rows == c.rows, "potrs: shapes");
     call::<T>("potrs", |f, info| unsafe {
-        (f.potrs)(&uplo, &c.n(), &b.n(), c.data.as_ptr(), &c.ld(), b.data.as_mut_ptr(), &b.ld(), info, 1)
+        (f.potrs)(&uplo, &c.n(), &b.n(), c.ptr, &c.ld(), b.data.as_mut_ptr(), &b.ld(), info, 1)
     })
 }
 
@@ -426,11 +465,11 @@ pub fn sycon<T: Scalar>(uplo: u8, hermitian: bool, fa: &FMat<T>, ipiv: &[Int], a
 
 /// Solve op(A) X = B for triangular A (`trans` b'N', b'T' or b'C'; `diag` b'U' for a unit
 /// diagonal). A zero on the diagonal is `info > 0`, before anything is divided by it.
-pub fn trtrs<T: Scalar>(uplo: u8, trans: u8, diag: u8, a: &FMat<T>, b: &mut FMat<T>) -> Result<()> {
+pub fn trtrs<T: Scalar>(uplo: u8, trans: u8, diag: u8, a: &FRef<T>, b: &mut FMat<T>) -> Result<()> {
     ensure!(a.rows == a.cols && b.rows == a.rows, "trtrs: shapes");
     let trans = if trans == b'C' && !T::COMPLEX { b'T' } else { trans };
     call::<T>("trtrs", |f, info| unsafe {
-        (f.trtrs)(&uplo, &trans, &diag, &a.n(), &b.n(), a.data.as_ptr(), &a.ld(), b.data.as_mut_ptr(), &b.ld(), info, 1, 1, 1)
+        (f.trtrs)(&uplo, &trans, &diag, &a.n(), &b.n(), a.ptr, &a.ld(), b.data.as_mut_ptr(), &b.ld(), info, 1, 1, 1)
     })
 }
 

@@ -21,16 +21,52 @@ pub const PARALLEL_MIN_WORK: usize = 1 << 16;
 
 static INIT: Once = Once::new();
 
-/// Size rayon's pool once per process: the CPUs the cgroup allows, unless RAYON_NUM_THREADS.
+/// Stack a thread needs for OpenBLAS's threaded LAPACK: its parallel LU (xGETRF_PARALLEL) has a
+/// 528 KiB frame and recurses about four levels, past the 2 MiB Rust gives a spawned thread
+/// (a SIGSEGV, or memory below the stack overwritten). Linux's default (main thread, Python
+/// threads) is 8 MiB.
+pub const ROOMY_STACK: usize = 8 << 20;
+
+/// Size rayon's pool once per process: the CPUs the cgroup allows, unless RAYON_NUM_THREADS;
+/// its threads get a roomy stack either way.
 pub fn init() {
     INIT.call_once(|| {
+        let mut pool = rayon::ThreadPoolBuilder::new().stack_size(ROOMY_STACK);
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-            let cpus = crate::container::cpus();
-            if rayon::ThreadPoolBuilder::new().num_threads(cpus).build_global().is_ok() {
-                log::debug!(target: "lapack_ai", "rayon threads: {cpus} (cgroup-aware)");
-            }
+            pool = pool.num_threads(crate::container::cpus());
+        }
+        if pool.build_global().is_ok() {
+            log::debug!(target: "lapack_ai", "rayon threads: {} (cgroup-aware)", rayon::current_num_threads());
         }
     });
+}
+
+thread_local! {
+    /// Whether this thread's stack holds OpenBLAS's threaded LAPACK (checked once per thread).
+    static ROOMY: bool = stack_size().is_none_or(|s| s >= ROOMY_STACK);
+}
+
+/// This thread's stack size, from the thread library (None where it cannot tell).
+fn stack_size() -> Option<usize> {
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which is destroyed after
+    // reading its stack size.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut size = 0usize;
+        let ok = libc::pthread_attr_getstacksize(&attr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        ok.then_some(size)
+    }
+}
+
+/// Whether the calling thread can run OpenBLAS's threaded LAPACK routines; where it cannot
+/// (a Rust thread spawned with the default 2 MiB), `crate::lapack` holds OpenBLAS at one
+/// thread for the call, which runs its unthreaded code.
+pub fn roomy_stack() -> bool {
+    ROOMY.with(|r| *r)
 }
 
 /// (calls inside `single_blas`, OpenBLAS's thread count before the first of them).

@@ -99,7 +99,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(potrf, m)?, wrap_pyfunction!(posv, m)?, wrap_pyfunction!(geqrf, m)?,
         wrap_pyfunction!(orgqr, m)?, wrap_pyfunction!(gecon, m)?, wrap_pyfunction!(pocon, m)?,
         wrap_pyfunction!(eigh_general, m)?, wrap_pyfunction!(eig, m)?, wrap_pyfunction!(schur, m)?,
-        wrap_pyfunction!(lu_factor, m)?, wrap_pyfunction!(lu_solve, m)?, wrap_pyfunction!(cho_solve, m)?,
+        wrap_pyfunction!(lu_factor, m)?, wrap_pyfunction!(lu, m)?, wrap_pyfunction!(lu_solve, m)?, wrap_pyfunction!(cho_solve, m)?,
         wrap_pyfunction!(solve_triangular, m)?,
     ] {
         m.add_function(f)?;

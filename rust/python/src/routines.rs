@@ -426,6 +426,21 @@ pub fn lu_factor(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResu
     by_dtype!(py, "lu_factor", a, lu_factor_t(py, a, check_finite))
 }
 
+fn lu_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
+    let a = ro::<T>(a, "a")?;
+    shaped(a.shape(), false)?;
+    let d = decide("lu", a.shape(), T::DTYPE);
+    let v = view(&a, "a")?;
+    let (p, l, u) = run(py, &d, || core::factored::lu(v, check_finite))?;
+    Ok((arr(py, p)?, arr(py, l)?, arr(py, u)?))
+}
+
+/// lu(a, check_finite) -> (p, l, u) with a = l[p] @ u
+#[pyfunction]
+pub fn lu(py: Python<'_>, a: &Bound<PyAny>, check_finite: bool) -> PyResult<(Obj, Obj, Obj)> {
+    by_dtype!(py, "lu", a, lu_t(py, a, check_finite))
+}
+
 fn trans_letter(t: &str) -> PyResult<u8> {
     letter(t, b"NTC", "trans")
 }

@@ -4,13 +4,13 @@
 
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::{load_checked, square, Scratch};
+use super::{load_checked, square, uplo, Scratch};
 use crate::alloc::Need;
 use crate::batch::{run, same_batch};
 use crate::blas::Int;
 use crate::error::{CoreError, Result};
-use crate::lapack::{getrf, getrs, grown, potrs, trtrs, FMat};
-use crate::layout::{Mats, Stack, VecStack};
+use crate::lapack::{getrf, getrs, grown, potrs, trtrs, FMat, FRef};
+use crate::layout::{all_finite, Mats, Stack, VecStack};
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
@@ -53,10 +53,71 @@ pub fn lu_factor<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<LuFa
     Ok(LuFactors { lu: lu.into_array(false), piv: piv.into_array(), info })
 }
 
-/// Load the factor (n x n, named `arg` in errors) and right-hand sides of matrix `i` and run
-/// `solve` on them.
-fn with_factor<T: Scalar>(op: &'static str, arg: &'static str, f: ArrayViewD<T>, b: ArrayViewD<T>, check_finite: bool,
-                          solve: impl Fn(usize, &FMat<T>, &mut FMat<T>) -> Result<()> + Sync) -> Result<ArrayD<T>> {
+/// A = P L U of every (m x n) matrix of `a` (SciPy's lu): row indices `p` with A = L[p] U
+/// (so P[j, p[j]] = 1), L (m x k, unit lower trapezoidal) and U (k x n, upper trapezoidal),
+/// k = min(m, n). A singular matrix is not an error: U has a zero on its diagonal.
+pub fn lu<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(ArrayD<Int>, ArrayD<T>, ArrayD<T>)> {
+    let a = Mats::new(a)?;
+    let (m, n) = (a.rows, a.cols);
+    let k = m.min(n);
+    let width = batch_width(a.count, m.max(n));
+    Need::new().array::<T>(&[a.count, m + n, k]).array::<Int>(&[a.count, m])
+        .add_times(Need::new().array::<T>(&[m, n]).array::<Int>(&[2 * m]), width).check("lu")?;
+    let mut p = VecStack::<Int>::new("lu", &a.batch, m)?;
+    let mut l = Stack::<T>::new("lu", &a.batch, m, k)?;
+    let mut u = Stack::<T>::new("lu", &a.batch, k, n)?;
+    if m > 0 {
+        run(a.count, m.max(n), (p.items(), l.items(), u.items()), Scratch::<T>::new, |i, j, s, (p, l, u)| {
+            let mut f = FMat::new(grown(&mut s.a, m * n, "lu")?, m, n);
+            load_checked(a.get(i), &mut f, check_finite, "a")?;
+            let ipiv = grown(&mut s.ipiv, 2 * m, "lu")?;
+            let (ipiv, rows) = ipiv.split_at_mut(m);
+            if k > 0 {
+                match getrf(&mut f, &mut ipiv[..k]) {
+                    Err(CoreError::Lapack { info, .. }) if info > 0 => {}
+                    r => r?,
+                }
+            }
+            // Replay the interchanges: row i of L U is row rows[i] of A; p inverts that.
+            rows.iter_mut().enumerate().for_each(|(r, x)| *x = r as Int);
+            for (r, &q) in ipiv[..k].iter().enumerate() {
+                rows.swap(r, q as usize - 1);
+            }
+            let p = p.item(j);
+            for (r, &x) in rows.iter().enumerate() {
+                p[x as usize] = r as Int;
+            }
+            let (l, u) = (l.item(j), u.item(j));
+            for c in 0..k {
+                l[c + c * m] = T::one();
+                l[c * m + c + 1..(c + 1) * m].copy_from_slice(&f.data[c * m + c + 1..(c + 1) * m]);
+            }
+            for c in 0..n {
+                let top = (c + 1).min(k);
+                u[c * k..c * k + top].copy_from_slice(&f.data[c * m..c * m + top]);
+            }
+            Ok(())
+        })?;
+    }
+    Ok((p.into_array(), l.into_array(false), u.into_array(false)))
+}
+
+/// How `with_factor` may read a caller's factor in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InPlace {
+    /// Only column-major storage (LU factors: their transpose is another matrix).
+    Columns,
+    /// Row-major storage too, handed over as the transpose (the solve then flips its letters).
+    Transposed,
+}
+
+/// Solve with the factor (n x n, named `arg` in errors) of each matrix of a stack: the factor
+/// is read in place when its storage allows (`InPlace`), else copied into a column-major
+/// scratch buffer; the right-hand sides are copied into the result, which the solve
+/// overwrites. `check`: whether NaN/Inf are refused in (the factor, b). `solve(i, factor, transposed, x)`: `transposed` says the factor given is A^T.
+fn with_factor<T: Scalar>(op: &'static str, arg: &'static str, f: ArrayViewD<T>, b: ArrayViewD<T>,
+                          (check_factor, check_b): (bool, bool), in_place: InPlace,
+                          solve: impl Fn(usize, &FRef<T>, bool, &mut FMat<T>) -> Result<()> + Sync) -> Result<ArrayD<T>> {
     let (f, b) = (Mats::new(f)?, Mats::new(b)?);
     square(op, f.rows, f.cols)?;
     same_batch(op, &f.batch, &b.batch)?;
@@ -69,11 +130,24 @@ fn with_factor<T: Scalar>(op: &'static str, arg: &'static str, f: ArrayViewD<T>,
     let mut x = Stack::<T>::new(op, &b.batch, n, k)?;
     if n > 0 && k > 0 {
         run(f.count, n.max(k), x.items(), Scratch::<T>::new, |i, j, s, x| {
-            let mut fm = FMat::new(grown(&mut s.a, n * n, op)?, n, n);
-            load_checked(f.get(i), &mut fm, check_finite, arg)?;
             let mut xm = FMat::new(x.item(j), n, k);
-            load_checked(b.get(i), &mut xm, check_finite, "b")?;
-            solve(i, &fm, &mut xm)
+            load_checked(b.get(i), &mut xm, check_b, "b")?;
+            let v = f.get(i);
+            let direct = FRef::of(&v).map(|r| (r, false)).or_else(|| {
+                (in_place == InPlace::Transposed).then(|| FRef::of(&f.get(i).reversed_axes()).map(|r| (r, true))).flatten()
+            });
+            if let Some((fr, transposed)) = direct {
+                // Along the contiguous lines of the storage: in logical order a column-major
+                // 1024x1024 factor costs ten times the solve.
+                let lines = if transposed { v.rows().into_iter().collect::<Vec<_>>() } else { v.columns().into_iter().collect() };
+                if check_factor && !lines.iter().all(|l| l.as_slice().map_or_else(|| l.iter().all(|z| !z.has_nan() && !z.has_inf()), all_finite)) {
+                    return Err(CoreError::NonFinite { arg, batch: 0, always: false });
+                }
+                return solve(i, &fr, transposed, &mut xm);
+            }
+            let mut fm = FMat::new(grown(&mut s.a, n * n, op)?, n, n);
+            load_checked(v, &mut fm, check_factor, arg)?;
+            solve(i, &fm.read(), false, &mut xm)
         })?;
     }
     Ok(x.into_array(false))
@@ -97,7 +171,9 @@ pub fn lu_solve<T: Scalar>(lu: ArrayViewD<T>, piv: ArrayViewD<Int>, b: ArrayView
         return Err(CoreError::Shape(format!("lu_solve: pivot {p} is outside 0..{n}; pass lu_factor's piv unchanged")));
     }
     let trans = if trans == b'C' && !T::COMPLEX { b'T' } else { trans };
-    with_factor("lu_solve", "lu", lu, b, check_finite, |i, f, x| {
+    // As SciPy: `check_finite` checks b; the factors come from lu_factor, which checked its
+    // input (NaN in them gives NaN in x, nothing worse).
+    with_factor("lu_solve", "lu", lu, b, (false, check_finite), InPlace::Columns, |i, f, _, x| {
         let ipiv: Vec<Int> = pm.get(i).iter().map(|p| p + 1).collect();
         getrs(trans, f, &ipiv, x)
     })
@@ -106,15 +182,29 @@ pub fn lu_solve<T: Scalar>(lu: ArrayViewD<T>, piv: ArrayViewD<Int>, b: ArrayView
 /// Solve A X = B from a Cholesky factor (`lower`: A = L L^H from the lower triangle, else
 /// A = U^H U from the upper). Only that triangle of `c` is read.
 pub fn cho_solve<T: Scalar>(c: ArrayViewD<T>, b: ArrayViewD<T>, lower: bool, check_finite: bool) -> Result<ArrayD<T>> {
-    let ul = if lower { b'L' } else { b'U' };
-    with_factor("cho_solve", "c", c, b, check_finite, |_, f, x| potrs(ul, f, x))
+    // A row-major factor is read as its transpose in the other triangle: for real types
+    // U^T U with U = L^T is the same A; for complex ones it would be conj(A), so they copy.
+    let in_place = if T::COMPLEX { InPlace::Columns } else { InPlace::Transposed };
+    with_factor("cho_solve", "c", c, b, (check_finite, check_finite), in_place, |_, f, transposed, x| {
+        potrs(uplo(lower, transposed), f, x)
+    })
 }
 
 /// Solve op(A) X = B for triangular A (`trans` b'N', b'T' or b'C'; `unit`: the diagonal is
 /// taken as ones and not read). A zero on the diagonal is a singular-matrix error naming it.
 pub fn solve_triangular<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, trans: u8, lower: bool, unit: bool,
                                    check_finite: bool) -> Result<ArrayD<T>> {
-    let ul = if lower { b'L' } else { b'U' };
     let diag = if unit { b'U' } else { b'N' };
-    with_factor("solve_triangular", "a", a, b, check_finite, |_, f, x| trtrs(ul, trans, diag, f, x))
+    let trans = if trans == b'C' && !T::COMPLEX { b'T' } else { trans };
+    // A row-major A is read as A^T (SciPy does the same): op(A) = A is (A^T)^T, so N and T
+    // swap and the triangle flips; A^H = conj(A^T) has no such letter, so 'C' copies.
+    let in_place = if trans == b'C' { InPlace::Columns } else { InPlace::Transposed };
+    with_factor("solve_triangular", "a", a, b, (check_finite, check_finite), in_place, |_, f, transposed, x| {
+        let t = match (transposed, trans) {
+            (true, b'N') => b'T',
+            (true, _) => b'N',
+            (false, t) => t,
+        };
+        trtrs(uplo(lower, transposed), t, diag, f, x)
+    })
 }

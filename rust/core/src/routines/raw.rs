@@ -49,7 +49,7 @@ pub fn gesv<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, check_finite: bool) -
     let mut ipiv = pivots("gesv", lu.nrows())?;
     let mut f = fmat(&mut lu);
     lapack::getrf(&mut f, &mut ipiv)?;
-    lapack::getrs(b'N', &f, &ipiv, &mut fmat(&mut x))?;
+    lapack::getrs(b'N', &f.read(), &ipiv, &mut fmat(&mut x))?;
     Ok((lu, Array1::from(ipiv), x))
 }
 
@@ -81,7 +81,7 @@ pub fn posv<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, uplo: u8, check_finit
     let mut x = fcopy("posv", b, "b", check_finite)?;
     let mut f = fmat(&mut c);
     lapack::potrf(uplo, &mut f)?;
-    lapack::potrs(uplo, &f, &mut fmat(&mut x))?;
+    lapack::potrs(uplo, &f.read(), &mut fmat(&mut x))?;
     Ok((c, x))
 }
 

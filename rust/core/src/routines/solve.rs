@@ -129,8 +129,8 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
                     }
                     return Err(e);
                 }
-                getrs(trans, &f, ipiv, &mut x)?;
-                getrs(trans, &f, ipiv, &mut z)?;
+                getrs(trans, &f.read(), ipiv, &mut x)?;
+                getrs(trans, &f.read(), ipiv, &mut z)?;
                 let umin = (0..n).map(|d| f.at(d, d).modulus()).fold(T::Real::infinity(), T::Real::min);
                 let pivots = umin * <T::Real as num_traits::NumCast>::from(n).unwrap_or(T::Real::one()) / anorm;
                 match cheap_rcond(anorm, z.data, Some(pivots)) {
@@ -152,8 +152,8 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
             Assume::Positive => {
                 let anorm = lansy(b'1', ul, &f, w)?;
                 potrf(ul, &mut f)?;
-                potrs(ul, &f, &mut x)?;
-                potrs(ul, &f, &mut z)?;
+                potrs(ul, &f.read(), &mut x)?;
+                potrs(ul, &f.read(), &mut z)?;
                 match cheap_rcond(anorm, z.data, None) {
                     Some(r) => r,
                     None => pocon(ul, &f, anorm, w)?,
