@@ -633,7 +633,7 @@ def cond(a, p=None):
     if p not in ("fro", 1, -1, np.inf, -np.inf):
         raise ValueError(f"cond: p must be None, 2, -2, 'fro', 1, -1, inf or -inf, got {p!r}")
     flat = a.reshape((-1,) + a.shape[-2:])
-    out = np.empty(flat.shape[0], dtype=a.dtype)
+    out = np.empty(flat.shape[0], dtype=a.real.dtype)  # real, as NumPy's, for complex input too
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IllConditionedWarning)
         for i, m in enumerate(flat):

@@ -344,3 +344,28 @@ def test_mixed_real_complex_promotes_like_numpy(da, db, rng):
     assert got.dtype == want.dtype
     close(got, want, got.dtype, 4, factor=200)
     assert la.gemm(a, b[:, None]).dtype == np.matmul(a, b[:, None]).dtype
+
+
+@pytest.mark.parametrize("n", [2, 5, 12])  # the native small path and LAPACK
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_complex_extreme_scales_divide_safely(n, scale, rng):
+    """|z|^2 under- or overflows for such entries: the quotients must not (NaN otherwise)."""
+    a = (rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n)) + 4 * np.eye(n)) * scale
+    b = rng.standard_normal(n) + 0j
+    close(la.inv(a) * scale, np.linalg.inv(a) * scale, np.complex128, n, factor=200)
+    close(la.solve(a, b) * scale, np.linalg.solve(a, b) * scale, np.complex128, n, factor=200)
+    sign, logdet = la.slogdet(a)
+    rs, rl = np.linalg.slogdet(a)
+    close(sign, rs, np.complex128, n, factor=200)
+    close(logdet, rl, np.complex128, n, scale=abs(rl), factor=200)
+    g = a / scale
+    h = (g @ g.conj().T + np.eye(n)) * scale
+    close(la.cholesky(h) / np.sqrt(scale), np.linalg.cholesky(h) / np.sqrt(scale), np.complex128, n, factor=200)
+
+
+def test_cond_of_complex_is_real():
+    m = np.array([[1e-3j, 0.5], [0, 1]])
+    for p in (None, 1, np.inf, "fro"):
+        got, want = la.cond(m, p), np.linalg.cond(m, p)
+        assert np.asarray(got).dtype == np.asarray(want).dtype == np.float64
+        close(got, want, np.float64, 2, scale=float(want))

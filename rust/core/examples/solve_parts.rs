@@ -1,4 +1,4 @@
-//! Times the parts of a general solve at n = 64 and 256 on the OpenBLAS named by
+//! Times the parts of a general solve at n = 64, 256 and 1024 on the OpenBLAS named by
 //! LAPACK_AI_OPENBLAS: the figures behind the choices in lapack.rs (xGETRS one column at a time
 //! where OpenBLAS would thread it) and routines/solve.rs (A^T loaded by memcpy from n = 128).
 //!
@@ -27,8 +27,8 @@ fn t(name: &str, reps: usize, mut f: impl FnMut()) {
 fn main() {
     let lib = blas::lib().expect("set LAPACK_AI_OPENBLAS");
     println!("{} ({} threads)", lib.config, lib.threads());
-    for n in [64usize, 256] {
-        let reps = if n <= 64 { 20000 } else { 500 };
+    for n in [64usize, 256, 1024] {
+        let reps = if n <= 64 { 20000 } else if n <= 256 { 500 } else { 20 };
         let mut s = 1u64;
         let c_ordered = Array2::from_shape_fn((n, n), |(i, j)| {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -48,12 +48,21 @@ fn main() {
         t("getrs N", reps, || getrs(b'N', &f.read(), &piv, &mut FMat::new(&mut x[..n], n, 1)).unwrap());
         t("getrs T", reps, || getrs(b'T', &f.read(), &piv, &mut FMat::new(&mut x[..n], n, 1)).unwrap());
         let fns = f64::fns(lib);
-        let (ni, two, mut info) = (n as Int, 2 as Int, 0 as Int);
-        // SAFETY: LU factors and pivots of an n x n matrix, x holds n x 2.
-        t("one xGETRS call, 2 columns", reps, || unsafe {
-            (fns.getrs)(&b'N', &ni, &two, f.data.as_ptr(), &ni, piv.as_ptr(), x.as_mut_ptr(), &ni, &mut info, 1)
-        });
-        t("getrs by columns, 2 columns", reps, || getrs(b'N', &f.read(), &piv, &mut FMat::new(&mut x, n, 2)).unwrap());
+        let (ni, mut info) = (n as Int, 0 as Int);
+        for k in [2usize, 4] {
+            let ki = k as Int;
+            let mut xs = vec![1.0; k * n];
+            // SAFETY: LU factors and pivots of an n x n matrix, xs holds n x k.
+            t(&format!("one xGETRS call, {k} columns"), reps, || unsafe {
+                (fns.getrs)(&b'N', &ni, &ki, f.data.as_ptr(), &ni, piv.as_ptr(), xs.as_mut_ptr(), &ni, &mut info, 1)
+            });
+            // SAFETY: as above, one column at a time.
+            t(&format!("{k} one-column calls"), reps, || unsafe {
+                for c in 0..k {
+                    (fns.getrs)(&b'N', &ni, &1, f.data.as_ptr(), &ni, piv.as_ptr(), xs[c * n..].as_mut_ptr(), &ni, &mut info, 1)
+                }
+            });
+        }
         println!();
     }
 }

@@ -266,9 +266,9 @@ pub fn getrf<T: Scalar>(a: &mut FMat<T>, ipiv: &mut [Int]) -> Result<()> {
 const GETRS_COLUMNS_BELOW: usize = 10_000;
 
 /// Up to this many right-hand sides xGETRS goes one column at a time when OpenBLAS has several
-/// threads: its threaded xGETRS costs more than the columns one by one (2 columns at n = 256:
-/// examples/solve_parts.rs, "one xGETRS call" against "by columns").
-const GETRS_COLUMNS_UPTO: usize = 4;
+/// threads: its threaded xGETRS costs more than two columns one by one, and less than four
+/// (n = 64, 256 and 1024: examples/solve_parts.rs, "one xGETRS call" against "one-column calls").
+const GETRS_COLUMNS_UPTO: usize = 2;
 
 pub fn getrs<T: Scalar>(trans: u8, lu: &FRef<T>, ipiv: &[Int], b: &mut FMat<T>) -> Result<()> {
     ensure!(lu.rows == lu.cols && b.rows == lu.rows && ipiv.len() >= lu.rows, "getrs: shapes");

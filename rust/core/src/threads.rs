@@ -22,16 +22,21 @@ pub const PARALLEL_MIN_WORK: usize = 1 << 16;
 static INIT: Once = Once::new();
 
 /// Stack a thread needs for OpenBLAS's threaded LAPACK: its parallel LU (xGETRF_PARALLEL) has a
-/// 528 KiB frame and recurses about four levels, past the 2 MiB Rust gives a spawned thread
-/// (a SIGSEGV, or memory below the stack overwritten). Linux's default (main thread, Python
-/// threads) is 8 MiB.
-pub const ROOMY_STACK: usize = 8 << 20;
+/// 528 KiB frame and recurses about four levels at n = 1000, past the 2 MiB Rust gives a
+/// spawned thread (a SIGSEGV, or memory below the stack overwritten). Linux's default for the
+/// main thread and Python's threads, 8 MiB (less a guard page, as the thread library reports
+/// it), passes.
+pub const ROOMY_STACK: usize = 7 << 20;
+
+/// Stack of rayon's threads (their stacks run OpenBLAS unthreaded, `single_blas`, but any
+/// LAPACK call made there must not depend on that).
+const POOL_STACK: usize = 8 << 20;
 
 /// Size rayon's pool once per process: the CPUs the cgroup allows, unless RAYON_NUM_THREADS;
 /// its threads get a roomy stack either way.
 pub fn init() {
     INIT.call_once(|| {
-        let mut pool = rayon::ThreadPoolBuilder::new().stack_size(ROOMY_STACK);
+        let mut pool = rayon::ThreadPoolBuilder::new().stack_size(POOL_STACK);
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
             pool = pool.num_threads(crate::container::cpus());
         }
@@ -43,7 +48,15 @@ pub fn init() {
 
 thread_local! {
     /// Whether this thread's stack holds OpenBLAS's threaded LAPACK (checked once per thread).
-    static ROOMY: bool = stack_size().is_none_or(|s| s >= ROOMY_STACK);
+    static ROOMY: bool = {
+        let size = stack_size();
+        let roomy = size.is_none_or(|s| s >= ROOMY_STACK);
+        if !roomy {
+            log::debug!(target: "lapack_ai", "this thread's stack ({size:?} bytes) is under {ROOMY_STACK}: \
+                                               LU runs on one OpenBLAS thread here");
+        }
+        roomy
+    };
 }
 
 /// This thread's stack size, from the thread library (None where it cannot tell).

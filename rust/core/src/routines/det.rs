@@ -47,7 +47,7 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
                         let d = w.at(k, k);
                         let r = d.modulus();
                         // d / |d|: the sign of a real pivot, the phase of a complex one.
-                        sg = sg * (d / T::from_real(r));
+                        sg = sg * d.div_real(r);
                         if p as usize != k + 1 {
                             sg = -sg;
                         }

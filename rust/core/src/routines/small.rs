@@ -39,7 +39,7 @@ pub fn getf2<T: Scalar>(a: &mut [T], n: usize, ipiv: &mut [Int]) -> i64 {
             }
             let d = a[j + j * n];
             for v in &mut a[j * n + j + 1..(j + 1) * n] {
-                *v = *v / d;
+                *v = v.div_by(d);
             }
         } else if info == 0 {
             info = j as i64 + 1;
@@ -71,7 +71,7 @@ pub fn getrs<T: Scalar>(lu: &[T], n: usize, ipiv: &[Int], b: &mut [T], nrhs: usi
             }
         }
         for j in (0..n).rev() {
-            x[j] = x[j] / lu[j + j * n];
+            x[j] = x[j].div_by(lu[j + j * n]);
             let xj = x[j];
             for (xi, &u) in x[..j].iter_mut().zip(&lu[j * n..j * n + j]) {
                 *xi = *xi - u * xj;
@@ -122,7 +122,7 @@ pub fn potf2<T: Scalar>(uplo: u8, a: &mut [T], n: usize) -> i64 {
             for k in 0..j {
                 v = v - l_at(uplo, a, n, i, k) * l_at(uplo, a, n, j, k).conj();
             }
-            l_set(uplo, a, n, i, j, v / T::from_real(d));
+            l_set(uplo, a, n, i, j, v.div_real(d));
         }
     }
     0
@@ -136,14 +136,14 @@ pub fn potrs<T: Scalar>(uplo: u8, c: &[T], n: usize, b: &mut [T], nrhs: usize) {
             for k in 0..i {
                 v = v - l_at(uplo, c, n, i, k) * x[k];
             }
-            x[i] = v / c[i + i * n];
+            x[i] = v.div_real(c[i + i * n].re());
         }
         for i in (0..n).rev() {
             let mut v = x[i];
             for k in i + 1..n {
                 v = v - l_at(uplo, c, n, k, i).conj() * x[k];
             }
-            x[i] = v / c[i + i * n];
+            x[i] = v.div_real(c[i + i * n].re());
         }
     }
 }
