@@ -105,7 +105,7 @@ class LinAlgError(_Report, np.linalg.LinAlgError):
             where.append(f"shape {self.shape}")
         if self.dtype:
             where.append(self.dtype)
-        where.append(f"{self.backend}, LAPACK {self.routine} info={self.info}")
+        where.append(f"{self.backend}, LAPACK {self.routine} info={self.info}" if self.routine else self.backend)
         s = f"{self.operation or self.routine} failed: {self.meaning} ({', '.join(where)})."
         if self.rcond is not None:
             s += f" rcond \u2248 {self.rcond:.2g}."
@@ -426,8 +426,7 @@ INFO_TABLE: dict[str, InfoEntry] = {
              "for a general pencil use scipy.linalg.eig(a, b).")),
     ),
 }
-# Complex types' names for the same routines (same arguments where the table reads them; the
-# real workspace RWORK, where there is one, sits before IWORK).
+# Complex types' names for the same routines.
 INFO_TABLE.update({
     "ungqr": INFO_TABLE["orgqr"],
     "hetrf": INFO_TABLE["sytrf"],
@@ -439,6 +438,22 @@ INFO_TABLE.update({
                         "LRWORK", "IWORK", "LIWORK", "INFO"), INFO_TABLE["sygvd"].positive,
                        INFO_TABLE["sygvd"].beyond_n),
 })
+
+# Argument lists of complex routines where they differ from the real twin's (a real workspace
+# RWORK, one eigenvalue array W): what an info < 0 names.
+_COMPLEX_ARGS: dict[str, tuple[str, ...]] = {
+    "gecon": ("NORM", "N", "A", "LDA", "ANORM", "RCOND", "WORK", "RWORK", "INFO"),
+    "pocon": ("UPLO", "N", "A", "LDA", "ANORM", "RCOND", "WORK", "RWORK", "INFO"),
+    "sycon": ("UPLO", "N", "A", "LDA", "IPIV", "ANORM", "RCOND", "WORK", "INFO"),
+    "hecon": ("UPLO", "N", "A", "LDA", "IPIV", "ANORM", "RCOND", "WORK", "INFO"),
+    "gesdd": ("JOBZ", "M", "N", "A", "LDA", "S", "U", "LDU", "VT", "LDVT", "WORK", "LWORK", "RWORK", "IWORK", "INFO"),
+    "gesvd": ("JOBU", "JOBVT", "M", "N", "A", "LDA", "S", "U", "LDU", "VT", "LDVT", "WORK", "LWORK", "RWORK", "INFO"),
+    "gelsd": ("M", "N", "NRHS", "A", "LDA", "B", "LDB", "S", "RCOND", "RANK", "WORK", "LWORK", "RWORK", "IWORK",
+              "INFO"),
+    "geev": ("JOBVL", "JOBVR", "N", "A", "LDA", "W", "VL", "LDVL", "VR", "LDVR", "WORK", "LWORK", "RWORK", "INFO"),
+    "gees": ("JOBVS", "SORT", "SELECT", "N", "A", "LDA", "SDIM", "W", "VS", "LDVS", "WORK", "LWORK", "RWORK", "BWORK",
+             "INFO"),
+}
 
 
 def _batch_index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -483,7 +498,8 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
     routine, info = facts["routine"], facts["info"]
     entry = INFO_TABLE[routine[1:]]
     if info < 0:
-        name = entry.args[-info - 1] if -info <= len(entry.args) else f"#{-info}"
+        names = _COMPLEX_ARGS.get(routine[1:], entry.args) if routine[0] in "cz" else entry.args
+        name = names[-info - 1] if -info <= len(names) else f"#{-info}"
         arr = args.get(name.lower())
         if arr is not None and not np.isfinite(arr).all():
             # Newer LAPACK refuses NaN in A with info < 0; only reachable with check_finite=False.
@@ -497,7 +513,8 @@ def from_core(exc: Exception, operation: str, args: dict[str, np.ndarray]) -> Ex
     pos = entry.positive
     n = shape[-1] if shape else 0
     index = info
-    if entry.beyond_n is not None and info > n:
+    # xSYGVD: n < info <= 2n is B's minor; above, xSYEVD's code for a failed submatrix
+    if entry.beyond_n is not None and n < info <= 2 * n:
         pos, index = entry.beyond_n, info - n
     if pos is None:  # not documented by LAPACK: still structured, never a bare number
         return LinAlgError(f"{routine} returned an undocumented info={info}", operation=operation,

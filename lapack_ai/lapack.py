@@ -48,7 +48,8 @@ __all__ = [p + (_COMPLEX_NAMES.get(r, r) if p in "cz" else r) for r in _ROUTINES
 def _mat(x, name, dtype, op, ndim=2):
     a = np.asarray(x)
     if a.dtype.kind not in ("biufc" if np.dtype(dtype).kind == "c" else "biuf"):
-        raise DTypeError(op, name, a.dtype, f"expected a real array for {op} (its complex twin takes complex input)")
+        raise DTypeError(op, name, a.dtype, f"expected a real array for {op} (its complex twin takes complex input)"
+                         if np.dtype(dtype).kind != "c" else "expected a numeric array")
     a = a.astype(dtype, copy=False)
     if not a.flags.aligned:  # the core reads aligned data (a field of a packed structured array is not)
         a = np.array(a, copy=True)

@@ -20,7 +20,7 @@ except ImportError:
 
 from . import _core
 from ._arrays import as_float, batch_broadcast, broadcast_shapes, promote, square
-from .errors import (DeviceFallbackWarning, DTypeError, IllConditionedWarning, LinAlgWarning, ShapeError,
+from .errors import (DeviceFallbackWarning, DTypeError, IllConditionedWarning, LinAlgError, LinAlgWarning, ShapeError,
                      SingularMatrixError)
 from .errors import call as _call
 from .errors import from_core
@@ -384,7 +384,7 @@ def lu_factor(a, *, check_finite=True):
         first = int(np.flatnonzero(info)[0])
         where = f" (matrix {tuple(int(i) for i in np.unravel_index(first, info.shape))} of the stack)" if info.ndim else ""
         warnings.warn(LinAlgWarning(f"Diagonal number {int(info.flat[first])} is exactly zero{where}. "
-                                    "Singular matrix."), stacklevel=2)
+                                    "Singular matrix."), stacklevel=3)  # past metrics' wrapper
     return lu, _index_dtype(piv, a)
 
 
@@ -621,8 +621,11 @@ def rcond(a, *, norm="1", assume_a="gen", check_finite=True):
 
 def cond(a, p=None):
     """Condition number as ``numpy.linalg.cond``: ``p`` in None, 2, -2 (from singular values),
-    'fro', 1, -1, inf, -inf (``norm(a) * norm(inv(a))``). Singular matrices give inf."""
+    'fro', 1, -1, inf, -inf (``norm(a) * norm(inv(a))``). Singular matrices give inf; empty
+    ones raise LinAlgError, as in NumPy."""
     a = as_float(a, "cond", "a")
+    if a.size == 0 and 0 in a.shape[-2:]:
+        raise LinAlgError("cond is not defined on empty arrays", operation="cond", shape=a.shape, dtype=str(a.dtype))
     if p in (None, 2, -2):
         s = svdvals(a, check_finite=False)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -141,7 +141,8 @@ def _solve_facts(args, kw, shapes, p, d):
     b = shapes[1] if len(shapes) > 1 else (n,)
     nrhs = b[-1] if len(b) >= 2 and len(b) >= len(shapes[0]) else 1
     kind = kw.get("assume_a", "gen")
-    run = {"gen": "getrf+gecon+getrs", "sym": "sytrf+sycon+sytrs", "her": "hetrf+hecon+hetrs",
+    her = "hetrf+hecon+hetrs" if p in "cz" else "sytrf+sycon+sytrs"  # real Hermitian is symmetric
+    run = {"gen": "getrf+gecon+getrs", "sym": "sytrf+sycon+sytrs", "her": her,
            "pos": "potrf+pocon+potrs"}.get(kind, kind)
     factor = 1 / 3 * n**3 if kind == "pos" else 2 / 3 * n**3
     return "+".join(p + r for r in run.split("+")), factor + 2.0 * n * n * nrhs

@@ -15,24 +15,18 @@ is not needed. Differences:
   not computed alone as SciPy's ``evr`` does.
 - Warnings are lapack_ai's ``IllConditionedWarning``, not SciPy's ``LinAlgWarning``.
 
-Only the scipy.linalg functions lapack_ai implements are defined here; those whose routine the
-installed lapack_ai lacks are left out (``__all__`` lists what is there).
+Only the scipy.linalg functions lapack_ai implements are defined here (``__all__``).
 """
 
 from __future__ import annotations
-
-import inspect
 
 import numpy as np
 from numpy.linalg import norm as _np_norm  # NumPy's own, even while lapack_ai.patch() is on
 
 import lapack_ai as _la
 
-__all__ = ["svd", "svdvals", "cholesky", "qr", "eigh", "eigvalsh", "solve", "inv", "det", "lstsq"]
-
-
-# lapack_ai.eigh takes ``b`` (the generalized problem) once the core has it
-_EIGH_TAKES_B = "b" in inspect.signature(_la.eigh).parameters
+__all__ = ["svd", "svdvals", "cholesky", "qr", "eigh", "eigvalsh", "solve", "inv", "det", "lstsq", "norm", "pinv",
+           "eig", "eigvals", "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve", "solve_triangular", "schur"]
 
 
 def _unsupported(op: str, keyword: str, value) -> NotImplementedError:
@@ -101,10 +95,12 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
         if driver not in ("evd", "gvd"):
             raise _unsupported("eigh", "driver", driver)
     uplo = "L" if lower else "U"
+    if type != 1:  # a x = w b x only; SciPy's types 2 (a b x) and 3 (b a x) are not bound
+        raise _unsupported("eigh", "type", type)
+    if b is not None and eigvals_only and subset_by_index is None and subset_by_value is None:
+        return _la.eigvalsh(a, uplo, b=b, check_finite=check_finite)
     if b is not None:
-        if not _EIGH_TAKES_B:
-            raise _unsupported("eigh", "b", "<array>")
-        w, v = _la.eigh(a, uplo, b=b, check_finite=check_finite, **({"type": type} if type != 1 else {}))
+        w, v = _la.eigh(a, uplo, b=b, check_finite=check_finite)
     elif eigvals_only and subset_by_index is None and subset_by_value is None:
         return _la.eigvalsh(a, uplo, check_finite=check_finite)
     else:
@@ -136,24 +132,23 @@ def eigvalsh(a, b=None, *, lower=True, overwrite_a=False, overwrite_b=False, typ
 
 # ---- systems ----
 
-# SciPy's assume_a spellings lapack_ai solves; 'her' is 'sym' for the real input it takes
-_ASSUME = {None: "gen", "gen": "gen", "general": "gen", "sym": "sym", "symmetric": "sym", "her": "sym",
-           "hermitian": "sym", "pos": "pos", "positive definite": "pos"}
+# SciPy's assume_a spellings lapack_ai solves
+_ASSUME = {None: "gen", "gen": "gen", "general": "gen", "sym": "sym", "symmetric": "sym", "her": "her",
+           "hermitian": "her", "pos": "pos", "positive definite": "pos"}
 _OTHER_STRUCTURES = ("diagonal", "tridiagonal", "banded", "upper triangular", "lower triangular")
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
           transposed=False):
     """As ``scipy.linalg.solve``: ``x`` with ``a @ x = b`` (``a.T @ x = b`` when ``transposed``).
-    ``assume_a``: None or 'gen' (LU; SciPy's structure detection is skipped), 'sym'/'her'
-    (Bunch-Kaufman), 'pos' (Cholesky), the last two reading the triangle ``lower`` names."""
+    ``assume_a``: None or 'gen' (LU; SciPy's structure detection is skipped), 'sym' (a = a.T)
+    and 'her' (a = a^H), both Bunch-Kaufman, 'pos' (Cholesky), the last three reading the
+    triangle ``lower`` names."""
     kind = _ASSUME.get(assume_a) if isinstance(assume_a, (str, type(None))) else None
     if kind is None:
         if assume_a in _OTHER_STRUCTURES:
             raise _unsupported("solve", "assume_a", assume_a)
         raise ValueError(f"{assume_a} is not a recognized matrix structure")
-    if kind == "sym" and assume_a in ("her", "hermitian") and np.iscomplexobj(a):
-        raise _unsupported("solve", "assume_a", assume_a)
     if transposed and kind == "gen":  # a symmetric matrix is its transpose: only 'gen' changes
         a = np.swapaxes(np.asarray(a), -1, -2)
     return _la.solve(a, b, assume_a=kind, lower=bool(lower), check_finite=check_finite)
@@ -192,32 +187,23 @@ def lstsq(a, b, cond=None, overwrite_a=False, overwrite_b=False, check_finite=Tr
     return x, residues, rank, s
 
 
-# ---- routines that light up when lapack_ai has them (defined only then) ----
-
-def _define(name: str) -> bool:
-    """True when lapack_ai has ``name``: the wrapper below is then defined and exported."""
-    if hasattr(_la, name):
-        __all__.append(name)
-        return True
-    return False
+# ---- the rest of scipy.linalg that lapack_ai implements ----
 
 
-if _define("norm"):
-    def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
-        """As ``scipy.linalg.norm``."""
-        if check_finite:  # lapack_ai.norm, like NumPy's, passes NaN through; SciPy refuses it
-            a = np.asarray_chkfinite(a)
-        return _la.norm(a, ord, axis, keepdims)
+def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
+    """As ``scipy.linalg.norm``."""
+    if check_finite:  # lapack_ai.norm, like NumPy's, passes NaN through; SciPy refuses it
+        a = np.asarray_chkfinite(a)
+    return _la.norm(a, ord, axis, keepdims)
 
-if _define("pinv"):
-    def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
-        """As ``scipy.linalg.pinv`` with ``atol`` 0: singular values up to ``rtol * s_max``
-        (``rtol`` defaulting to ``max(M, N) * eps``) count as zero."""
-        if atol:
-            raise _unsupported("pinv", "atol", atol)
-        if return_rank:
-            raise _unsupported("pinv", "return_rank", return_rank)
-        return _la.pinv(a, rtol=rtol, check_finite=check_finite)
+def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
+    """As ``scipy.linalg.pinv`` with ``atol`` 0: singular values up to ``rtol * s_max``
+    (``rtol`` defaulting to ``max(M, N) * eps``) count as zero."""
+    if atol:
+        raise _unsupported("pinv", "atol", atol)
+    if return_rank:
+        raise _unsupported("pinv", "return_rank", return_rank)
+    return _la.pinv(a, rtol=rtol, check_finite=check_finite)
 
 
 def _complex_eigvals(w, homogeneous):
@@ -226,58 +212,50 @@ def _complex_eigvals(w, homogeneous):
     return np.stack((w, np.ones_like(w)), axis=-2) if homogeneous else w
 
 
-if _define("eig"):
-    def eig(a, b=None, left=False, right=True, overwrite_a=False, overwrite_b=False, check_finite=True,
-            homogeneous_eigvals=False):
-        """As ``scipy.linalg.eig`` for the standard problem: ``(w, vr)``, or ``w`` with
-        ``right=False``; ``w`` is always complex (NumPy's is real when it can be)."""
-        if b is not None:
-            raise _unsupported("eig", "b", "<array>")
-        if left:
-            raise _unsupported("eig", "left", left)
-        w, v = _la.eig(a, check_finite=check_finite)
-        w = _complex_eigvals(w, homogeneous_eigvals)
-        return (w, v) if right else w
-
-if _define("eigvals"):
-    def eigvals(a, b=None, overwrite_a=False, check_finite=True, homogeneous_eigvals=False):
-        """As ``scipy.linalg.eigvals`` for the standard problem: complex eigenvalues."""
-        if b is not None:
-            raise _unsupported("eigvals", "b", "<array>")
+def eig(a, b=None, left=False, right=True, overwrite_a=False, overwrite_b=False, check_finite=True,
+        homogeneous_eigvals=False):
+    """As ``scipy.linalg.eig`` for the standard problem: ``(w, vr)``, or ``w`` with
+    ``right=False``; ``w`` is always complex (NumPy's is real when it can be)."""
+    if b is not None:
+        raise _unsupported("eig", "b", "<array>")
+    if left:
+        raise _unsupported("eig", "left", left)
+    if not right:
         return _complex_eigvals(_la.eigvals(a, check_finite=check_finite), homogeneous_eigvals)
+    w, v = _la.eig(a, check_finite=check_finite)
+    return _complex_eigvals(w, homogeneous_eigvals), v
 
-if _define("lu"):
-    def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
-        """As ``scipy.linalg.lu``: ``(p, l, u)``, ``(pl, u)`` with ``permute_l``."""
-        return _la.lu(a, permute_l=permute_l, check_finite=check_finite, p_indices=p_indices)
+def eigvals(a, b=None, overwrite_a=False, check_finite=True, homogeneous_eigvals=False):
+    """As ``scipy.linalg.eigvals`` for the standard problem: complex eigenvalues."""
+    if b is not None:
+        raise _unsupported("eigvals", "b", "<array>")
+    return _complex_eigvals(_la.eigvals(a, check_finite=check_finite), homogeneous_eigvals)
 
-if _define("lu_factor"):
-    def lu_factor(a, overwrite_a=False, check_finite=True):
-        """As ``scipy.linalg.lu_factor``: ``(lu, piv)``, piv 0-based."""
-        return _la.lu_factor(a, check_finite=check_finite)
+def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
+    """As ``scipy.linalg.lu``: ``(p, l, u)``, ``(pl, u)`` with ``permute_l``."""
+    return _la.lu(a, permute_l=permute_l, check_finite=check_finite, p_indices=p_indices)
 
-if _define("lu_solve"):
-    def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
-        """As ``scipy.linalg.lu_solve``."""
-        return _la.lu_solve(lu_and_piv, b, trans=trans, check_finite=check_finite)
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """As ``scipy.linalg.lu_factor``: ``(lu, piv)``, piv 0-based."""
+    return _la.lu_factor(a, check_finite=check_finite)
 
-if _define("cho_factor"):
-    def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
-        """As ``scipy.linalg.cho_factor``: ``(c, lower)``, upper factor by default."""
-        return _la.cho_factor(a, lower=lower, check_finite=check_finite)
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """As ``scipy.linalg.lu_solve``."""
+    return _la.lu_solve(lu_and_piv, b, trans=trans, check_finite=check_finite)
 
-if _define("cho_solve"):
-    def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
-        """As ``scipy.linalg.cho_solve``."""
-        return _la.cho_solve(c_and_lower, b, check_finite=check_finite)
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """As ``scipy.linalg.cho_factor``: ``(c, lower)``, upper factor by default."""
+    return _la.cho_factor(a, lower=lower, check_finite=check_finite)
 
-if _define("solve_triangular"):
-    def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
-        """As ``scipy.linalg.solve_triangular``."""
-        return _la.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal,
-                                    check_finite=check_finite)
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    """As ``scipy.linalg.cho_solve``."""
+    return _la.cho_solve(c_and_lower, b, check_finite=check_finite)
 
-if _define("schur"):
-    def schur(a, output="real", lwork=None, overwrite_a=False, sort=None, check_finite=True):
-        """As ``scipy.linalg.schur``: ``(T, Z)`` (and ``sdim`` with ``sort``)."""
-        return _la.schur(a, output=output, sort=sort, check_finite=check_finite)
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
+    """As ``scipy.linalg.solve_triangular``."""
+    return _la.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal,
+                                check_finite=check_finite)
+
+def schur(a, output="real", lwork=None, overwrite_a=False, sort=None, check_finite=True):
+    """As ``scipy.linalg.schur``: ``(T, Z)`` (and ``sdim`` with ``sort``)."""
+    return _la.schur(a, output=output, sort=sort, check_finite=check_finite)

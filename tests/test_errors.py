@@ -270,3 +270,35 @@ def test_every_table_entry_documented():
             assert entry.positive.error.__name__ in doc
     for cls in ("NonFiniteError", "ShapeError", "DTypeError", "LapackArgumentError", "IllConditionedWarning"):
         assert cls in doc
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("n", [5, 40])  # the native small path and LAPACK's estimators
+@pytest.mark.parametrize("assume", ["gen", "her", "pos"])
+def test_nan_let_through_is_nan_not_an_argument_error(dtype, n, assume):
+    """check_finite=False with NaN: xGECON/xPOCON reject a NaN norm (info=-5); the rcond is NaN
+    instead, and whatever the solver makes of it is returned or raised as a LinAlgError."""
+    a = np.full((n, n), np.nan, dtype)
+    try:
+        x = la.solve(a, np.ones(n, dtype), assume_a=assume, check_finite=False)
+        assert np.isnan(x).any()
+    except la.LapackArgumentError:
+        pytest.fail("NaN reported as a bug in lapack_ai")
+    except np.linalg.LinAlgError:
+        pass  # e.g. Cholesky refusing the NaN pivot
+    assert np.isnan(la.rcond(a, check_finite=False)) or la.rcond(a, check_finite=False) == 0
+
+
+@pytest.mark.parametrize("routine, info, argument", [
+    ("zgeev", -6, "W"), ("dgeev", -6, "WR"), ("cgecon", -8, "RWORK"), ("sgecon", -8, "IWORK"), ("zgees", -8, "W"),
+])
+def test_argument_errors_name_the_complex_routines_arguments(routine, info, argument):
+    facts = {"kind": "lapack", "routine": routine, "info": info, "batch": 0, "backend": "cpu", "message": ""}
+    e = errors.from_core(type("E", (Exception,), {})(facts), "eig", {"a": np.ones((3, 3))})
+    assert isinstance(e, la.LapackArgumentError) and e.argument == argument
+
+
+def test_sygvd_info_beyond_2n_is_a_convergence_failure():
+    facts = {"kind": "lapack", "routine": "dsygvd", "info": 3 * 4 + 1, "batch": 0, "backend": "cpu", "message": ""}
+    e = errors.from_core(type("E", (Exception,), {})(facts), "eigh", {"a": np.ones((3, 3))})
+    assert isinstance(e, la.ConvergenceError)

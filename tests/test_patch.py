@@ -355,3 +355,16 @@ def test_scipy_keywords_not_honoured_name_themselves():
     a = np.eye(3)
     lscipy.solve(a, np.ones(3), overwrite_a=True, overwrite_b=True)
     np.testing.assert_array_equal(a, np.eye(3))  # overwrite_* accepted, inputs never modified
+
+
+def test_scipy_module_hermitian_solve_and_unsupported_type():
+    import lapack_ai.scipy as ls
+
+    rng = np.random.default_rng(8)
+    g = rng.standard_normal((5, 5)) + 1j * rng.standard_normal((5, 5))
+    h = g @ g.conj().T + np.eye(5) - 3 * np.eye(5)  # Hermitian, indefinite
+    b = rng.standard_normal(5) + 0j
+    np.testing.assert_allclose(ls.solve(h, b, assume_a="her"), np.linalg.solve(h, b), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="type"):
+        ls.eigh(h, np.eye(5), type=2)
+    np.testing.assert_allclose(ls.eigh(h, np.eye(5) * 2, eigvals_only=True), np.linalg.eigvalsh(h) / 2, atol=1e-12)

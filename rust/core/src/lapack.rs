@@ -52,8 +52,8 @@ impl<'a, T: Scalar> FMat<'a, T> {
 #[derive(Clone, Copy)]
 pub struct FRef<'a, T> {
     ptr: *const T,
-    pub rows: usize,
-    pub cols: usize,
+    rows: usize,
+    cols: usize,
     ld: usize,
     _borrow: std::marker::PhantomData<&'a T>,
 }
@@ -67,6 +67,12 @@ impl<'a, T: Scalar> FRef<'a, T> {
         let ld = if cols <= 1 { rows.max(1) as isize } else { sc };
         let fits = (rows <= 1 || sr == 1) && ld >= rows.max(1) as isize && Int::try_from(rows.max(cols)).is_ok();
         fits.then(|| FRef { ptr: v.as_ptr(), rows, cols, ld: ld as usize, _borrow: std::marker::PhantomData })
+    }
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    pub fn cols(&self) -> usize {
+        self.cols
     }
     pub fn n(&self) -> Int {
         self.cols as Int
@@ -590,7 +596,7 @@ pub fn sygvd<T: Scalar>(jobz: u8, uplo: u8, a: &mut FMat<T>, b: &mut FMat<T>, ev
 /// Eigenvalues (complex, `ev`) and optionally right eigenvectors (`vr`, n x n) of a general
 /// matrix: xGEEV. For real types `vr` holds LAPACK's real pairs (column j + i column j+1 for
 /// a complex pair), which the caller assembles; `info > 0`: the QR algorithm failed, and
-/// eigenvalues info..n (1-based) converged. `a` is destroyed.
+/// eigenvalues info+1..n (1-based) converged. `a` is destroyed.
 pub fn geev<T: Scalar>(a: &mut FMat<T>, ev: &mut [T::Complex], mut vr: VecOut<T>, w: &mut Work<T>) -> Result<()> {
     ensure!(a.rows == a.cols && ev.len() >= a.rows, "geev: shapes");
     let nn = a.rows;
@@ -617,14 +623,22 @@ pub fn geev<T: Scalar>(a: &mut FMat<T>, ev: &mut [T::Complex], mut vr: VecOut<T>
     })?;
     let (wp, lw, rp, _) = w.parts(sizes, "geev")?;
     run(wp, lw, rp)?;
-    if !T::COMPLEX {
-        // [wr | wi] -> complex pairs, from the back so nothing is overwritten before it is read.
-        let reals = unsafe { std::slice::from_raw_parts(ev.as_ptr() as *const T::Real, 2 * nn) }.to_vec();
-        for j in 0..nn {
-            ev[j] = T::complex(reals[j], reals[nn + j]);
-        }
-    }
+    pairs_to_complex::<T>(ev);
     Ok(())
+}
+
+/// Real types' xGEEV and xGEES write WR into the first n reals of `ev`'s buffer and WI into the
+/// next n: turn them into the n complex values the buffer is typed as.
+fn pairs_to_complex<T: Scalar>(ev: &mut [T::Complex]) {
+    if T::COMPLEX {
+        return;
+    }
+    let n = ev.len();
+    // SAFETY: `ev` holds n complex values, which are 2n reals of the same alignment.
+    let reals = unsafe { std::slice::from_raw_parts(ev.as_ptr() as *const T::Real, 2 * n) }.to_vec();
+    for j in 0..n {
+        ev[j] = T::complex(reals[j], reals[n + j]);
+    }
 }
 
 /// Schur decomposition A = Z T Z^H (xGEES, no sorting): `a` becomes T (quasi-triangular for
@@ -657,12 +671,7 @@ pub fn gees<T: Scalar>(a: &mut FMat<T>, z: &mut FMat<T>, ev: &mut [T::Complex], 
     })?;
     let (wp, lw, rp, _) = w.parts(sizes, "gees")?;
     run(wp, lw, rp)?;
-    if !T::COMPLEX {
-        let reals = unsafe { std::slice::from_raw_parts(ev.as_ptr() as *const T::Real, 2 * nn) }.to_vec();
-        for j in 0..nn {
-            ev[j] = T::complex(reals[j], reals[nn + j]);
-        }
-    }
+    pairs_to_complex::<T>(&mut ev[..nn]);
     Ok(())
 }
 
@@ -682,7 +691,10 @@ pub fn gelsd_min<T: Scalar>(m: usize, n: usize, nrhs: usize) -> (Option<u64>, Op
         .and_then(|l| l.checked_add(m.max(n) as u64));
     if T::COMPLEX {
         let lw = poly(&[(2, &[mn]), (1, &[mn, nrhs]), (1, &[m.max(n)])]);
-        let lrw = big.and_then(|b| b.checked_add(poly(&[(3 * sml as u64, &[nrhs])])?));
+        // 10 mn + 2 mn SMLSIZ + 8 mn NLVL + 3 SMLSIZ nrhs + max((SMLSIZ+1)^2, mn (1 + nrhs) + 2 nrhs)
+        let last = poly(&[(1, &[mn]), (1, &[mn, nrhs]), (2, &[nrhs])]).map(|v| v.max((sml as u64 + 1).pow(2)));
+        let lrw = poly(&[(10, &[mn]), (2 * sml as u64, &[mn]), (8, &[mn, nlvl]), (3 * sml as u64, &[nrhs])])
+            .zip(last).and_then(|(a, b)| a.checked_add(b));
         (lw, lrw, liw)
     } else {
         (big, Some(1), liw)

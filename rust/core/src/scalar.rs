@@ -16,9 +16,15 @@ use crate::blas::{ComplexFns, Fns, Library, RealFns};
 
 pub use num_complex::{Complex32 as C32, Complex64 as C64};
 
+mod sealed {
+    /// Only the four types below: `lapack.rs` relies on their layout (a complex value is two
+    /// reals) and on `COMPLEX` agreeing with `family`.
+    pub trait Sealed {}
+}
+
 /// A floating-point type LAPACK knows: real or complex.
 pub trait Scalar:
-    Num + NumCast + Neg<Output = Self> + Copy + Default + Send + Sync + Debug + std::iter::Sum + 'static
+    sealed::Sealed + Num + NumCast + Neg<Output = Self> + Copy + Default + Send + Sync + Debug + std::iter::Sum + 'static
 {
     /// The real type of moduli, singular values and norms (`Self` for real types).
     type Real: Real;
@@ -126,11 +132,13 @@ macro_rules! real {
             }
         }
         impl Real for $t {}
+        impl sealed::Sealed for $t {}
     };
 }
 
 macro_rules! complex {
     ($t:ty, $r:ty, $p:literal, $d:literal, $f:ident) => {
+        impl sealed::Sealed for $t {}
         impl Scalar for $t {
             type Real = $r;
             type Complex = $t;

@@ -38,12 +38,14 @@ pub fn rcond<T: Scalar>(a: ArrayViewD<T>, norm: u8, positive: bool, check_finite
             out.item(j)[0] = if positive {
                 let anorm = lansy(b'1', ul, &w, &mut s.work)?;
                 potrf(ul, &mut w)?;
-                pocon(ul, &w, anorm, &mut s.work)?
+                // xPOCON and xGECON reject a NaN norm (NaN let through by check_finite=False).
+                if anorm.is_nan() { anorm } else { pocon(ul, &w, anorm, &mut s.work)? }
             } else {
                 let anorm = lange(norm, &w, &mut s.work)?;
                 match getrf(&mut w, grown(&mut s.ipiv, n, "rcond")?) {
                     Err(CoreError::Lapack { info, .. }) if info > 0 => T::Real::zero(),
                     Err(e) => return Err(e),
+                    Ok(()) if anorm.is_nan() => anorm,
                     Ok(()) => gecon(norm, &w, anorm, &mut s.work)?,
                 }
             };

@@ -8,7 +8,7 @@ use crate::batch::run;
 use crate::error::{CoreError, Result};
 use crate::lapack::{getrf, grown, FMat};
 use crate::layout::{batch_array, per_matrix, Mats};
-use num_traits::{Float, Zero};
+use num_traits::{Float, ToPrimitive, Zero};
 
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
@@ -42,18 +42,22 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
                 Err(CoreError::Lapack { info, .. }) if info > 0 => (T::zero(), T::Real::neg_infinity()),
                 Err(e) => return Err(e),
                 Ok(()) => {
-                    let (mut sg, mut ld) = (T::one(), T::Real::zero());
+                    // Accumulated in f64, so a float32 product of n phases stays on the unit
+                    // circle to its last bit (NumPy's tests check det to 1e-6 absolute).
+                    let (mut sr, mut si, mut ld) = (1.0f64, 0.0f64, 0.0f64);
                     for (k, &p) in ipiv.iter().enumerate() {
                         let d = w.at(k, k);
-                        let r = d.modulus();
+                        let r = d.modulus().to_f64().unwrap_or(f64::NAN);
                         // d / |d|: the sign of a real pivot, the phase of a complex one.
-                        sg = sg * d.div_real(r);
+                        let (dr, di) = (d.re().to_f64().unwrap_or(f64::NAN) / r, d.im().to_f64().unwrap_or(f64::NAN) / r);
+                        (sr, si) = (sr * dr - si * di, sr * di + si * dr);
                         if p as usize != k + 1 {
-                            sg = -sg;
+                            (sr, si) = (-sr, -si);
                         }
-                        ld = ld + r.ln();
+                        ld += r.ln();
                     }
-                    (sg, ld)
+                    let sg = T::from_parts(sr, si).unwrap_or_else(|| T::from_real(real(sr)));
+                    (sg, real(ld))
                 }
             };
             sign.item(j)[0] = sg;
@@ -62,6 +66,10 @@ pub fn slogdet<T: Scalar>(a: ArrayViewD<T>, check_finite: bool) -> Result<(Array
         })?;
     }
     Ok((batch_array(sign), batch_array(logdet)))
+}
+
+fn real<R: Float>(x: f64) -> R {
+    R::from(x).unwrap_or_else(R::nan)
 }
 
 /// Determinant as `sign * exp(logabsdet)`, as NumPy computes it (overflow gives +-inf).

@@ -71,6 +71,18 @@ fn assemble<T: Scalar>(ev: &[T::Complex], vr: &[T], out: &mut [T::Complex], n: u
     }
 }
 
+/// What one thread of `schur` works in: the eigenvalues xGEES also returns, and its workspace.
+struct EigScratch<T: Scalar> {
+    ev: Vec<T::Complex>,
+    work: crate::lapack::Work<T>,
+}
+
+impl<T: Scalar> EigScratch<T> {
+    fn new() -> Self {
+        EigScratch { ev: Vec::new(), work: Default::default() }
+    }
+}
+
 /// Schur decomposition A = Z T Z^H of every matrix of `a`: T upper triangular (complex types)
 /// or quasi-triangular with 2x2 blocks for complex pairs (real types), Z unitary.
 pub fn schur<T: Scalar>(a: ArrayViewD<T>) -> Result<(ArrayD<T>, ArrayD<T>)> {
@@ -82,11 +94,11 @@ pub fn schur<T: Scalar>(a: ArrayViewD<T>) -> Result<(ArrayD<T>, ArrayD<T>)> {
     let mut t = Stack::<T>::new("schur", &a.batch, n, n)?;
     let mut z = Stack::<T>::new("schur", &a.batch, n, n)?;
     if n > 0 {
-        run(a.count, n, (t.items(), z.items()), Scratch::<T>::new, |i, j, s, (t, z)| {
+        run(a.count, n, (t.items(), z.items()), EigScratch::<T>::new, |i, j, s, (t, z)| {
             let t = t.item(j);
             load_finite(&a, i, t, n)?;
-            let mut ev = vec![T::Complex::default(); n];
-            gees(&mut FMat::new(t, n, n), &mut FMat::new(z.item(j), n, n), &mut ev, &mut s.work)
+            let ev = grown(&mut s.ev, n, "schur")?;
+            gees(&mut FMat::new(t, n, n), &mut FMat::new(z.item(j), n, n), ev, &mut s.work)
         })?;
     }
     Ok((t.into_array(false), z.into_array(false)))

@@ -115,9 +115,11 @@ enum InPlace {
 /// is read in place when its storage allows (`InPlace`), else copied into a column-major
 /// scratch buffer; the right-hand sides are copied into the result, which the solve
 /// overwrites. `check`: whether NaN/Inf are refused in (the factor, b). `solve(i, factor, transposed, x)`: `transposed` says the factor given is A^T.
+type SolveWith<'s, T> = dyn Fn(usize, &FRef<T>, bool, &mut FMat<T>) -> Result<()> + Sync + 's;
+
 fn with_factor<T: Scalar>(op: &'static str, arg: &'static str, f: ArrayViewD<T>, b: ArrayViewD<T>,
-                          (check_factor, check_b): (bool, bool), in_place: InPlace,
-                          solve: impl Fn(usize, &FRef<T>, bool, &mut FMat<T>) -> Result<()> + Sync) -> Result<ArrayD<T>> {
+                          (check_factor, check_b): (bool, bool), in_place: InPlace, solve: &SolveWith<T>)
+                          -> Result<ArrayD<T>> {
     let (f, b) = (Mats::new(f)?, Mats::new(b)?);
     square(op, f.rows, f.cols)?;
     same_batch(op, &f.batch, &b.batch)?;
@@ -138,7 +140,7 @@ fn with_factor<T: Scalar>(op: &'static str, arg: &'static str, f: ArrayViewD<T>,
             });
             if let Some((fr, transposed)) = direct {
                 // Along the contiguous lines of the storage: in logical order a column-major
-                // 1024x1024 factor costs ten times the solve.
+                // factor is read with a cache miss per element.
                 let lines = if transposed { v.rows().into_iter().collect::<Vec<_>>() } else { v.columns().into_iter().collect() };
                 if check_factor && !lines.iter().all(|l| l.as_slice().map_or_else(|| l.iter().all(|z| !z.has_nan() && !z.has_inf()), all_finite)) {
                     return Err(CoreError::NonFinite { arg, batch: 0, always: false });
@@ -173,7 +175,7 @@ pub fn lu_solve<T: Scalar>(lu: ArrayViewD<T>, piv: ArrayViewD<Int>, b: ArrayView
     let trans = if trans == b'C' && !T::COMPLEX { b'T' } else { trans };
     // As SciPy: `check_finite` checks b; the factors come from lu_factor, which checked its
     // input (NaN in them gives NaN in x, nothing worse).
-    with_factor("lu_solve", "lu", lu, b, (false, check_finite), InPlace::Columns, |i, f, _, x| {
+    with_factor("lu_solve", "lu", lu, b, (false, check_finite), InPlace::Columns, &|i, f, _, x| {
         let ipiv: Vec<Int> = pm.get(i).iter().map(|p| p + 1).collect();
         getrs(trans, f, &ipiv, x)
     })
@@ -185,7 +187,7 @@ pub fn cho_solve<T: Scalar>(c: ArrayViewD<T>, b: ArrayViewD<T>, lower: bool, che
     // A row-major factor is read as its transpose in the other triangle: for real types
     // U^T U with U = L^T is the same A; for complex ones it would be conj(A), so they copy.
     let in_place = if T::COMPLEX { InPlace::Columns } else { InPlace::Transposed };
-    with_factor("cho_solve", "c", c, b, (check_finite, check_finite), in_place, |_, f, transposed, x| {
+    with_factor("cho_solve", "c", c, b, (check_finite, check_finite), in_place, &|_, f, transposed, x| {
         potrs(uplo(lower, transposed), f, x)
     })
 }
@@ -199,7 +201,7 @@ pub fn solve_triangular<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, trans: u8
     // A row-major A is read as A^T (SciPy does the same): op(A) = A is (A^T)^T, so N and T
     // swap and the triangle flips; A^H = conj(A^T) has no such letter, so 'C' copies.
     let in_place = if trans == b'C' { InPlace::Columns } else { InPlace::Transposed };
-    with_factor("solve_triangular", "a", a, b, (check_finite, check_finite), in_place, |_, f, transposed, x| {
+    with_factor("solve_triangular", "a", a, b, (check_finite, check_finite), in_place, &|_, f, transposed, x| {
         let t = match (transposed, trans) {
             (true, b'N') => b'T',
             (true, _) => b'N',

@@ -135,6 +135,7 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
                 let pivots = umin * <T::Real as num_traits::NumCast>::from(n).unwrap_or(T::Real::one()) / anorm;
                 match cheap_rcond(anorm, z.data, Some(pivots)) {
                     Some(r) => r,
+                    None if anorm.is_nan() => anorm, // NaN let through by check_finite=False
                     None => gecon(norm, &f, anorm, w)?,
                 }
             }
@@ -146,6 +147,7 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
                 sytrs(ul, her, &f, ipiv, &mut z)?;
                 match cheap_rcond(anorm, z.data, None) {
                     Some(r) => r,
+                    None if anorm.is_nan() => anorm,
                     None => sycon(ul, her, &f, ipiv, anorm, w)?,
                 }
             }
@@ -156,6 +158,7 @@ pub fn solve<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, assume: Assume, lowe
                 potrs(ul, &f.read(), &mut z)?;
                 match cheap_rcond(anorm, z.data, None) {
                     Some(r) => r,
+                    None if anorm.is_nan() => anorm,
                     None => pocon(ul, &f, anorm, w)?,
                 }
             }
