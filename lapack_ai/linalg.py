@@ -12,6 +12,7 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from numpy.linalg import norm as _np_norm  # NumPy's own, also while lapack_ai.patch() is on
 
 try:  # NumPy 2's public home; NumPy 1.x keeps it in numpy.core
     from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
@@ -641,7 +642,7 @@ def cond(a, p=None):
         warnings.simplefilter("ignore", IllConditionedWarning)
         for i, m in enumerate(flat):
             try:
-                out[i] = np.linalg.norm(m, p) * np.linalg.norm(inv(m, check_finite=False), p)
+                out[i] = _np_norm(m, p) * _np_norm(inv(m, check_finite=False), p)
             except SingularMatrixError:
                 out[i] = np.inf
     return _scalar(out.reshape(a.shape[:-2]))
@@ -708,11 +709,11 @@ def norm(x, ord=None, axis=None, keepdims=False):
     other norm is NumPy's own computation."""
     reduce = _SVD_NORMS.get(ord) if isinstance(ord, (int, float, str, np.number)) else None
     if reduce is None:
-        return np.linalg.norm(x, ord, axis, keepdims)
+        return _np_norm(x, ord, axis, keepdims)
     x = np.asarray(x)
     axes = tuple(range(x.ndim)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     if len(axes) != 2:  # a vector norm, or NumPy's error
-        return np.linalg.norm(x, ord, axis, keepdims)
+        return _np_norm(x, ord, axis, keepdims)
     row, col = (_normalize_axis_index(i, x.ndim) for i in axes)
     if row == col:
         raise ValueError("Duplicate axes given.")

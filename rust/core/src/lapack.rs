@@ -284,8 +284,9 @@ pub fn getrs<T: Scalar>(trans: u8, lu: &FRef<T>, ipiv: &[Int], b: &mut FMat<T>) 
             (f.getrs)(&trans, &lu.n(), &nrhs, lu.ptr, &lu.ld(), ipiv.as_ptr(), bp, &ldb, info, 1)
         })
     };
+    // (Measured for real types; complex ones do better in one call.)
     let few = b.cols <= GETRS_COLUMNS_UPTO || lu.rows * lu.rows < GETRS_COLUMNS_BELOW;
-    if b.cols > 1 && b.rows > 0 && few && blas::lib()?.threads() > 1 {
+    if b.cols > 1 && b.rows > 0 && few && !T::COMPLEX && blas::lib()?.threads() > 1 {
         let ld = b.rows.max(1);
         return (0..b.cols).try_for_each(|j| one(b.data[j * ld..].as_mut_ptr(), 1));
     }
