@@ -291,7 +291,7 @@ class IllConditionedWarning(LinAlgWarning):
         self.operation, self.rcond, self.batch, self.dtype = operation, rcond, batch, dtype
         where = f" (matrix {batch} of the stack)" if batch is not None else ""
         super().__init__(
-            f"{operation}: ill-conditioned matrix{where}: rcond = {rcond:.3g} is below {dtype} "
+            f"{operation}: Ill-conditioned matrix{where}: rcond = {rcond:.3g} is below {dtype} "
             f"machine epsilon {np.finfo(dtype).eps:.3g}, so the result may have no correct "
             "digits. Check the model for dependent columns, rescale, or use lstsq."
         )

@@ -68,12 +68,16 @@ class LstsqResult(NamedTuple):
 _EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float32, np.float64, np.complex64, np.complex128)}
 
 
+# The class warned with: lapack_ai.scipy makes it also SciPy's LinAlgWarning where SciPy is loaded.
+_ILL: type[IllConditionedWarning] = IllConditionedWarning
+
+
 def _warn_ill_conditioned(op: str, rcond: np.ndarray, dtype: np.dtype) -> None:
     eps = _EPS[dtype]
     if rcond.size and rcond.min() < eps:
         flat = int(np.argmin(rcond))
         batch = tuple(int(i) for i in np.unravel_index(flat, rcond.shape)) if rcond.ndim else None
-        warnings.warn(IllConditionedWarning(op, float(rcond.min()), batch, str(dtype)), stacklevel=3)
+        warnings.warn(_ILL(op, float(rcond.min()), batch, str(dtype)), stacklevel=3)
 
 
 def _scalar(x: np.ndarray):

@@ -116,6 +116,7 @@ def _scipy_wrappers():
         return False
     from . import scipy as wrappers
 
+    wrappers.scipy_warnings()  # in case lapack_ai.scipy was imported before SciPy
     return wrappers
 
 

@@ -20,14 +20,30 @@ Only the scipy.linalg functions lapack_ai implements are defined here (``__all__
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numpy.linalg import norm as _np_norm  # NumPy's own, even while lapack_ai.patch() is on
 
 import lapack_ai as _la
+from . import linalg as _linalg
+from .errors import IllConditionedWarning
 
 __all__ = ["svd", "svdvals", "cholesky", "qr", "eigh", "eigvalsh", "solve", "inv", "det", "lstsq", "norm", "pinv",
            "eig", "eigvals", "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve", "solve_triangular", "schur"]
 
+
+
+def scipy_warnings() -> None:
+    """Where SciPy is loaded (never imported for this), ill-conditioning warnings become SciPy's
+    LinAlgWarning too, which code written for scipy.linalg filters and catches."""
+    sl = sys.modules.get("scipy.linalg")
+    base = getattr(sl, "LinAlgWarning", None)
+    if base is not None and not issubclass(_linalg._ILL, base):
+        _linalg._ILL = type("IllConditionedWarning", (IllConditionedWarning, base), {"__module__": "lapack_ai.errors"})
+
+
+scipy_warnings()
 
 def _unsupported(op: str, keyword: str, value) -> NotImplementedError:
     return NotImplementedError(f"scipy.linalg.{op}: {keyword}={value!r} is not implemented by lapack_ai; "
@@ -149,6 +165,8 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         if assume_a in _OTHER_STRUCTURES:
             raise _unsupported("solve", "assume_a", assume_a)
         raise ValueError(f"{assume_a} is not a recognized matrix structure")
+    if transposed and np.iscomplexobj(a):  # as SciPy, which cannot either
+        raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b or a^H x = b for complex matrices")
     if transposed and kind == "gen":  # a symmetric matrix is its transpose: only 'gen' changes
         a = np.swapaxes(np.asarray(a), -1, -2)
     return _la.solve(a, b, assume_a=kind, lower=bool(lower), check_finite=check_finite)
@@ -162,7 +180,10 @@ def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
 
 
 def det(a, overwrite_a=False, check_finite=True):
-    """As ``scipy.linalg.det``."""
+    """As ``scipy.linalg.det``: single precision is computed in double, as SciPy does."""
+    a = np.asarray(a)
+    if a.dtype in (np.float32, np.complex64):
+        a = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
     return _la.det(a, check_finite=check_finite)
 
 
@@ -194,7 +215,15 @@ def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
     """As ``scipy.linalg.norm``."""
     if check_finite:  # lapack_ai.norm, like NumPy's, passes NaN through; SciPy refuses it
         a = np.asarray_chkfinite(a)
+    a = np.asarray(a)
+    if ord in (None, 2) and axis is None and a.ndim == 1 and a.size and a.dtype.kind in "fc":
+        # SciPy's 2-norm of a vector is BLAS nrm2's, which scales: no overflow for 1e20 in float32
+        scale = np.abs(a).max()
+        if scale > 0 and np.isfinite(scale):
+            r = scale * _np_norm(a / scale)
+            return np.reshape(r, (1,)) if keepdims else r
     return _la.norm(a, ord, axis, keepdims)
+
 
 def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
     """As ``scipy.linalg.pinv`` with ``atol`` 0: singular values up to ``rtol * s_max``
