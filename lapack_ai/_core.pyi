@@ -1,5 +1,5 @@
-"""Type stub of the native module lapack_ai._core (rust/python). Arrays are float32/float64
-ndarrays validated by the Python facade; failures raise CoreError(facts: dict)."""
+"""Type stub of the native module lapack_ai._core (rust/python). Arrays are float32, float64,
+complex64 or complex128 ndarrays validated by the Python facade; failures raise CoreError(facts: dict)."""
 
 from typing import Any, Optional
 

@@ -93,7 +93,7 @@ def _wrap(a, x):
 
 
 def _core_first(op: str, fn, a, *rest, square_input: bool = True):
-    """Hand ``a`` straight to the core, which takes any well-formed float32/float64 array as it
+    """Hand ``a`` straight to the core, which takes any well-formed array of LAPACK's four types as it
     lies; when it refuses (a list, ints, a shape it cannot take, an unaligned view) validate and
     convert with errors that name the argument, and call again. At 4x4 the Python checks would
     cost more than LAPACK, so only refused input pays for them."""

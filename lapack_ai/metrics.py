@@ -521,7 +521,7 @@ def summarize(name: str, records: Iterable[Record], wall: float, matrix_size: An
 
 _DRAIN = threading.RLock()  # one drain at a time, so records keep call order
 _NO_GPU = (None, None)
-_DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
+_DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float64, np.float32, np.complex128, np.complex64)}
 _RSS_MIN_BYTES = _core.METRICS_RSS_MIN_BYTES  # the core sends calls with larger operands here
 
 
@@ -591,7 +591,7 @@ def _recorded(fn, operation, facts, args, kwargs):
         shapes = tuple([a.shape if type(a) is np.ndarray else _shape(a) for a in args
                         if type(a) is np.ndarray or isinstance(a, (list, tuple))])
         x = out[0] if isinstance(out, tuple) and out else out
-        dt = x.dtype if type(x) is np.ndarray else (a0.dtype if type(a0) is np.ndarray else None)
+        dt = _computed_dtype(a0.dtype if type(a0) is np.ndarray else None, x.dtype if type(x) is np.ndarray else None)
         gpu = probe.gpu(d[3]) if d is not None and d[0] == "opencl" else _NO_GPU
         rss = None if rss0 is None else probe.rss() - rss0
         error = None if err is None else f"{type(err).__name__}: {err}"
@@ -603,6 +603,17 @@ def _recorded(fn, operation, facts, args, kwargs):
 
 
 _EPOCH = time.time() - time.perf_counter()  # perf_counter -> Unix time
+
+
+def _computed_dtype(first, out):
+    """The dtype a call computed in (as calls.rs decides it for queued calls): its first
+    output's when that is a float or complex array, but complex of that precision when the input
+    was complex and the output its real values (eigh, svdvals); the input's otherwise."""
+    if out is None or out.kind not in "fc":
+        return first if first is not None else out
+    if first is not None and first.kind == "c" and out.kind == "f":
+        return np.result_type(out, np.complex64)
+    return out
 
 
 def _shape(a) -> tuple:

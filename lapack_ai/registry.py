@@ -166,6 +166,8 @@ def _qr_facts(args, kw, shapes, p, d):
 def _eigh_facts(vectors):
     def facts(args, kw, shapes, p, d):
         n = shapes[0][-1]
+        if kw.get("b") is not None:  # generalized: Cholesky of b, reduction, then syevd
+            return p + "sygvd", (9.0 if vectors else 4 / 3) * n**3 + 7 / 3 * n**3
         return p + "syevd", (9.0 if vectors else 4 / 3) * n**3
     return facts
 
@@ -300,6 +302,8 @@ class Routine:
         run, flops = self.run_facts(args, kwargs, shapes, prefix, decision)
         if prefix in "cz":
             run = "+".join(r[0] + _COMPLEX_NAMES.get(r[1:], r[1:]) for r in run.split("+"))
+            if flops is not None:
+                flops *= 4  # a complex multiply-add is 8 real flops, a real one 2 (LAPACK Working Note 41)
         if len(shapes[0]) > 2 or (len(shapes) > 1 and len(shapes[1]) > 2):
             flops *= _count(shapes)
         return run, flops

@@ -116,8 +116,10 @@ def compare(op: str, sizes: Sequence[int] = (64, 128, 256, 512), devices: Sequen
     if not sizes or min(sizes) < 1:
         raise ValueError(f"compare: sizes must be positive integers, got {sizes}")
     dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"compare: dtype must be float32 or float64, got {dtype}")
+    if dt not in (np.float32, np.float64, np.complex64, np.complex128):
+        raise ValueError(f"compare: dtype must be float32, float64, complex64 or complex128, got {dtype}")
+    if dt.kind == "c" and any(d != "cpu" for d in devs):
+        raise ValueError("compare: the OpenCL kernels are real-only; use devices=['cpu'] for complex dtypes")
     from . import last_decision
 
     rng = np.random.default_rng(seed)

@@ -345,3 +345,18 @@ def test_like_calls_with_other_keywords_get_their_own_flop_count(on, rng):
         lapack_ai.svd(a)
     got = [(r.routine, r.flops) for r in on.records()]
     assert got[0][1] < got[1][1] and got == [got[0], got[1]] * 3
+
+
+def test_complex_calls_are_recorded_in_their_complex_type():
+    """eigh and svdvals of complex input return real values: the record still names the complex
+    routine and dtype, counting a complex multiply-add as 4 real ones."""
+    z = np.eye(20) + 0j
+    with lapack_ai.measure("complex") as m:
+        lapack_ai.eigh(z)
+        lapack_ai.svdvals(z.astype(np.complex64))
+        lapack_ai.eigvalsh(z, b=np.eye(20))
+        lapack_ai.eigh(np.eye(20))
+    (e, s, g, r) = m.records
+    assert (e.routine, e.dtype) == ("zheevd", "complex128") and (s.routine, s.dtype) == ("cgesdd", "complex64")
+    assert g.routine == "zhegvd" and r.routine == "dsyevd"
+    assert e.flops == pytest.approx(4 * r.flops)

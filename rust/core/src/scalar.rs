@@ -65,7 +65,7 @@ pub trait Scalar:
     fn query_size(self) -> f64;
 }
 
-/// f32 or f64.
+/// f32 or f64: the real types.
 pub trait Real: Scalar<Real = Self> + Float {}
 
 /// The routines of one type whose real and complex signatures differ.

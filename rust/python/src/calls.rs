@@ -12,7 +12,7 @@ use pyo3::types::PyDict;
 
 use lapack_ai_core::container;
 use lapack_ai_core::dispatch::{self, Backend, Last};
-use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
@@ -136,8 +136,21 @@ pub fn pending_calls() -> usize {
     QUEUE.lock().map(|q| q.len()).unwrap_or(0)
 }
 
-fn dtype_of<'py>(x: &Bound<'py, PyAny>) -> Option<Py<PyAny>> {
-    x.cast::<PyUntypedArray>().ok().map(|a| a.dtype().into_any().unbind())
+/// The dtype a call computed in: its first output's when that is a float or complex array
+/// (ints in, float64 out; sgetrf of float64 input computes in float32), but complex, of that
+/// precision, when the input was complex and the output is its real values (eigh, svdvals);
+/// the input's when the output is no float (matrix_rank).
+fn computed_dtype<'py>(py: Python<'py>, first: Bound<'py, PyArrayDescr>, out: Option<&Bound<'py, PyAny>>) -> Py<PyAny> {
+    let Some(o) = out.and_then(|x| x.cast::<PyUntypedArray>().ok()).map(|a| a.dtype()) else {
+        return first.into_any().unbind();
+    };
+    let pick = match (first.kind(), o.kind()) {
+        (_, b'f' | b'c') if !(first.kind() == b'c' && o.kind() == b'f') => o,
+        (b'c', b'f') if o.itemsize() == 4 => numpy::dtype::<numpy::Complex32>(py),
+        (b'c', b'f') => numpy::dtype::<numpy::Complex64>(py),
+        _ => first,
+    };
+    pick.into_any().unbind()
 }
 
 /// A monotonic instant and its Unix time (`register_hooks`, else the first call that needs it).
@@ -191,18 +204,17 @@ pub fn timed_call<'py>(py: Python<'py>, site: &Bound<'py, PyTuple>, args: &Bound
         Some(a1) => Shapes::of(&[&a0, a1]),
         None => Shapes::of(&[&a0]),
     };
-    let first = a0.dtype().into_any().unbind();
     let (dtype, error) = match &r {
         Ok(out) => {
             let x = match out.cast::<PyTuple>() {
                 Ok(t) => t.get_item(0).ok(),
                 Err(_) => Some(out.clone()),
             };
-            (x.as_ref().and_then(dtype_of).unwrap_or(first), None)
+            (computed_dtype(py, a0.dtype(), x.as_ref()), None)
         }
         Err(e) => {
             let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Error".into());
-            (first, Some(format!("{name}: {}", e.value(py))))
+            (a0.dtype().into_any().unbind(), Some(format!("{name}: {}", e.value(py))))
         }
     };
     let gpu = match (&last, HOOKS.get(), &error) {
