@@ -39,6 +39,25 @@ def close(x, y, dtype, *dims, scale=None, factor=50.0):
     assert err <= tol(dtype, *dims, factor=factor) * s, f"max error {err:.3g} > {tol(dtype, *dims, factor=factor) * s:.3g}"
 
 
+def rand(seed, shape, dtype):
+    """Standard normal values of ``dtype`` from ``seed``; complex dtypes get an imaginary part."""
+    g = np.random.default_rng(seed)
+    x = g.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * g.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def wide(dtype):
+    """The double-precision type a reference runs in."""
+    return np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+
+
+def ct(x):
+    """Conjugate transpose of the last two axes."""
+    return np.swapaxes(x, -1, -2).conj()
+
+
 def as_layout(a: np.ndarray, layout: str) -> np.ndarray:
     """The same values as ``a`` in another memory layout (views where the layout is a view)."""
     if layout == "C":

@@ -14,7 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 import lapack_ai as la
 
-from conftest import DTYPES, LAYOUTS, as_layout, close, tol
+from conftest import DTYPES, LAYOUTS, as_layout, close, ct, rand, tol, wide
 
 dtypes = st.sampled_from(DTYPES)
 # small matrices, and now and then one of 30 to leave the native small-matrix path
@@ -27,25 +27,9 @@ batch_pairs = st.sampled_from([((), ()), ((2,), (2,)), ((2, 3), (2, 3)), ((), (2
                                ((2, 3), (3,)), ((3,), (2, 3)), ((2, 1), (1, 3))])
 
 
-def rand(seed, shape, dtype):
-    g = np.random.default_rng(seed)
-    x = g.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * g.standard_normal(shape)
-    return x.astype(dtype)
-
-
-def wide(dtype):
-    """The double-precision type the reference runs in."""
-    return np.complex128 if np.dtype(dtype).kind == "c" else np.float64
-
-
 def real_of(dtype):
     return np.finfo(dtype).dtype
 
-
-def ct(x):
-    return np.swapaxes(x, -1, -2).conj()
 
 
 def tr(x):

@@ -9,30 +9,13 @@ from hypothesis import strategies as st
 
 import lapack_ai as la
 
-from conftest import DTYPES, LAYOUTS, as_layout, close, tol
+from conftest import DTYPES, LAYOUTS, as_layout, close, ct, rand, tol, wide
 
 dtypes = st.sampled_from(DTYPES)
 dims = st.integers(0, 9)
 batches = st.sampled_from([(), (2,), (2, 3)])
 layouts = st.sampled_from(LAYOUTS)
 seeds = st.integers(0, 2**32 - 1)
-
-
-def rand(seed, shape, dtype):
-    g = np.random.default_rng(seed)
-    x = g.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * g.standard_normal(shape)
-    return x.astype(dtype)
-
-
-def wide(dtype):
-    """The double-precision type NumPy's reference runs in."""
-    return np.complex128 if np.dtype(dtype).kind == "c" else np.float64
-
-
-def ct(x):
-    return np.swapaxes(x, -1, -2).conj()
 
 
 def well_conditioned(seed, batch, n, dtype):
