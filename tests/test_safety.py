@@ -93,6 +93,16 @@ def test_empty_batches_allocate_nothing():
     "la.lstsq(np.broadcast_to(np.ones(1), (300000, 100000)), np.ones(300000))",
     "la.lapack.dgetrf(np.lib.stride_tricks.as_strided(np.zeros(4), (2**32 + 2, 2), (0, 8)))",
     "la.eigh(np.broadcast_to(np.eye(1), (2**35, 4, 4)))",
+    # the routines added for drop-in use, and complex paths
+    "la.eig(np.broadcast_to(np.ones(1), (200000, 200000)))",
+    "la.schur(np.broadcast_to(np.ones(1), (200000, 200000)))",
+    "la.lu(np.broadcast_to(np.ones(1), (200000, 200000)))",
+    "la.lu_solve((np.broadcast_to(np.ones(1), (200000, 200000)), np.zeros(200000, np.int64)), np.ones(200000))",
+    "la.cho_solve((np.broadcast_to(np.ones(1), (200000, 200000)), False), np.ones(200000))",
+    "la.solve_triangular(np.broadcast_to(np.ones(1), (200000, 200000)), np.ones(200000))",
+    "la.eigh(np.broadcast_to(np.ones(1), (200000, 200000)), b=np.broadcast_to(np.ones(1), (200000, 200000)))",
+    "la.solve(np.broadcast_to(np.ones(1, complex), (200000, 200000)), np.ones(200000))",
+    "la.svd(np.broadcast_to(np.ones(1, np.complex64), (200000, 200000)))",
 ])
 def test_too_large_raises_memory_error(expr):
     r = run_py(f"""
