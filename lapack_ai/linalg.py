@@ -335,11 +335,11 @@ class EigResult(NamedTuple):
     eigenvectors: np.ndarray
 
 
-def _real_if_possible(a, *xs):
+def _real_if_possible(a, w, *vectors):
     """NumPy's rule for eig of real input: real results when every eigenvalue is real."""
-    if np.asarray(a).dtype.kind != "c" and all(not x.imag.any() for x in xs[:1]):
-        return tuple(x.real.copy() for x in xs)
-    return xs
+    if np.asarray(a).dtype.kind != "c" and not w.imag.any():
+        return tuple(x.real.copy() for x in (w, *vectors))
+    return (w, *vectors)
 
 
 def eig(a, *, check_finite=True):

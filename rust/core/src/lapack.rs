@@ -563,11 +563,6 @@ pub fn syevd<T: Scalar>(jobz: u8, uplo: u8, a: &mut FMat<T>, ev: &mut [T::Real],
     run(wp, lw, rp, sizes.1.max(1) as Int, ip, sizes.2.max(1) as Int)
 }
 
-/// Documented minimum (lwork, lrwork, liwork) of xSYGVD / xHEGVD (as for xSYEVD / xHEEVD).
-pub fn sygvd_min<T: Scalar>(jobz: u8, n: usize) -> (Option<u64>, Option<u64>, Option<u64>) {
-    syevd_min::<T>(jobz, n)
-}
-
 /// Generalized symmetric-definite eigenproblem A x = lambda B x (itype 1) by divide and
 /// conquer: xSYGVD or xHEGVD. `b` is overwritten by its Cholesky factor; `info > n` means B
 /// is not positive definite (its leading minor of order info - n).
@@ -586,7 +581,8 @@ pub fn sygvd<T: Scalar>(jobz: u8, uplo: u8, a: &mut FMat<T>, b: &mut FMat<T>, ev
     let sizes = w.sizes((routine, [jobz, uplo], [a.rows, 0, 0]), || {
         let (mut q, mut qr, mut qi) = (T::zero(), T::Real::zero(), 0 as Int);
         run(&mut q, -1, &mut qr, -1, &mut qi, -1)?;
-        sizes_from::<T>((q.query_size(), qr.query_size(), qi), sygvd_min::<T>(jobz, a.rows), routine)
+        // xSYGVD's documented minima are xSYEVD's
+        sizes_from::<T>((q.query_size(), qr.query_size(), qi), syevd_min::<T>(jobz, a.rows), routine)
     })?;
     let (wp, lw, rp, ip) = w.parts(sizes, routine)?;
     run(wp, lw, rp, sizes.1.max(1) as Int, ip, sizes.2.max(1) as Int)

@@ -388,8 +388,12 @@ fn solve_stack<T: Scalar>() {
                     let single = solve::solve(stack.index_axis(Axis(0), i).into_dyn(), b.index_axis(Axis(0), i).into_dyn(), assume, true, true).unwrap();
                     let xs = two(single.x);
                     let xa = all.x.index_axis(Axis(0), i).into_dimensionality::<Ix2>().unwrap().to_owned();
-                    check(&format!("{} {assume:?} n={n} stack item {i}", T::DTYPE), dist(&xa, &xs), 4.0 * eps::<T>() * fro(&xs));
-                    assert_eq!(all.rcond[[i]], single.rcond[[]]);
+                    // Within rounding: a stack may run on one BLAS thread per matrix, a single
+                    // call on OpenBLAS's threads, which sum in another order.
+                    let what = format!("{} {assume:?} n={n} stack item {i}", T::DTYPE);
+                    check(&what, dist(&xa, &xs), tol::<T>(n) * fro(&xs));
+                    let (rs, r1) = (f64_of(all.rcond[[i]]), f64_of(single.rcond[[]]));
+                    check(&format!("{what}: rcond"), (rs - r1).abs(), tol::<T>(n) * r1);
                 }
             }
         }

@@ -9,7 +9,7 @@ use crate::batch::run;
 use crate::error::Result;
 use crate::batch::same_batch;
 use crate::error::CoreError;
-use crate::lapack::{grown, syevd, syevd_min, sygvd, sygvd_min, work_bytes, FMat};
+use crate::lapack::{grown, syevd, syevd_min, sygvd, work_bytes, FMat};
 use crate::layout::{Mats, Stack, VecStack};
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
@@ -62,7 +62,7 @@ pub fn eigh_general<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, lower: bool, 
     let jobz = if vectors { b'V' } else { b'N' };
     let width = batch_width(a.count, n);
     let (vn, sn) = if vectors { (n, n) } else { (0, 2 * n) };
-    let per_thread = Need::new().array::<T>(&[sn, n]).add_bytes(work_bytes::<T>(sygvd_min::<T>(jobz, n)));
+    let per_thread = Need::new().array::<T>(&[sn, n]).add_bytes(work_bytes::<T>(syevd_min::<T>(jobz, n)));
     Need::new().array::<T::Real>(&[a.count, n]).array::<T>(&[a.count, vn, vn]).add_times(per_thread, width).check("eigh")?;
     let ul = if lower { b'L' } else { b'U' };
     let mut v = Stack::<T>::new("eigh", &a.batch, vn, vn)?;

@@ -141,8 +141,8 @@ fn with_factor<T: Scalar>(op: &'static str, arg: &'static str, f: ArrayViewD<T>,
             if let Some((fr, transposed)) = direct {
                 // Along the contiguous lines of the storage: in logical order a column-major
                 // factor is read with a cache miss per element.
-                let lines = if transposed { v.rows().into_iter().collect::<Vec<_>>() } else { v.columns().into_iter().collect() };
-                if check_factor && !lines.iter().all(|l| l.as_slice().map_or_else(|| l.iter().all(|z| !z.has_nan() && !z.has_inf()), all_finite)) {
+                let mut lines = if transposed { v.rows() } else { v.columns() }.into_iter();
+                if check_factor && !lines.all(|l| l.as_slice().map_or_else(|| l.iter().all(|z| !z.has_nan() && !z.has_inf()), all_finite)) {
                     return Err(CoreError::NonFinite { arg, batch: 0, always: false });
                 }
                 return solve(i, &fr, transposed, &mut xm);
