@@ -26,6 +26,7 @@ from .linalg import (EighResult, EigResult, LstsqResult, QRResult, SlogdetResult
 from .metrics import MetricsCollector, measure
 from .registry import REGISTRY
 from .patch import patch, patched, unpatch  # lapack_ai.patch is the function; the module stays importable by name
+from .server import serve  # imports uvicorn only when called
 
 __version__ = "0.1.0"
 
@@ -68,7 +69,7 @@ __all__ = [
     "devices", "Device", "explain", "Decision", "last_decision", "container", "reload_settings",
     "calibrate", "DeviceError", "DeviceFallbackWarning",
     "config", "config_context", "ConfigError", "metrics", "measure", "MetricsCollector",
-    "dashboard", "compare", "jupyter", "patch", "unpatch", "patched", "scipy",
+    "dashboard", "compare", "serve", "jupyter", "patch", "unpatch", "patched", "scipy",
 ]
 
 

@@ -10,6 +10,7 @@ gpu_memory_limit            LAPACK_GPU_MEMORY_LIMIT     percent in (0, 100] (90)
 log_level                   LAPACK_LOG_LEVEL            DEBUG, INFO, WARNING, ERROR, CRITICAL
 batch_size_limit            LAPACK_BATCH_SIZE_LIMIT     matrices per stacked call, >= 1 (none)
 dashboard_port              LAPACK_DASHBOARD_PORT       1..65535 (8050)
+compare_max_size            LAPACK_AI_COMPARE_MAX_SIZE  largest n the service's comparisons run, 1..16384 (1024)
 metrics                     LAPACK_AI_METRICS           true/false (false)
 metrics_buffer              LAPACK_AI_METRICS_BUFFER    records kept, >= 1 (10000)
 ==========================  ==========================  ======================================
@@ -43,6 +44,7 @@ ENV = {
     "log_level": "LAPACK_LOG_LEVEL",
     "batch_size_limit": "LAPACK_BATCH_SIZE_LIMIT",
     "dashboard_port": "LAPACK_DASHBOARD_PORT",
+    "compare_max_size": "LAPACK_AI_COMPARE_MAX_SIZE",
     "metrics": "LAPACK_AI_METRICS",
     "metrics_buffer": "LAPACK_AI_METRICS_BUFFER",
 }
@@ -64,7 +66,10 @@ class Settings:
     batch_size_limit: int | None = None
     """Most matrices one stacked call may hold; None for no limit."""
     dashboard_port: int = 8050
-    """Port of the web dashboard service (reserved for it; nothing listens yet)."""
+    """Port ``lapack-ai serve`` listens on unless told otherwise."""
+    compare_max_size: int = 1024
+    """Largest matrix size a comparison started from the web service may run (it bounds the
+    memory and time a request can ask for)."""
     metrics: bool = False
     metrics_buffer: int = 10000
 
@@ -125,6 +130,8 @@ def _parse(name: str, v: Any) -> Any:
         return _int(name, v, 1, 65535)
     if name == "metrics_buffer":
         return _int(name, v, 1)
+    if name == "compare_max_size":
+        return _int(name, v, 1, 16384)
     if name == "gpu_memory_limit":
         return v  # validated by the core when written (update)
     raise TypeError(f"unknown setting {name!r}; settings are: {', '.join(ENV)}")

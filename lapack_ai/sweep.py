@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -96,12 +96,13 @@ class Comparison:
 
 def compare(op: str, sizes: Sequence[int] = (64, 128, 256, 512), devices: Sequence[str] | None = None, *,
             dtype: str = "float64", repeats: int = 3, reference: bool = True, progress: bool = True,
-            seed: int = 0) -> Comparison:
+            seed: int = 0, on_step: Callable[[int, int], None] | None = None) -> Comparison:
     """Time ``op`` (a registry routine name, e.g. "gemm") on n x n inputs for each n in
     ``sizes`` on each of ``devices`` ("cpu", "opencl:0", ...; default: the CPU and, for
     routines with an OpenCL kernel, every usable OpenCL device), and its NumPy/SciPy peer
     (``reference``). Median of ``repeats`` after a warm-up. A progress bar shows with tqdm
-    installed (``lapack-ai[jupyter]``).
+    installed (``lapack-ai[jupyter]``); ``on_step(done, total)`` is called after each timing
+    (the web service's job progress; an exception it raises stops the run).
 
     Raises ValueError for an unknown routine, or a device other than "cpu" for a routine
     without an OpenCL kernel; DeviceError when a named device cannot run a size.
@@ -150,6 +151,8 @@ def compare(op: str, sizes: Sequence[int] = (64, 128, 256, 512), devices: Sequen
                          "reason": reason})
         if bar is not None:
             bar.update(1)
+        if on_step is not None:
+            on_step(len(out.rows), len(steps))
     if bar is not None:
         bar.close()
     for row in out.rows:

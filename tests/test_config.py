@@ -30,14 +30,14 @@ def env(monkeypatch):
 
 def test_defaults(env):
     assert config.as_dict() == {"device": "auto", "gpu_enabled": True, "gpu_memory_limit": 90.0, "log_level": None,
-                                "batch_size_limit": None, "dashboard_port": 8050, "metrics": False,
+                                "batch_size_limit": None, "dashboard_port": 8050, "compare_max_size": 1024, "metrics": False,
                                 "metrics_buffer": 10000}
 
 
 @pytest.mark.parametrize("name,raw,value", [
     ("device", "CPU", "cpu"), ("device", "opencl:0", "opencl:0"), ("gpu_enabled", "off", False),
     ("gpu_memory_limit", "50%", 50.0), ("log_level", "debug", "DEBUG"), ("batch_size_limit", "64", 64),
-    ("dashboard_port", "9000", 9000), ("metrics", "yes", True), ("metrics_buffer", "5", 5),
+    ("dashboard_port", "9000", 9000), ("metrics", "yes", True), ("metrics_buffer", "5", 5), ("compare_max_size", "256", 256),
 ])
 def test_environment_values(env, name, raw, value):
     env.setenv(ENV[name], raw)
@@ -48,7 +48,7 @@ def test_environment_values(env, name, raw, value):
 @pytest.mark.parametrize("name,raw,accepted", [
     ("device", "tpu", "'auto', 'cpu', 'opencl'"), ("gpu_enabled", "maybe", "true/false"),
     ("gpu_memory_limit", "150", "(0, 100]"), ("log_level", "loud", "DEBUG, INFO"),
-    ("batch_size_limit", "0", "integer >= 1"), ("dashboard_port", "70000", "<= 65535"),
+    ("batch_size_limit", "0", "integer >= 1"), ("dashboard_port", "70000", "<= 65535"), ("compare_max_size", "0", ">= 1"),
     ("metrics", "2", "true/false"), ("metrics_buffer", "ten", "integer >= 1"),
 ])
 def test_bad_values_name_variable_value_and_what_is_accepted(env, name, raw, accepted):

@@ -49,14 +49,8 @@ def set_series(fig, series: dict[str, tuple[list, list, list]], mode: str = "mar
 
 
 def by_backend(records: Iterable) -> dict[str, tuple[list, list, list]]:
-    """Metrics records grouped per backend strategy (cpu, opencl, cpu-fallback)."""
-    out: dict[str, tuple[list, list, list]] = {}
-    for r in records:
-        if r.error or not r.shapes:
-            continue
-        x, y, t = out.setdefault(r.strategy or r.backend or "none", ([], [], []))
-        x.append(r.size)
-        y.append(r.seconds * 1e3)
-        g = f", {r.gflops:.1f} GFLOP/s" if r.gflops else ""
-        t.append(f"{r.operation} ({r.routine}) {'x'.join(map(str, r.shapes[0]))} {r.dtype}: {r.seconds * 1e3:.3f} ms{g}")
-    return out
+    """Metrics records grouped per backend strategy (cpu, opencl, cpu-fallback); the web
+    dashboard shows the same series."""
+    from ..web.views import series
+
+    return series(records)
