@@ -41,3 +41,18 @@ def test_observability_examples_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "pca fit: 2 calls" in out and 'lapack_ai_calls_total{backend="cpu",operation="solve",status="ok"} 1.0' in out
     assert (tmp_path / "calls.jsonl").read_text().count("\n") == 1 and (tmp_path / "calls.csv").exists()
+
+
+def test_serve_example_runs():
+    from lapack_ai.config import config
+
+    doc = (Path(__file__).parents[1] / "docs" / "serve.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    was = config.metrics
+    ns: dict = {}
+    try:
+        for block in blocks:
+            exec(compile(block, "serve.md", "exec"), ns)
+    finally:
+        config.update(metrics=was)
+    assert ns["srv"].url.startswith("http://127.0.0.1:") and "stopped" in repr(ns["srv"])

@@ -37,10 +37,13 @@ def test_release_wheel_is_manylinux_2_28_and_runs_in_fresh_venv(tmp_path):
     z = zipfile.ZipFile(whl)
     names = z.namelist()
     assert "lapack_ai/_core.abi3.so" in names and "lapack_ai/errors.py" in names
+    for page in ("index.html", "compare.html", "chart.js", "dashboard.js", "compare.js", "style.css"):
+        assert f"lapack_ai/web/static/{page}" in names  # the service's pages ship in the wheel
     assert not [n for n in names if ".libs/" in n], names  # no bundled BLAS: it comes from scipy-openblas64
     assert max(_glibc_versions(z.read("lapack_ai/_core.abi3.so"))) <= (2, 28)
     meta = z.read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: scipy-openblas64" in meta
+    assert "lapack_ai.cli:main" in z.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
