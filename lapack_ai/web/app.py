@@ -158,10 +158,10 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
         nonlocal clients
         if clients >= o.max_clients:
             return JSONResponse({"error": f"{o.max_clients} event streams are open; close a page"}, status_code=503)
-        clients += 1
 
         async def stream():
             nonlocal clients
+            clients += 1  # counted once the stream runs, so a client gone before it starts leaves no count
             try:
                 seen, devices_at = None, 0.0
                 yield {"event": "status", "data": json.dumps(status()), "retry": 1000}

@@ -69,19 +69,26 @@ class SelfCheck:
 
     def run(self) -> dict:
         t0 = time.perf_counter()
-        ok = self._check("library", _library)
-        if ok:
-            rng = np.random.default_rng(0)
-            a = rng.standard_normal((_N, _N)) + _N * np.eye(_N)  # well conditioned: the answer is unambiguous
-            b = rng.standard_normal((_N, 3))
-            ok &= self._check("solve on cpu", lambda: _solve(a, b))
-            ok &= self._check("gemm on cpu", lambda: _gemm(a, b, "cpu"))
-            if config.gpu_enabled:
-                for name, fn in _device_checks(a, b):
-                    ok &= self._check(name, fn)
-        with self._lock:
-            self._state.update(status="ready" if ok else "failed", ready=ok,
-                               seconds=round(time.perf_counter() - t0, 3))
+        ok = False
+        try:
+            ok = self._check("library", _library)
+            if ok:
+                rng = np.random.default_rng(0)
+                a = rng.standard_normal((_N, _N)) + _N * np.eye(_N)  # well conditioned: the answer is unambiguous
+                b = rng.standard_normal((_N, 3))
+                ok &= self._check("solve on cpu", lambda: _solve(a, b))
+                ok &= self._check("gemm on cpu", lambda: _gemm(a, b, "cpu"))
+                if config.gpu_enabled:
+                    try:
+                        checks = _device_checks(a, b)
+                    except Exception as e:
+                        checks = [("opencl devices", lambda e=e: (False, f"{type(e).__name__}: {e}"))]
+                    for name, fn in checks:
+                        ok &= self._check(name, fn)
+        finally:  # whatever happened, the state leaves "starting"
+            with self._lock:
+                self._state.update(status="ready" if ok else "failed", ready=ok,
+                                   seconds=round(time.perf_counter() - t0, 3))
         return self.state()
 
 
