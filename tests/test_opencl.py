@@ -7,6 +7,7 @@ driver fails the run instead of skipping."""
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -436,3 +437,30 @@ def test_container_facts():
     c = lapack_ai.container()
     assert c["cpus"] >= 1 and c["version"] in (None, 1, 2)
     assert c["memory_limit"] is None or c["memory_limit"] > 0
+
+
+@pytest.mark.skipif("Portable Computing Language" not in DEV.platform, reason="a PoCL behaviour")
+def test_pocl_cache_on_a_noexec_mount_is_unusable_not_a_crash(tmp_path):
+    """PoCL dlopen()s its compiled kernels from POCL_CACHE_DIR; on a noexec mount (Docker's
+    --tmpfs default) it used to take the process down on the first kernel."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a private noexec mount")
+    mnt = tmp_path / "noexec"
+    mnt.mkdir()
+    code = ("import numpy as np, lapack_ai as la\n"
+            "d = la.devices()[0]\n"
+            "print('UNUSABLE:', d.unusable)\n"
+            "a = np.ones((300, 300))\n"
+            "try:\n"
+            "    with la.config_context(device='opencl'):\n"
+            "        la.gemm(a, a)\n"
+            "except la.DeviceError as e:\n"
+            "    print('REFUSED:', e)\n")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        f'mount -t tmpfs -o noexec tmpfs "$1" && exec "$2" -c "$3"', "sh", str(mnt), sys.executable, code],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "POCL_CACHE_DIR": str(mnt / "pocl")})
+    if "mount:" in r.stderr or "unshare:" in r.stderr:
+        pytest.skip(f"no private mount here: {r.stderr.strip()[-200:]}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "noexec mount" in r.stdout and "POCL_CACHE_DIR" in r.stdout and "REFUSED: gemm: no OpenCL device" in r.stdout

@@ -134,6 +134,8 @@ fn describe(d: &Device, index: usize, platform: &str, platform_version: &str) ->
         Some("the driver has no OpenCL C compiler for it".to_string())
     } else if version.starts_with("OpenCL 1.0") || version.starts_with("OpenCL 1.1") {
         Some(format!("{version} is older than the OpenCL 1.2 the kernels need"))
+    } else if platform.contains("Portable Computing Language") {
+        pocl_cache_noexec()
     } else {
         None
     };
@@ -158,6 +160,33 @@ fn describe(d: &Device, index: usize, platform: &str, platform_version: &str) ->
         nv_pci_bus,
         unusable,
     }
+}
+
+/// PoCL dlopen()s the kernels it compiles from its cache directory; on a noexec mount (Docker's
+/// `--tmpfs` default) that fails inside PoCL and takes the whole process down. Such a device is
+/// unusable, with the reason, instead of a crash on the first kernel.
+fn pocl_cache_noexec() -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = env("POCL_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("pocl")))
+        .or_else(|| env("HOME").map(|h| h.join(".cache/pocl")))?;
+    let existing = dir.ancestors().find(|p| p.exists())?; // PoCL creates the rest
+    let path = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes only into `st`, a plain C struct; `path` is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    (st.f_flag & libc::ST_NOEXEC != 0).then(|| {
+        format!(
+            "PoCL loads the kernels it compiles from {}, which is on a noexec mount (PoCL would crash the \
+             process): mount it with exec, or set POCL_CACHE_DIR to a directory that allows it",
+            dir.display()
+        )
+    })
 }
 
 fn live_free(amd: bool, nv_pci_bus: Option<u32>, d: &Device) -> Option<u64> {
