@@ -8,7 +8,7 @@ free of them.
     lapack_ai.serve(port=0, background=True)   # from a notebook: serves this process's calls
 
 It binds 127.0.0.1 unless told otherwise, and stops gracefully on SIGTERM or SIGINT: open event
-streams end, the running comparison stops after its current timing, then the process exits 0.
+streams end, the running comparison's process is stopped, then the process exits 0.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -48,6 +49,8 @@ def _loopback(host: str) -> bool:
 
 def _bind(host: str, port: int) -> socket.socket:
     """Bind before uvicorn starts, so a taken port is an OSError here and not a log line."""
+    if not 0 <= port <= 65535:
+        raise OSError(f"cannot listen on {host}:{port}: ports are 0..65535 (0 picks a free one)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -66,16 +69,20 @@ class Server:
     """A running service. ``url`` is where it answers; ``stop()`` shuts it down gracefully."""
 
     def __init__(self, host: str | None = None, port: int | None = None, *, refresh: float = 1.0,
-                 log_level: str = "info", access_log: bool = False, configure_logging: bool = True, **options):
+                 allowed_hosts: list[str] | None = None, log_level: str = "info", access_log: bool = False,
+                 configure_logging: bool = True, **options):
         from .config import config
 
         uvicorn, web = _imports()
         self.host = host or "127.0.0.1"
         self.stopping = threading.Event()
+        # Host headers answered: loopback names when bound to loopback (a page elsewhere cannot
+        # reach it through DNS rebinding), else those given (LAPACK_AI_ALLOWED_HOSTS), else any.
+        hosts = list(allowed_hosts or (_LOOPBACK_NAMES if _loopback(self.host) else ["*"]))
+        hosts += [self.host.strip("[]")] if "*" not in hosts else []
+        opts = web.Options(refresh=refresh, allowed_hosts=tuple(hosts), **options)  # max_clients, queue, self_check
         self.sock = _bind(self.host, config.dashboard_port if port is None else port)
         self.port = self.sock.getsockname()[1]
-        options.setdefault("allowed_hosts", _LOOPBACK_NAMES if _loopback(self.host) else ("*",))
-        opts = web.Options(refresh=refresh, **options)  # max_clients, queue, self_check (lapack_ai.web.app.Options)
         self.app = web.create_app(opts, self.stopping)
         cfg = uvicorn.Config(self.app, log_level=log_level, access_log=access_log, timeout_graceful_shutdown=5,
                              proxy_headers=False, server_header=False,
@@ -115,6 +122,8 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> "Server":
         """Serve from a background thread; returns once it accepts connections."""
+        if self._thread is not None or self.stopping.is_set():
+            raise RuntimeError("a Server runs once; make a new one (lapack_ai.serve(...))")
         self._thread = threading.Thread(target=self.run, name="lapack_ai-serve", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -132,11 +141,18 @@ class Server:
         """Whether the start-up self-check passed (what /readyz says)."""
         return self.app.state.check.ready
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Shut down gracefully; True once the server has stopped within ``timeout``."""
         self.stopping.set()
         self._server.should_exit = True
+        if not self._server.started:
+            self.sock.close()  # never served: nothing else will close it
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                logging.getLogger("lapack_ai").warning("lapack_ai.serve: still stopping after %g s", timeout)
+                return False
+        return True
 
     def __repr__(self) -> str:
         alive = self._thread is None or self._thread.is_alive()
@@ -171,19 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refresh", type=float, default=1.0, help="seconds between pushes to open pages (default 1)")
     p.add_argument("--log-level", default=None, help="uvicorn's log level (default: LAPACK_LOG_LEVEL, else info)")
     p.add_argument("--access-log", action="store_true", help="log every request (probes included)")
+    p.add_argument("--allowed-hosts", default=os.environ.get("LAPACK_AI_ALLOWED_HOSTS"),
+                   help="comma-separated Host names answered (default: loopback names when bound to "
+                        "loopback, else any; env LAPACK_AI_ALLOWED_HOSTS)")
     a = p.parse_args(argv)
     level = (a.log_level or config.log_level or "info").lower()
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not 0.05 <= a.refresh <= 60:
         p.error("--refresh must be between 0.05 and 60 seconds")
     try:
-        s = Server(a.host, a.port, refresh=a.refresh, log_level=level, access_log=a.access_log)
-    except (OSError, ImportError) as e:
+        hosts = [h.strip() for h in a.allowed_hosts.split(",") if h.strip()] if a.allowed_hosts else None
+        s = Server(a.host, a.port, refresh=a.refresh, allowed_hosts=hosts, log_level=level, access_log=a.access_log)
+    except (OSError, ImportError, ValueError) as e:
         print(f"lapack-ai serve: {e}", file=sys.stderr)
         return 2
     print(f"lapack_ai dashboard: {s.url}/  (probes /livez /readyz, metrics /metrics)", flush=True)
     s.run()
-    return 0
+    return 0 if s._server.started else 1
 
 
 if __name__ == "__main__":

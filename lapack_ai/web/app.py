@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sse_starlette.sse import EventSourceResponse
+from sse_starlette.sse import AppStatus, EventSourceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -50,27 +50,34 @@ class Options:
     allowed_hosts: tuple[str, ...] = ("*",)  # Host headers answered (loopback names when bound to loopback)
     self_check: bool = True
 
+    def __post_init__(self):
+        if not 0.05 <= self.refresh <= 60:
+            raise ValueError(f"refresh must be between 0.05 and 60 seconds, got {self.refresh}")
+        for name in ("rows", "max_clients", "queue"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
 
 class _Feed:
     """Builds each view once per change, however many pages are open."""
 
     def __init__(self, collector: metrics.MetricsCollector, rows: int):
         self.collector, self.rows = collector, rows
-        self._lock = threading.Lock()
+        self._calls_lock, self._devices_lock = threading.Lock(), threading.Lock()  # a slow driver read stalls only devices
         self._calls: tuple[int, str] | None = None
         self._devices: tuple[float, str] | None = None
 
     def calls(self) -> tuple[int, str]:
-        with self._lock:
+        with self._calls_lock:
             v = self.collector.version
             if self._calls is None or self._calls[0] != v:
-                self._calls = (v, json.dumps(views.calls(self.collector, self.rows)))
+                self._calls = (v, json.dumps(views.calls(self.collector, self.rows), allow_nan=False))
             return self._calls
 
     def devices(self, max_age: float = 5.0) -> str:
-        with self._lock:  # devices change slowly and NVML reads are not free
+        with self._devices_lock:  # devices change slowly and NVML reads are not free
             if self._devices is None or time.monotonic() - self._devices[0] > max_age:
-                self._devices = (time.monotonic(), json.dumps(views.devices()))
+                self._devices = (time.monotonic(), json.dumps(views.devices(), allow_nan=False))
             return self._devices[1]
 
 
@@ -96,19 +103,39 @@ class _Headers:
         await self.app(scope, receive, with_headers)
 
 
+class _Counted:
+    """An event stream that holds one of the bounded slots from the moment it is granted until
+    the response ends, however it ends (even before its first event)."""
+
+    def __init__(self, response, release):
+        self.response, self.release = response, release
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.response(scope, receive, send)
+        finally:
+            self.release()
+
+
 def create_app(options: Options | None = None, stopping: threading.Event | None = None) -> Starlette:
     """The application. ``stopping`` is set by the server on shutdown; open event streams end
-    within one refresh period when it is."""
+    within 0.1 s when it is."""
+    from prometheus_client import CollectorRegistry
+
     from ..config import config
 
     o = options or Options()
     stopping = stopping or threading.Event()
+    # Streams end through `stopping`; sse-starlette's process-wide drain flag would stay set
+    # after one server's shutdown and cut the streams of the next server in the process.
+    AppStatus.disable_automatic_graceful_drain()
+    AppStatus.should_exit = False
     if not config.metrics:  # the service shows calls: record them
         config.update(metrics=True)
     collector = metrics.collector()
     feed = _Feed(collector, o.rows)
     check = SelfCheck()
-    jobs: Jobs | None = None
+    jobs = Jobs(queue=o.queue)
     clients = 0
     started = time.time()
 
@@ -118,8 +145,23 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
 
     def status() -> dict:
         return {"version": __version__, "uptime": round(time.time() - started, 1), "ready": check.ready,
-                "status": check.state()["status"], "clients": clients, "jobs_waiting": jobs.pending if jobs else 0,
+                "status": check.state()["status"], "clients": clients, "jobs_waiting": jobs.pending,
                 "refresh": o.refresh}
+
+    class _Service:  # the service's own gauges, beside the collector's counters
+        def collect(self):
+            from prometheus_client.core import GaugeMetricFamily
+
+            for name, doc, value in (("lapack_ai_ready", "1 when the start-up self-check passed", check.ready),
+                                     ("lapack_ai_event_streams", "Open /api/events streams", clients),
+                                     ("lapack_ai_compare_jobs_waiting", "Comparisons queued", jobs.pending)):
+                g = GaugeMetricFamily(name, doc)
+                g.add_metric([], float(value))
+                yield g
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector.prometheus_collector())
+    registry.register(_Service())
 
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / ("compare.html" if request.url.path == "/compare" else "index.html"))
@@ -128,22 +170,9 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
         return JSONResponse({"status": "ok"})
 
     async def prometheus(_: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-        from prometheus_client.core import GaugeMetricFamily
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        class Service:
-            def collect(self):
-                for name, doc, value in (("lapack_ai_ready", "1 when the start-up self-check passed", check.ready),
-                                         ("lapack_ai_event_streams", "Open /api/events streams", clients),
-                                         ("lapack_ai_compare_jobs_waiting", "Comparisons queued", status()["jobs_waiting"])):
-                    g = GaugeMetricFamily(name, doc)
-                    g.add_metric([], float(value))
-                    yield g
-
-        reg = CollectorRegistry(auto_describe=False)
-        reg.register(collector.prometheus_collector())
-        reg.register(Service())
-        return Response(generate_latest(reg), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def api_status(_: Request) -> JSONResponse:
         return JSONResponse(status())
@@ -154,34 +183,34 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
     async def api_devices(_: Request) -> Response:
         return Response(await run_in_threadpool(feed.devices), media_type="application/json")
 
-    async def events(request: Request) -> Response:
+    async def events(request: Request):
         nonlocal clients
         if clients >= o.max_clients:
             return JSONResponse({"error": f"{o.max_clients} event streams are open; close a page"}, status_code=503)
+        clients += 1  # the slot is taken here, in the event loop, so concurrent requests cannot overrun it
+
+        def release():
+            nonlocal clients
+            clients -= 1
 
         async def stream():
-            nonlocal clients
-            clients += 1  # counted once the stream runs, so a client gone before it starts leaves no count
-            try:
-                seen, devices_at = None, 0.0
-                yield {"event": "status", "data": json.dumps(status()), "retry": 1000}
-                while not stopping.is_set():
-                    version, body = await run_in_threadpool(feed.calls)
-                    if version != seen:
-                        seen = version
-                        yield {"event": "calls", "data": body}
-                    if time.monotonic() - devices_at > 5:
-                        devices_at = time.monotonic()
-                        yield {"event": "devices", "data": await run_in_threadpool(feed.devices)}
-                    yield {"event": "status", "data": json.dumps(status())}
-                    for _ in range(max(1, round(o.refresh / 0.1))):  # wake on shutdown within 0.1 s
-                        if stopping.is_set():
-                            break
-                        await asyncio.sleep(min(0.1, o.refresh))
-            finally:
-                clients -= 1
+            seen, devices_at = None, 0.0
+            yield {"event": "status", "data": json.dumps(status()), "retry": 1000}
+            while not stopping.is_set():
+                version, body = await run_in_threadpool(feed.calls)
+                if version != seen:
+                    seen = version
+                    yield {"event": "calls", "data": body}
+                if time.monotonic() - devices_at > 5:
+                    devices_at = time.monotonic()
+                    yield {"event": "devices", "data": await run_in_threadpool(feed.devices)}
+                yield {"event": "status", "data": json.dumps(status())}
+                for _ in range(max(1, round(o.refresh / 0.1))):  # wake on shutdown within 0.1 s
+                    if stopping.is_set():
+                        break
+                    await asyncio.sleep(min(0.1, o.refresh))
 
-        return EventSourceResponse(stream(), ping=15, send_timeout=30)
+        return _Counted(EventSourceResponse(stream(), ping=15, send_timeout=30), release)
 
     async def compare_options(_: Request) -> JSONResponse:
         return JSONResponse(await run_in_threadpool(jobs.options))
@@ -218,11 +247,8 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        nonlocal jobs
-        jobs = Jobs(queue=o.queue)
         if o.self_check:
             check.start()
-        app.state.check, app.state.jobs = check, jobs
         yield
         stopping.set()
         await run_in_threadpool(jobs.close)
@@ -231,7 +257,7 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
         Route("/", page), Route("/compare", page),
         Route("/livez", livez), Route("/readyz", readiness), Route("/health", readiness),
         Route("/metrics", prometheus),
-        Route("/api/status", api_status), Route("/api/ready", readiness), Route("/api/calls", api_calls),
+        Route("/api/status", api_status), Route("/api/calls", api_calls),
         Route("/api/devices", api_devices), Route("/api/events", events),
         Route("/api/compare/options", compare_options), Route("/api/compare", compare_list),
         Route("/api/compare", compare_submit, methods=["POST"]), Route("/api/compare/{job_id}", compare_get),
@@ -239,5 +265,5 @@ def create_app(options: Options | None = None, stopping: threading.Event | None 
     ]
     middleware = [Middleware(_Headers), Middleware(TrustedHostMiddleware, allowed_hosts=list(o.allowed_hosts))]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.check = check
+    app.state.check, app.state.jobs = check, jobs
     return app

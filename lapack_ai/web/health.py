@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config import ENV, config, config_context
 
+DEADLINE = 300  # seconds a self-check may take (kernels compile on first use) before it counts as failed
 _N = 48  # small enough to take milliseconds anywhere; large enough for every code path but the 8x8 kernels
 
 
@@ -41,7 +42,10 @@ class SelfCheck:
 
     def state(self) -> dict:
         with self._lock:
-            return {**self._state, "checks": list(self._state["checks"])}
+            s = {**self._state, "checks": list(self._state["checks"])}
+        if s["status"] == "starting" and time.time() - s["started"] > DEADLINE:  # a hung device: say so
+            s.update(status="failed", detail=f"the self-check has not finished in {DEADLINE} s")
+        return s
 
     @property
     def ready(self) -> bool:
@@ -81,8 +85,9 @@ class SelfCheck:
                 if config.gpu_enabled:
                     try:
                         checks = _device_checks(a, b)
-                    except Exception as e:
-                        checks = [("opencl devices", lambda e=e: (False, f"{type(e).__name__}: {e}"))]
+                    except Exception as e:  # fails readiness only where a GPU is required
+                        why = f"{type(e).__name__}: {e}"
+                        checks = [("opencl devices", lambda: (not _gpu_required(), f"{why}; serving from the CPU"))]
                     for name, fn in checks:
                         ok &= self._check(name, fn)
         finally:  # whatever happened, the state leaves "starting"

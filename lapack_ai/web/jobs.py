@@ -1,5 +1,7 @@
 """Comparisons started from the web page: ``compare(op, sizes, devices)`` as background jobs,
-run one at a time on a worker thread from a bounded queue.
+run one at a time from a bounded queue, each in a child process (spawned, not forked: the
+server has threads). A child can be stopped at any moment, so shutdown never waits on a long
+LAPACK call, and whatever a comparison does cannot take the server down.
 
 Requests name a registry routine, sizes and devices; nothing else runs. Sizes are bounded by
 ``compare_max_size`` (LAPACK_AI_COMPARE_MAX_SIZE), their number by ``MAX_SIZES``, and the queue
@@ -9,6 +11,7 @@ by ``queue``: a full queue is refused, not grown.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import queue as _queue
 import threading
 import time
@@ -29,12 +32,10 @@ class JobError(ValueError):
         self.status = status
 
 
-class _Cancelled(Exception):
-    pass
-
-
 class Jobs:
     def __init__(self, queue: int = 4, keep: int = 20):
+        if queue < 1 or keep < 1:
+            raise ValueError(f"queue and keep must be >= 1, got {queue} and {keep}")
         self._queue: _queue.Queue = _queue.Queue(maxsize=queue)
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -82,7 +83,7 @@ class Jobs:
         return self._queue.qsize()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop after the current timing step; queued jobs are marked cancelled."""
+        """Stop the running comparison's process; queued jobs are marked cancelled."""
         self._closing.set()
         try:
             self._queue.put_nowait(None)  # wakes an idle worker
@@ -98,34 +99,68 @@ class Jobs:
                 self._jobs[job_id].update(fields)
 
     def _run(self) -> None:
-        from ..sweep import compare
-
+        ctx = multiprocessing.get_context("spawn")
         while True:
             job_id = self._queue.get()
             if job_id is None or self._closing.is_set():
                 break
             job = self.get(job_id)
-            if job is None:
-                continue
-
-            def step(done: int, total: int, job_id=job_id) -> None:
-                self._set(job_id, done=done, total=total)
-                if self._closing.is_set():
-                    raise _Cancelled
-
-            self._set(job_id, status="running", started=time.time())
-            try:
-                c = compare(job["op"], job["sizes"], job["devices"], dtype=job["dtype"], progress=False,
-                            on_step=step)
-                self._set(job_id, status="done", rows=c.rows, finished=time.time())
-            except _Cancelled:
-                self._set(job_id, status="cancelled", finished=time.time())
-            except Exception as e:  # the job reports it; the worker goes on
-                self._set(job_id, status="failed", error=f"{type(e).__name__}: {e}", finished=time.time())
+            if job is not None:
+                self._set(job_id, status="running", started=time.time())
+                self._set(job_id, **self._in_child(ctx, job), finished=time.time())
         with self._lock:
             for j in self._jobs.values():
                 if j["status"] == "queued":
                     j["status"] = "cancelled"
+
+    def _in_child(self, ctx, job: dict) -> dict:
+        """Run one comparison in a child process; its progress comes back through a pipe."""
+        ours, theirs = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(theirs, job["op"], job["sizes"], job["devices"], job["dtype"]),
+                           name=f"lapack_ai-compare-{job['id']}", daemon=True)
+        proc.start()
+        theirs.close()
+        try:
+            while True:
+                if self._closing.is_set():
+                    return {"status": "cancelled"}
+                if not ours.poll(0.1):
+                    if not proc.is_alive() and not ours.poll():
+                        return {"status": "failed", "error": f"the comparison's process ended ({proc.exitcode}) "
+                                                             "without a result"}
+                    continue
+                try:
+                    kind, *msg = ours.recv()
+                except EOFError:
+                    continue  # the child exited; the branch above reports it
+                if kind == "step":
+                    self._set(job["id"], done=msg[0], total=msg[1])
+                elif kind == "done":
+                    return {"status": "done", "rows": msg[0]}
+                else:
+                    return {"status": "failed", "error": msg[0]}
+        finally:
+            ours.close()
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(2)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+def _child(conn, op: str, sizes: list[int], devices: list[str], dtype: str) -> None:
+    """The child process: one comparison, its steps and result sent back through ``conn``."""
+    from ..sweep import compare
+
+    try:
+        c = compare(op, sizes, devices, dtype=dtype, progress=False,
+                    on_step=lambda done, total: conn.send(("step", done, total)))
+        conn.send(("done", c.rows))
+    except Exception as e:  # the job reports it
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
 
 
 def _devices() -> list[str]:

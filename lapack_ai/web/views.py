@@ -4,6 +4,7 @@ errors, and the device panel. The web pages render it from JSON; the Jupyter wid
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Iterable
 
@@ -11,11 +12,16 @@ from .. import metrics
 from ..config import config
 
 
+def _finite(x: float | None) -> float | None:
+    """JSON has no NaN or Infinity (a browser's JSON.parse refuses them): such values are null."""
+    return x if x is not None and math.isfinite(x) else None
+
+
 def call_row(r: metrics.Record) -> dict:
     return {"time": r.timestamp, "operation": r.operation, "routine": r.routine,
             "shape": " ".join("x".join(map(str, s)) for s in r.shapes), "dtype": r.dtype,
-            "backend": r.strategy or r.backend, "device": r.device, "ms": r.seconds * 1e3, "gflops": r.gflops,
-            "reason": r.reason, "error": r.error}
+            "backend": r.strategy or r.backend, "device": r.device, "ms": _finite(r.seconds * 1e3),
+            "gflops": _finite(r.gflops), "reason": r.reason, "error": r.error}
 
 
 def series(records: Iterable[metrics.Record]) -> dict[str, tuple[list, list, list]]:
@@ -23,7 +29,7 @@ def series(records: Iterable[metrics.Record]) -> dict[str, tuple[list, list, lis
     milliseconds, hover texts). Failed calls and calls without arrays are left out."""
     out: dict[str, tuple[list, list, list]] = {}
     for r in records:
-        if r.error or not r.shapes:
+        if r.error or not r.shapes or not math.isfinite(r.seconds):
             continue
         x, y, t = out.setdefault(r.strategy or r.backend or "none", ([], [], []))
         x.append(r.size)

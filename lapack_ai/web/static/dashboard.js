@@ -30,7 +30,7 @@ function renderCalls(d) {
     cell(tr, r.shape);
     cell(tr, r.dtype || "");
     cell(tr, r.backend || "");
-    cell(tr, r.ms.toFixed(3), "num");
+    cell(tr, r.ms != null ? r.ms.toFixed(3) : "-", "num");
     cell(tr, r.gflops ? r.gflops.toFixed(2) : "-", "num");
     const why = cell(tr, (r.error || r.reason || "").slice(0, 80));
     why.title = r.error || r.reason || "";
@@ -87,11 +87,16 @@ function renderStatus(s) {
     `updated ${new Date().toLocaleTimeString()}`;
 }
 
-function connect() {
+function connect(delay = 1000) {
   const conn = $("conn");
   const es = new EventSource("/api/events");
-  es.addEventListener("open", () => { conn.textContent = "live"; conn.className = "conn live"; });
-  es.addEventListener("error", () => { conn.textContent = "reconnecting\u2026"; conn.className = "conn down"; });
+  es.addEventListener("open", () => { conn.textContent = "live"; conn.className = "conn live"; delay = 1000; });
+  es.addEventListener("error", () => {
+    conn.textContent = "reconnecting\u2026"; conn.className = "conn down";
+    // EventSource retries by itself after a dropped connection, but gives up for good on an
+    // HTTP error (a 503 when too many pages are open, a proxy's 502 while a pod restarts).
+    if (es.readyState === EventSource.CLOSED) setTimeout(() => connect(Math.min(delay * 2, 30000)), delay);
+  });
   es.addEventListener("status", (e) => {
     conn.textContent = "live"; conn.className = "conn live";
     renderStatus(JSON.parse(e.data));
