@@ -145,8 +145,9 @@ class Server:
         """Shut down gracefully; True once the server has stopped within ``timeout``."""
         self.stopping.set()
         self._server.should_exit = True
-        if not self._server.started:
-            self.sock.close()  # never served: nothing else will close it
+        if not self._server.started:  # never served: no lifespan will close these
+            self.sock.close()
+            self.app.state.jobs.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             if self._thread.is_alive():

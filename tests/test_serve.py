@@ -247,6 +247,7 @@ def test_a_server_runs_once_and_frees_its_port():
     never = la.server.Server(port=0, self_check=False)
     port = never.port
     never.stop()
+    assert not never.app.state.jobs._worker.is_alive()  # its comparison worker ended too
     again = la.server.Server(port=port, self_check=False)  # the port was released
     again.stop()
     with pytest.raises(OSError, match="ports are 0..65535"):
