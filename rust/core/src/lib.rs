@@ -6,6 +6,7 @@
 //! (`batch`, `threads`), and returns owned arrays or a `CoreError` of facts.
 
 pub mod alloc;
+pub mod alpha;
 pub mod batch;
 pub mod blas;
 pub mod cache;
