@@ -52,3 +52,77 @@ impl Scheme {
         c
     }
 }
+
+// ---- one level over a 4x4 block partition, each block product by BLAS ----
+
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use rayon::prelude::*;
+
+use crate::error::{CoreError, Result};
+use crate::routines::gemm::gemm1;
+use crate::scalar::Scalar;
+
+/// A scheme's coefficient in T (real: `from_parts` with no imaginary part always gives one).
+fn coef<T: Scalar>(c: f64) -> T {
+    T::from_parts(c, 0.0).unwrap_or_else(T::zero)
+}
+
+fn block<T>(x: ArrayView2<'_, T>, p: usize) -> ArrayView2<'_, T> {
+    let (r, c) = (x.nrows() / 4, x.ncols() / 4);
+    x.slice_move(s![(p / 4) * r..(p / 4 + 1) * r, (p % 4) * c..(p % 4 + 1) * c])
+}
+
+/// `out = sum coef * x_p` over the terms, in one pass over `out` (rows in parallel; each row
+/// stays in cache while the terms add into it), or the block itself for a lone `1 * x_p`.
+fn combine<'a, T: Scalar>(x: ArrayView2<'a, T>, terms: &[(usize, f64)], out: &'a mut Array2<T>) -> ArrayView2<'a, T> {
+    if let [(p, c)] = terms {
+        if *c == 1.0 {
+            return block(x, *p);
+        }
+    }
+    let parts: Vec<(ArrayView2<T>, T)> = terms.iter().map(|&(p, c)| (block(x, p), coef::<T>(c))).collect();
+    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
+        let (first, c0) = &parts[0];
+        Zip::from(&mut row).and(first.row(i)).for_each(|o, &v| *o = *c0 * v);
+        for (part, c) in &parts[1..] {
+            Zip::from(&mut row).and(part.row(i)).for_each(|o, &v| *o = *o + *c * v);
+        }
+    });
+    out.view()
+}
+
+/// C = A B by one level of `scheme` over a 4x4 block partition: `rank` block products by
+/// BLAS instead of 64, with three temporary blocks. Every dimension must be a multiple of 4
+/// (callers peel the rest). Any layout of A, B and C.
+pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) -> Result<()> {
+    let ((m, k), (k2, n)) = (a.dim(), b.dim());
+    if k != k2 || c.dim() != (m, n) || m % 4 != 0 || n % 4 != 0 || k % 4 != 0 {
+        return Err(CoreError::Shape(format!("gemm_alpha: {m}x{k} times {k2}x{n} into {:?}; dimensions must agree \
+                                             and be multiples of 4", c.dim())));
+    }
+    let (bm, bk, bn) = (m / 4, k / 4, n / 4);
+    let zeros = |r: usize, c: usize| -> Result<Array2<T>> {
+        Ok(Array2::from_shape_vec((r, c), crate::alloc::vec("gemm_alpha", r * c, T::zero())?).expect("sized"))
+    };
+    let (mut s_buf, mut t_buf, mut m_buf) = (zeros(bm, bk)?, zeros(bk, bn)?, zeros(bm, bn)?);
+    c.fill(T::zero());
+    for r in 0..scheme.rank {
+        let s = combine(a, scheme.u[r], &mut s_buf);
+        let t = combine(b, scheme.v[r], &mut t_buf);
+        if let [(o, z)] = scheme.w[r] {
+            // one destination: the product accumulates straight into it
+            let mut dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
+            gemm1(s, t, dst.view_mut(), coef::<T>(*z), T::one())?;
+        } else {
+            gemm1(s, t, m_buf.view_mut(), T::one(), T::zero())?;
+            for &(o, z) in scheme.w[r] {
+                let z = coef::<T>(z);
+                let mut dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
+                Zip::from(dst.axis_iter_mut(Axis(0))).and(m_buf.axis_iter(Axis(0))).par_for_each(|mut d, mrow| {
+                    Zip::from(&mut d).and(&mrow).for_each(|d, &v| *d = *d + z * v);
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -84,3 +84,34 @@ fn the_rank_47_scheme_holds_modulo_2_only() {
     }
     assert_eq!(SCHEMES.iter().filter(|s| !s.offered).count(), 1);
 }
+
+/// One level over a 4x4 block partition, each block product by BLAS, equals the plain GEMM
+/// exactly on integer matrices (every partial sum is an exact f64), for every offered scheme and
+/// for row-major, column-major and strided operands, rectangular shapes included.
+#[test]
+fn one_level_is_exact_on_integer_blocks_in_any_layout() {
+    use lapack_ai_core::alpha::one_level;
+    use lapack_ai_core::routines::gemm::gemm1;
+    use ndarray::{s, Array2, ShapeBuilder};
+
+    if lapack_ai_core::blas::lib().is_err() {
+        panic!("set LAPACK_AI_OPENBLAS to run the BLAS tests");
+    }
+    let (m, k, n) = (24, 36, 20);
+    let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 13) % 17) as f64 - 8.0);
+    let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 3) % 11) as f64 - 5.0);
+    let af = { let mut x = Array2::zeros((m, k).f()); x.assign(&a); x };
+    let wide = Array2::from_shape_fn((k, 2 * n), |(i, j)| if j % 2 == 0 { b[(i, j / 2)] } else { f64::NAN });
+    let b_strided = wide.slice(s![.., ..;2]);
+    let mut want = Array2::zeros((m, n));
+    gemm1(a.view(), b.view(), want.view_mut(), 1.0, 0.0).unwrap();
+    for s in offered() {
+        for (av, bv) in [(a.view(), b.view()), (af.view(), b_strided)] {
+            let mut c = Array2::from_elem((m, n).f(), f64::NAN); // C is overwritten, NaN never read
+            one_level(s, av, bv, c.view_mut()).unwrap();
+            assert_eq!(c, want, "{}", s.key);
+        }
+    }
+    let mut c = Array2::zeros((m, n + 1));
+    assert!(one_level(scheme("rank49_strassen_squared").unwrap(), a.view(), b.view(), c.view_mut()).is_err());
+}
