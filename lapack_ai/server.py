@@ -13,9 +13,7 @@ streams end, the running comparison's process is stopped, then the process exits
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import ipaddress
 import logging
 import os
 import signal
@@ -41,6 +39,8 @@ def _imports():
 
 
 def _loopback(host: str) -> bool:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
@@ -177,6 +177,8 @@ def serve(host: str | None = None, port: int | None = None, *, background: bool 
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from .config import config
 
     p = argparse.ArgumentParser(prog="lapack-ai serve", description=__doc__.split("\n\n")[0],

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -212,73 +213,70 @@ def served():
         config.update(metrics=was)
 
 
-def _chromium(p):
-    return p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+@contextmanager
+def _page(url: str):
+    """Chromium on ``url``; yields the page and the list its script errors land in."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url)
+            yield page, errors
+        finally:
+            browser.close()
 
 
 def test_live_page_shows_a_new_call_within_3_seconds_and_reconnects(served):
     import numpy as np
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     import lapack_ai as la
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = _chromium(p)
+    with _page(served.url + "/") as (page, errors):
+        expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+        expect(page.locator("#calls tbody tr[data-operation='gemm']").first).to_be_visible(timeout=15_000)  # the self-check
+        expect(page.locator("#devices li").first).to_contain_text("cpu: OpenBLAS", timeout=15_000)
+        assert page.locator("#calls td:text-is('9x9')").count() == 0
+        t0 = time.monotonic()
+        la.inv(np.eye(9) * 2)  # made after the page loaded, in this process
+        expect(page.locator("#calls tbody tr[data-operation='inv'] td:text-is('9x9')")).to_be_visible(timeout=3_000)
+        assert time.monotonic() - t0 < 3
+        assert page.locator("#chart circle").count() >= 3 and page.locator("#chart text", has_text="matrix size n").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "serve-live.png"), full_page=True)
+        # the server goes away and comes back on the same port: the page reconnects by itself
+        port = served.port
+        served.stop()
+        expect(page.locator("#conn")).to_have_text("reconnecting\u2026", timeout=10_000)
+        again = la.server.Server(port=port, log_level="warning", configure_logging=False).start()
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(served.url + "/")
-            expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
-            expect(page.locator("#calls tbody tr[data-operation='gemm']").first).to_be_visible(timeout=15_000)  # the self-check
-            expect(page.locator("#devices li").first).to_contain_text("cpu: OpenBLAS", timeout=15_000)
-            assert page.locator("#calls td:text-is('9x9')").count() == 0
-            t0 = time.monotonic()
-            la.inv(np.eye(9) * 2)  # made after the page loaded, in this process
-            expect(page.locator("#calls tbody tr[data-operation='inv'] td:text-is('9x9')")).to_be_visible(timeout=3_000)
-            assert time.monotonic() - t0 < 3
-            assert page.locator("#chart circle").count() >= 3 and page.locator("#chart text", has_text="matrix size n").count() == 1
-            page.screenshot(path=str(ARTIFACTS / "serve-live.png"), full_page=True)
-            # the server goes away and comes back on the same port: the page reconnects by itself
-            port = served.port
-            served.stop()
-            expect(page.locator("#conn")).to_have_text("reconnecting\u2026", timeout=10_000)
-            again = la.server.Server(port=port, log_level="warning", configure_logging=False).start()
-            try:
-                expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
-                la.det(np.eye(11))
-                expect(page.locator("#calls tbody tr[data-operation='det'] td:text-is('11x11')")).to_be_visible(timeout=3_000)
-            finally:
-                again.stop()
-            assert errors == []
+            expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
+            la.det(np.eye(11))
+            expect(page.locator("#calls tbody tr[data-operation='det'] td:text-is('11x11')")).to_be_visible(timeout=3_000)
         finally:
-            browser.close()
+            again.stop()
+        assert errors == []
 
 
 def test_compare_page_runs_a_job_and_plots_it(served):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = _chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(served.url + "/compare")
-            expect(page.locator("#op option[value='det']")).to_have_count(1, timeout=15_000)
-            page.select_option("#op", "det")
-            page.fill("#sizes", "16, 32")
-            page.click("#run")
-            expect(page.locator("#rows tbody tr")).to_have_count(4, timeout=60_000)  # 2 sizes x (cpu, numpy)
-            expect(page.locator("#message")).to_contain_text("done, 4 of 4")
-            assert page.locator("#title").text_content() == "det (float64)"
-            assert page.locator("#chart polyline").count() == 2 and page.locator("#chart circle").count() == 4
-            expect(page.locator("#jobs li").first).to_contain_text("det float64 n=16,32 on cpu: done")
-            page.fill("#sizes", "999999")
-            page.click("#run")
-            expect(page.locator("#message")).to_contain_text("refused: sizes must be", timeout=10_000)
-            page.screenshot(path=str(ARTIFACTS / "serve-compare.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+    with _page(served.url + "/compare") as (page, errors):
+        expect(page.locator("#op option[value='det']")).to_have_count(1, timeout=15_000)
+        page.select_option("#op", "det")
+        page.fill("#sizes", "16, 32")
+        page.click("#run")
+        expect(page.locator("#rows tbody tr")).to_have_count(4, timeout=60_000)  # 2 sizes x (cpu, numpy)
+        expect(page.locator("#message")).to_contain_text("done, 4 of 4")
+        assert page.locator("#title").text_content() == "det (float64)"
+        assert page.locator("#chart polyline").count() == 2 and page.locator("#chart circle").count() == 4
+        expect(page.locator("#jobs li").first).to_contain_text("det float64 n=16,32 on cpu: done")
+        page.fill("#sizes", "999999")
+        page.click("#run")
+        expect(page.locator("#message")).to_contain_text("refused: sizes must be", timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "serve-compare.png"), full_page=True)
+        assert errors == []

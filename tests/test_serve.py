@@ -338,6 +338,21 @@ def test_compare_queue_is_bounded_and_stops_on_shutdown():
     assert states.count("cancelled") == codes.count(202), states
 
 
+def test_a_comparison_whose_process_dies_fails_and_the_queue_goes_on(client):
+    import multiprocessing
+
+    job = client.post("/api/compare", json={"op": "svd", "sizes": [1024], "devices": ["cpu"]}).json()
+    deadline = time.monotonic() + 30
+    while not (kids := [p for p in multiprocessing.active_children() if p.name.startswith("lapack_ai-compare")]):
+        assert time.monotonic() < deadline, "no comparison process started"
+        time.sleep(0.02)
+    kids[0].kill()  # as the kernel's OOM killer would
+    j = wait_job(client, job["id"], seconds=20)
+    assert j["status"] == "failed" and "ended (-9) without a result" in j["error"], j
+    nxt = client.post("/api/compare", json={"op": "det", "sizes": [8], "devices": ["cpu"]}).json()
+    assert wait_job(client, nxt["id"])["status"] == "done"
+
+
 # ---- security defaults ----
 
 def test_allowed_hosts_can_be_named():

@@ -112,32 +112,28 @@ class Dashboard:
         return _CSS + f"<ul>{items}</ul>"
 
     def _device_panel(self) -> str:
-        from ..devices import container, devices
+        from ..web.views import devices
 
+        d = devices()  # the same facts the web dashboard shows
         lines = ["<b>Devices</b><ul>", "<li>cpu: LAPACK/BLAS via OpenBLAS</li>"]
-        try:
-            devs = devices()
-            for d in devs:
-                free = f", {_gib(d.free_memory)} free" if d.free_memory is not None else ""
-                bad = f" <span class='err'>unusable: {html.escape(d.unusable)}</span>" if d.unusable else ""
-                lines.append(f"<li>{d.selector}: {html.escape(d.name)} ({d.type}), {_gib(d.global_memory)}{free}{bad}</li>")
-            if devs.problem:
-                lines.append(f"<li>no OpenCL: {html.escape(devs.problem)}</li>")
-        except Exception as e:  # the panel reports, it does not break the dashboard
-            lines.append(f"<li class='err'>devices(): {html.escape(str(e))}</li>")
-        for g in metrics.gpu_status():
+        for o in d["opencl"]:
+            free = f", {_gib(o['free_memory'])} free" if o["free_memory"] is not None else ""
+            bad = f" <span class='err'>unusable: {html.escape(o['unusable'])}</span>" if o["unusable"] else ""
+            lines.append(f"<li>{o['selector']}: {html.escape(o['name'])} ({o['type']}), "
+                         f"{_gib(o['global_memory'])}{free}{bad}</li>")
+        lines += [f"<li>{html.escape(p)}</li>" for p in d["problems"]]
+        for g in d["nvml"]:
             if "error" in g:
                 lines.append(f"<li>{html.escape(g['name'])}: NVML error {html.escape(g['error'])}</li>")
             else:
                 lines.append(f"<li>{html.escape(g['name'])}: {g['utilization']}% busy, "
                              f"{_gib(g['memory_used'])} of {_gib(g['memory_total'])} used (NVML)</li>")
         lines.append("</ul>")
-        c = container()
+        c = d["container"]
         if c.get("memory_limit"):
             lines.append(f"container memory: {_gib(c.get('memory_usage'))} of {_gib(c['memory_limit'])}<br>")
-        rss = metrics._probe().rss()
-        if rss is not None:
-            lines.append(f"this process: {_gib(rss)} resident<br>")
+        if d["rss"] is not None:
+            lines.append(f"this process: {_gib(d['rss'])} resident<br>")
         return "".join(lines)
 
     # ---- lifecycle ----

@@ -21,9 +21,9 @@ DEADLINE = 300  # seconds a self-check may take (kernels compile on first use) b
 _N = 48  # small enough to take milliseconds anywhere; large enough for every code path but the 8x8 kernels
 
 
-def _close(got, want, dtype=np.float64) -> tuple[bool, float]:
+def _close(got, want) -> tuple[bool, float]:
     err = float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1.0))
-    return bool(err <= 100 * _N * np.finfo(dtype).eps), err
+    return bool(err <= 100 * _N * np.finfo(np.float64).eps), err
 
 
 class SelfCheck:

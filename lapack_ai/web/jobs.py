@@ -125,14 +125,13 @@ class Jobs:
                 if self._closing.is_set():
                     return {"status": "cancelled"}
                 if not ours.poll(0.1):
-                    if not proc.is_alive() and not ours.poll():
-                        return {"status": "failed", "error": f"the comparison's process ended ({proc.exitcode}) "
-                                                             "without a result"}
-                    continue
+                    continue  # a dead child's pipe polls readable: recv's EOFError reports it
                 try:
                     kind, *msg = ours.recv()
-                except EOFError:
-                    continue  # the child exited; the branch above reports it
+                except EOFError:  # the child died before sending its result (killed, crashed)
+                    proc.join(2)
+                    return {"status": "failed", "error": f"the comparison's process ended ({proc.exitcode}) "
+                                                         "without a result"}
                 if kind == "step":
                     self._set(job["id"], done=msg[0], total=msg[1])
                 elif kind == "done":
