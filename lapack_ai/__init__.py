@@ -20,9 +20,9 @@ from .errors import (ConfigError, ConvergenceError, DeviceError, DeviceFallbackW
                      LapackArgumentError, LinAlgError, LinAlgWarning, NonFiniteError,
                      NotPositiveDefiniteError, ShapeError, SingularMatrixError)
 from .linalg import (EighResult, EigResult, LstsqResult, QRResult, SlogdetResult, SVDResult, cho_factor,
-                     cho_solve, cholesky, cond, det, eig, eigh, eigvals, eigvalsh, gemm, inv, lstsq, lu, lu_factor,
-                     lu_solve, matrix_rank, norm, pinv, qr, rcond, schur, slogdet, solve, solve_triangular, svd,
-                     svdvals)
+                     cho_solve, cholesky, cond, det, eig, eigh, eigvals, eigvalsh, gemm, gemm_alpha, inv, lstsq, lu, lu_factor,
+                     lu_solve, matrix_rank, norm, pinv, qr, rcond, schur, schemes, slogdet, solve, solve_triangular,
+                     svd, svdvals)
 from .metrics import MetricsCollector, measure
 from .registry import REGISTRY
 from .patch import patch, patched, unpatch  # lapack_ai.patch is the function; the module stays importable by name
@@ -59,7 +59,7 @@ def reset_log_cache() -> None:
 
 
 __all__ = [
-    "gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky", "qr",
+    "gemm", "gemm_alpha", "schemes", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky", "qr",
     "eigh", "eigvalsh", "cond", "rcond", "pinv", "matrix_rank", "norm", "eig", "eigvals", "schur",
     "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve", "solve_triangular", "EigResult", "diagnose", "Report", "lapack", "errors", "REGISTRY",
     "LinAlgError", "SingularMatrixError", "NotPositiveDefiniteError", "ConvergenceError",

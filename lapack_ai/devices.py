@@ -119,9 +119,9 @@ def _problem(op: str, shapes: tuple) -> tuple[int, int, int, int]:
     shapes = [tuple(s) for s in shapes]
     if not shapes or any(len(s) < 2 for s in shapes):
         raise ValueError(f"explain: give each operand's shape, at least 2-D, e.g. explain('gemm', (m, k), (k, n)); got {shapes}")
-    if op == "gemm":
+    if op in ("gemm", "gemm_alpha"):
         if len(shapes) != 2:
-            raise ValueError("explain('gemm', a_shape, b_shape): two shapes")
+            raise ValueError(f"explain('{op}', a_shape, b_shape): two shapes")
         (m, k), (kb, n) = shapes[0][-2:], shapes[1][-2:]
         if k != kb:
             raise ValueError(f"explain: gemm shapes {shapes[0]} and {shapes[1]} do not fit (k={k} vs {kb})")
@@ -132,13 +132,14 @@ def _problem(op: str, shapes: tuple) -> tuple[int, int, int, int]:
     return math.prod(shapes[0][:-2]), m, n, n
 
 
-def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None) -> Decision:
+def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None, scheme: str = "auto") -> Decision:
     """Where ``op`` on operands of ``shapes`` would run, and why, without running it.
 
     >>> str(lapack_ai.explain("gemm", (8192, 8192), (8192, 8192)))  # doctest: +SKIP
     'opencl: 8192x8192x8192 float64 needs 1.5 GiB of 79 GiB total on NVIDIA H100 ...'
 
-    ``device`` is as for the routines (None = the process default ``LAPACK_AI_DEVICE``).
+    ``device`` is as for the routines (None = the process default ``LAPACK_AI_DEVICE``);
+    ``scheme`` as for ``gemm_alpha``, whose reason also says which product it runs.
     Raises DeviceError when a forced device cannot run it.
     """
     import numpy as np
@@ -148,8 +149,10 @@ def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None)
     count, m, n, k = _problem(op, shapes)
     dt = np.dtype(dtype).name
     try:
-        d = _core.explain(op, count, m, n, k, dt, device)
+        d = _core.explain(op, count, m, n, k, dt, device, scheme)
     except ValueError as e:
+        if str(e).startswith("gemm_alpha: scheme must be"):  # a bad scheme name, as gemm_alpha raises it
+            raise ValueError(str(e)) from None
         raise DeviceError(op, device, str(e)) from None
     return Decision(**d)
 

@@ -26,6 +26,9 @@ syevd      a, jobz='V', uplo='L'                w, v  (v None for jobz 'N'; heev
 gelsd      a, b, rcond=-1                       x, s, rank
 gecon      lu, anorm, norm='1'                  rcond
 pocon      c, anorm, uplo='L'                   rcond
+gemm_alpha alpha, a, b, beta=0, c=None,         alpha op(a) op(b) + beta c  (d and s only:
+           trans_a=0, trans_b=0, overwrite_c=0, scipy.linalg.blas.xgemm's arguments, by a
+           scheme='auto', device=None           fast 4x4 scheme; see lapack_ai.gemm_alpha)
 =========  ===================================  ==========================================
 """
 
@@ -160,7 +163,32 @@ def _make(prefix: str, dtype):
     return out
 
 
+
+
+def _gemm_alpha(prefix: str, dtype):
+    def gemm_alpha(alpha, a, b, beta=0.0, c=None, trans_a=False, trans_b=False, overwrite_c=False, *, scheme="auto",
+                   device=None):
+        op = prefix + "gemm_alpha"
+        a, b = _mat(a, "a", dtype, op), _mat(b, "b", dtype, op)
+        if c is not None:
+            c = _mat(c, "c", dtype, op)
+            if not overwrite_c:
+                c = c.copy()
+        from .linalg import gemm_alpha as _high
+
+        return _high(a, b, c, alpha=alpha, beta=beta if c is not None else 0.0, trans_a=bool(trans_a),
+                     trans_b=bool(trans_b), scheme=scheme, device=device)
+
+    gemm_alpha.__name__ = gemm_alpha.__qualname__ = prefix + "gemm_alpha"
+    gemm_alpha.__doc__ = (f"{prefix.upper()}GEMM_ALPHA in {np.dtype(dtype).name}: ``alpha op(a) op(b) + beta c`` with "
+                          f"scipy.linalg.blas.{prefix}gemm's arguments, by one level of a fast 4x4 scheme (a variant of "
+                          f"{prefix.upper()}GEMM selected by ``scheme``; see lapack_ai.gemm_alpha). ``c`` is copied unless "
+                          "``overwrite_c`` and it already has the right dtype and alignment.")
+    return {prefix + "gemm_alpha": gemm_alpha}
+
+
 for _name, _f in {**_make("d", np.float64), **_make("s", np.float32), **_make("z", np.complex128),
-                  **_make("c", np.complex64)}.items():
+                  **_make("c", np.complex64), **_gemm_alpha("d", np.float64), **_gemm_alpha("s", np.float32)}.items():
     globals()[_name] = _instrument(_f, _name)
 del _name, _f
+__all__ += ["dgemm_alpha", "sgemm_alpha"]

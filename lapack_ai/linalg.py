@@ -30,7 +30,7 @@ from .config import device_request as _device_request
 
 _steers = _steers_var.get
 
-__all__ = ["gemm", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
+__all__ = ["gemm", "gemm_alpha", "schemes", "svd", "svdvals", "solve", "lstsq", "inv", "det", "slogdet", "cholesky",
            "qr", "eigh", "eigvalsh", "cond", "rcond", "pinv", "matrix_rank", "norm", "eig", "eigvals", "schur",
            "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve", "solve_triangular", "EigResult",
            "SVDResult", "EighResult", "QRResult", "SlogdetResult", "LstsqResult"]
@@ -137,8 +137,60 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
             raise from_core(e, "gemm", {"a": a, "b": b}) from None
         if out is not None:
             return out
-    a = as_float(a, "gemm", "a")
-    b = as_float(b, "gemm", "b")
+    a, b, c, out, alpha, beta = _product_args("gemm", a, b, c, alpha, beta, trans_a, trans_b)
+    warning = _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, (alpha.real, alpha.imag), (beta.real, beta.imag), bool(trans_a),
+                    bool(trans_b), device)
+    return _product_done(warning, c, out)
+
+
+def gemm_alpha(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, scheme="auto", device=None):
+    """``gemm`` by one level of a fast 4x4 scheme: the matrices are cut into 4x4 grids of
+    blocks and multiplied with 49 (or 48) block products instead of 64, each by the backend's
+    own GEMM (OpenBLAS on the CPU, the OpenCL kernel on a device). Same arguments, results,
+    stacks and errors as ``gemm``; rows, columns and inner terms past a multiple of 4 are
+    peeled off and added by the standard product.
+
+    ``scheme``: "auto" (a scheme only where ``calibrate(schemes=True)`` measured it faster on
+    the chosen backend, otherwise the standard product), "standard", "rank49" (AlphaTensor's
+    rank-49 scheme over the reals), "strassen2" (Strassen's algorithm squared, rank 49), "rank48"
+    (the rank-48 rational scheme of Dumas, Pernet and Sedoglavic), or a file key of
+    ``lapack_ai.schemes()``. AlphaTensor's rank-47 scheme is valid modulo 2 only and is not
+    offered. Rounding: a scheme's error bound grows with its coefficients and additions; the
+    measured errors are in docs/alphatensor.md. ``explain("gemm_alpha", ...)`` says which
+    product and backend a call gets.
+    """
+    if device is not None or _steers():
+        device = _device_request(device)
+    if not isinstance(scheme, str):
+        raise TypeError(f"gemm_alpha: scheme must be a string such as 'auto', 'standard' or 'rank49', got {type(scheme).__name__}")
+    a, b, c, out, alpha, beta = _product_args("gemm_alpha", a, b, c, alpha, beta, trans_a, trans_b)
+    warning, _ = _call("gemm_alpha", _core.gemm_alpha, {"a": a, "b": b, "c": out}, (alpha.real, alpha.imag),
+                       (beta.real, beta.imag), bool(trans_a), bool(trans_b), scheme, device)
+    return _product_done(warning, c, out)
+
+
+def schemes() -> list[dict]:
+    """The fast 4x4 schemes ``gemm_alpha`` offers: ``name`` (what ``scheme=`` takes), ``key``
+    (the verified file it is generated from, also accepted), ``rank`` (block products per level,
+    against 64) and ``additions`` (block additions with no shared subexpressions)."""
+    return [{"name": n, "key": k, "rank": r, "additions": ad} for n, k, r, ad in _core.schemes()]
+
+
+def _product_done(warning, c, out):
+    if warning:
+        warnings.warn(warning, DeviceFallbackWarning, stacklevel=3)
+    if c is not None and out is not c:
+        c[...] = out
+        return c
+    return out
+
+
+def _product_args(op, a, b, c, alpha, beta, trans_a, trans_b):
+    """gemm's argument checks, shared by gemm_alpha: (a, b, c, out, alpha, beta) with a and b
+    of one dtype broadcast to the batch, ``out`` the array the core writes (c, or an aligned
+    copy of it, or a new result), and complex coefficients."""
+    a = as_float(a, op, "a")
+    b = as_float(b, op, "b")
     alpha, beta = complex(alpha), complex(beta)
     if (alpha.imag or beta.imag) and a.dtype.kind != "c":  # a complex coefficient makes the product complex
         a = a.astype(np.complex64 if a.dtype == np.float32 else np.complex128)
@@ -148,14 +200,14 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
     m, k = (sa[-1], sa[-2]) if trans_a else sa[-2:]
     kb, n = (sb[-1], sb[-2]) if trans_b else sb[-2:]
     if k != kb:
-        raise ShapeError("gemm", "b", f"has {kb} rows in op(b) but op(a) has {k} columns "
+        raise ShapeError(op, "b", f"has {kb} rows in op(b) but op(a) has {k} columns "
                          f"(a {sa}, b {sb}, trans_a={trans_a}, trans_b={trans_b})")
     batch = sa[:-2]
     if batch != sb[:-2]:
         try:
             batch = broadcast_shapes(sa[:-2], sb[:-2])
         except ValueError:
-            raise ShapeError("gemm", "b", f"batch dimensions {sb[:-2]} do not broadcast with a's {sa[:-2]}") from None
+            raise ShapeError(op, "b", f"batch dimensions {sb[:-2]} do not broadcast with a's {sa[:-2]}") from None
     out_shape = (*batch, m, n)
     if c is None:
         out = np.empty(out_shape, dtype=a.dtype)
@@ -164,11 +216,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
         if not isinstance(c, np.ndarray):
             c = np.asarray(c)
         if c.shape != out_shape:
-            raise ShapeError("gemm", "c", f"must have shape {out_shape} to hold op(a) @ op(b), got {c.shape}")
+            raise ShapeError(op, "c", f"must have shape {out_shape} to hold op(a) @ op(b), got {c.shape}")
         if c.dtype != a.dtype:
-            raise DTypeError("gemm", "c", c.dtype, f"must be {a.dtype} like the product to be updated in place")
+            raise DTypeError(op, "c", c.dtype, f"must be {a.dtype} like the product to be updated in place")
         if not c.flags.writeable:
-            raise ValueError("gemm: argument 'c' is read-only; pass a writable array to update in place "
+            raise ValueError(f"{op}: argument 'c' is read-only; pass a writable array to update in place "
                              "(or c=None for a new result)")
         out = c if c.flags.aligned else np.array(c, copy=True)  # computed aside, written back below
         # BLAS must not read what it writes: copy inputs that overlap the output.
@@ -180,14 +232,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
         a = np.broadcast_to(a, batch + a.shape[-2:])
     if b.shape[:-2] != batch:
         b = np.broadcast_to(b, batch + b.shape[-2:])
-    warning = _call("gemm", _core.gemm, {"a": a, "b": b, "c": out}, (alpha.real, alpha.imag), (beta.real, beta.imag), bool(trans_a),
-                    bool(trans_b), device)
-    if warning:
-        warnings.warn(warning, DeviceFallbackWarning, stacklevel=2)
-    if c is not None and out is not c:
-        c[...] = out
-        return c
-    return out
+    return a, b, c, out, alpha, beta
 
 
 # ---- decompositions ----

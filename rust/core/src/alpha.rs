@@ -31,6 +31,48 @@ pub fn offered() -> impl Iterator<Item = &'static Scheme> {
     SCHEMES.iter().filter(|s| s.offered)
 }
 
+/// The short names users pick schemes by, and the file each names.
+pub const NAMES: &[(&str, &str)] = &[
+    ("rank49", "rank49_alphatensor_real"),
+    ("strassen2", "rank49_strassen_squared"),
+    ("rank48", "rank48_rational_accurate"),
+];
+
+/// A scheme by its short name (`rank49`, `strassen2`, `rank48`) or its file's key; None for
+/// anything else (negative controls included).
+pub fn by_name(name: &str) -> Option<&'static Scheme> {
+    let key = NAMES.iter().find(|(n, _)| *n == name).map_or(name, |(_, k)| *k);
+    scheme(key).filter(|s| s.offered)
+}
+
+/// What a caller asked gemm_alpha for.
+#[derive(Debug, Clone, Copy)]
+pub enum SchemeRequest {
+    /// The measured choice (`dispatch::choose_scheme`).
+    Auto,
+    Standard,
+    Named(&'static Scheme),
+}
+
+/// `scheme=` as users write it: "auto", "standard", a short name or a scheme file's key.
+pub fn parse_scheme(s: &str) -> std::result::Result<SchemeRequest, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "auto" => Ok(SchemeRequest::Auto),
+        "standard" => Ok(SchemeRequest::Standard),
+        t => by_name(t).map(SchemeRequest::Named).ok_or_else(|| {
+            let mut names: Vec<&str> = vec!["auto", "standard"];
+            names.extend(NAMES.iter().map(|(n, _)| *n));
+            names.extend(offered().map(|s| s.key));
+            format!("gemm_alpha: scheme must be one of {}; got {s:?}", names.join(", "))
+        }),
+    }
+}
+
+/// The short name of a scheme, else its key.
+pub fn short_name(s: &Scheme) -> &'static str {
+    NAMES.iter().find(|(_, k)| *k == s.key).map_or(s.key, |(n, _)| *n)
+}
+
 impl Scheme {
     /// Additions with no shared subexpressions: (nnz U - R) + (nnz V - R) + (nnz W - 16).
     pub fn naive_additions(&self) -> usize {
@@ -91,10 +133,11 @@ fn combine<'a, T: Scalar>(x: ArrayView2<'a, T>, terms: &[(usize, f64)], out: &'a
     out.view()
 }
 
-/// C = A B by one level of `scheme` over a 4x4 block partition: `rank` block products by
-/// BLAS instead of 64, with three temporary blocks. Every dimension must be a multiple of 4
-/// (callers peel the rest). Any layout of A, B and C.
-pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) -> Result<()> {
+/// C = alpha A B + beta C by one level of `scheme` over a 4x4 block partition: `rank` block
+/// products by BLAS instead of 64, with three temporary blocks. Every dimension must be a
+/// multiple of 4 (`peeled` handles the rest). Any layout of A, B and C; beta = 0 never reads C.
+pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>,
+                            alpha: T, beta: T) -> Result<()> {
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
     if k != k2 || c.dim() != (m, n) || m % 4 != 0 || n % 4 != 0 || k % 4 != 0 {
         return Err(CoreError::Shape(format!("gemm_alpha: {m}x{k} times {k2}x{n} into {:?}; dimensions must agree \
@@ -105,16 +148,20 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
         Ok(Array2::from_shape_vec((r, c), crate::alloc::vec("gemm_alpha", r * c, T::zero())?).expect("sized"))
     };
     let (mut s_buf, mut t_buf, mut m_buf) = (zeros(bm, bk)?, zeros(bk, bn)?, zeros(bm, bn)?);
-    c.fill(T::zero());
+    if beta == T::zero() {
+        c.fill(T::zero());
+    } else if beta != T::one() {
+        c.mapv_inplace(|v| beta * v);
+    }
     for r in 0..scheme.rank {
         let s = combine(a, scheme.u[r], &mut s_buf);
         let t = combine(b, scheme.v[r], &mut t_buf);
         if let [(o, z)] = scheme.w[r] {
             // one destination: the product accumulates straight into it
             let mut dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
-            gemm1(s, t, dst.view_mut(), coef::<T>(*z), T::one())?;
+            gemm1(s, t, dst.view_mut(), alpha * coef::<T>(*z), T::one())?;
         } else {
-            gemm1(s, t, m_buf.view_mut(), T::one(), T::zero())?;
+            gemm1(s, t, m_buf.view_mut(), alpha, T::zero())?;
             for &(o, z) in scheme.w[r] {
                 let z = coef::<T>(z);
                 let mut dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
@@ -123,6 +170,30 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// C = alpha A B + beta C for any m x k times k x n: `level` (one level of a scheme) on the
+/// leading multiples of 4, the thin remainders (at most 3 rows, columns or inner terms) by
+/// `gemm`, the backend's plain product; both take gemm1's arguments.
+pub fn peeled<T: Scalar, E: From<CoreError>>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T,
+                         mut level: impl FnMut(ArrayView2<T>, ArrayView2<T>, ArrayViewMut2<T>, T, T) -> std::result::Result<(), E>,
+                         gemm: impl Fn(ArrayView2<T>, ArrayView2<T>, ArrayViewMut2<T>, T, T) -> Result<()>) -> std::result::Result<(), E> {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let (m4, n4, k4) = (m & !3, n & !3, k & !3);
+    if m4 == 0 || n4 == 0 || k4 == 0 {
+        return Ok(gemm(a, b, c, alpha, beta)?);
+    }
+    level(a.slice(s![..m4, ..k4]), b.slice(s![..k4, ..n4]), c.slice_mut(s![..m4, ..n4]), alpha, beta)?;
+    if k4 < k {
+        gemm(a.slice(s![..m4, k4..]), b.slice(s![k4.., ..n4]), c.slice_mut(s![..m4, ..n4]), alpha, T::one())?;
+    }
+    if n4 < n {
+        gemm(a.slice(s![..m4, ..]), b.slice(s![.., n4..]), c.slice_mut(s![..m4, n4..]), alpha, beta)?;
+    }
+    if m4 < m {
+        gemm(a.slice(s![m4.., ..]), b, c.slice_mut(s![m4.., ..]), alpha, beta)?;
     }
     Ok(())
 }

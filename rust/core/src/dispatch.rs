@@ -159,7 +159,15 @@ fn with_crossovers<R>(f: impl FnOnce(&mut BTreeMap<String, BTreeMap<String, usiz
 /// The stored crossover of `op` in `dtype` on `dev`; None when never calibrated. `usize::MAX`
 /// means the device never won.
 pub fn crossover(dev: &DeviceInfo, op: &str, dtype: &str) -> Option<usize> {
-    with_crossovers(|m| m.get(&dev.key()).and_then(|d| d.get(&format!("{op}/{dtype}")).copied()))
+    crossover_at(&dev.key(), op, dtype)
+}
+
+/// The key crossovers measured on the host CPU are stored under (gemm_alpha's schemes).
+pub const CPU_KEY: &str = "cpu";
+
+/// The stored crossover of `op` in `dtype` under a device key (`DeviceInfo::key`, or `CPU_KEY`).
+pub fn crossover_at(key: &str, op: &str, dtype: &str) -> Option<usize> {
+    with_crossovers(|m| m.get(key).and_then(|d| d.get(&format!("{op}/{dtype}")).copied()))
 }
 
 /// The smallest crossover of `op`/`dtype` over every device (the default included).
@@ -170,8 +178,13 @@ fn smallest_crossover(op: &str, dtype: &str) -> usize {
 
 /// Store a measured crossover (writes the user's cache file).
 pub fn set_crossover(dev: &DeviceInfo, op: &str, dtype: &str, n: usize) -> std::io::Result<()> {
+    set_crossover_at(&dev.key(), op, dtype, n)
+}
+
+/// `set_crossover` under a device key (`DeviceInfo::key`, or `CPU_KEY`).
+pub fn set_crossover_at(key: &str, op: &str, dtype: &str, n: usize) -> std::io::Result<()> {
     let bytes = with_crossovers(|m| {
-        m.entry(dev.key()).or_default().insert(format!("{op}/{dtype}"), n);
+        m.entry(key.to_string()).or_default().insert(format!("{op}/{dtype}"), n);
         serde_json::to_vec_pretty(m).expect("plain map")
     });
     crate::cache::write_atomic(&crossover_path(), &bytes)
@@ -436,4 +449,54 @@ pub fn decide(op: &'static str, dims: (usize, usize, usize), dtype: &str) -> Dec
     let _ = (dims, dtype);
     record(op, &d);
     d
+}
+
+// ---- gemm_alpha's scheme ----
+
+/// The scheme `scheme="auto"` uses where it was measured faster: Strassen squared has the
+/// fewest additions of the rank-49 schemes (318 against 468), which decides at block sizes.
+pub const AUTO_SCHEME: &str = "strassen2";
+
+/// Which product gemm_alpha runs on `backend` for an m x n x k problem: a fast scheme (one
+/// level over 4x4 blocks) or None for the standard product, and why in words. `auto` takes
+/// `AUTO_SCHEME` from its measured crossover (min(m, n, k), stored by `calibrate()` as op
+/// "gemm_alpha" under the device's key or `CPU_KEY`); with nothing measured it keeps the
+/// standard product, which on this project's machines was faster (docs/alphatensor.md).
+pub fn choose_scheme(backend: Backend, dtype: &str, (m, n, k): (usize, usize, usize),
+                     request: &crate::alpha::SchemeRequest) -> (Option<&'static crate::alpha::Scheme>, String) {
+    use crate::alpha::{by_name, short_name, SchemeRequest};
+    let small = m.min(n).min(k) < 4;
+    match request {
+        SchemeRequest::Standard => (None, "scheme: standard (requested)".into()),
+        SchemeRequest::Named(s) if small => (None, format!("scheme: standard ({} needs every dimension >= 4)", short_name(s))),
+        SchemeRequest::Named(s) => (Some(*s), format!("scheme: {} ({} products per level, requested)", short_name(s), s.rank)),
+        SchemeRequest::Auto => {
+            let s = by_name(AUTO_SCHEME).expect("generated scheme");
+            let (key, place) = match backend {
+                Backend::Cpu => (CPU_KEY.to_string(), "the CPU".to_string()),
+                Backend::OpenCl(i) => match opencl::devices().list.get(i) {
+                    Some(d) => (d.key(), d.name.clone()),
+                    None => return (None, "scheme: standard (unknown device)".into()),
+                },
+            };
+            let size = m.min(n).min(k);
+            match crossover_at(&key, "gemm_alpha", dtype) {
+                None => (None, format!("scheme: standard ({AUTO_SCHEME} not measured on {place}; calibrate(schemes=True) measures it)")),
+                Some(usize::MAX) => (None, format!("scheme: standard ({AUTO_SCHEME} never beat it when measured on {place})")),
+                Some(x) if size < x => (None, format!("scheme: standard (min(m, n, k) = {size} is below {AUTO_SCHEME}'s measured crossover {x} on {place})")),
+                Some(x) => (Some(s), format!("scheme: {AUTO_SCHEME} (min(m, n, k) = {size} is at or above its measured crossover {x} on {place})")),
+            }
+        }
+    }
+}
+
+/// gemm_alpha's decision: the backend gemm would get for the same product, and the scheme
+/// `choose_scheme` picks there (None: the standard product), its reason appended.
+pub fn decide_gemm_alpha(p: &Problem, request: Option<&Request>, scheme: &crate::alpha::SchemeRequest)
+                         -> Result<(Decision, Option<&'static crate::alpha::Scheme>), String> {
+    let d = decide_for(&Problem { op: "gemm", ..*p }, request)?;
+    let empty = p.count == 0 || p.m == 0 || p.n == 0 || p.k == 0;
+    let (s, why) = if empty { (None, "scheme: standard (nothing to multiply)".to_string()) }
+                   else { choose_scheme(d.backend, p.dtype, (p.m, p.n, p.k), scheme) };
+    Ok((Decision { reason: format!("{}; {why}", d.reason).into(), ..d }, s))
 }

@@ -108,10 +108,78 @@ fn one_level_is_exact_on_integer_blocks_in_any_layout() {
     for s in offered() {
         for (av, bv) in [(a.view(), b.view()), (af.view(), b_strided)] {
             let mut c = Array2::from_elem((m, n).f(), f64::NAN); // C is overwritten, NaN never read
-            one_level(s, av, bv, c.view_mut()).unwrap();
+            one_level(s, av, bv, c.view_mut(), 1.0, 0.0).unwrap();
             assert_eq!(c, want, "{}", s.key);
         }
     }
     let mut c = Array2::zeros((m, n + 1));
-    assert!(one_level(scheme("rank49_strassen_squared").unwrap(), a.view(), b.view(), c.view_mut()).is_err());
+    assert!(one_level(scheme("rank49_strassen_squared").unwrap(), a.view(), b.view(), c.view_mut(), 1.0, 0.0).is_err());
+}
+
+/// Integer matrices with every product exact in f64: (m x k, k x n, C).
+fn integer_case(m: usize, n: usize, k: usize, salt: usize) -> (ndarray::Array2<f64>, ndarray::Array2<f64>, ndarray::Array2<f64>) {
+    use ndarray::Array2;
+    (Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 13 + salt) % 17) as f64 - 8.0),
+     Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 3 + salt) % 11) as f64 - 5.0),
+     Array2::from_shape_fn((m, n), |(i, j)| ((i + 2 * j + salt) % 9) as f64 - 4.0))
+}
+
+/// gemm_alpha on the CPU: one level on the leading multiples of 4 and the remainders peeled,
+/// for every offered scheme, sizes not divisible by 4 (and below 4), transposed operands and
+/// alpha/beta, equals the plain GEMM exactly on integers; beta = 0 never reads C.
+#[test]
+fn cpu_gemm_alpha_peels_any_shape_exactly() {
+    use lapack_ai_core::routines::gemm::gemm1;
+    use lapack_ai_core::routines::gemm_alpha::cpu;
+
+    lapack_ai_core::blas::lib().expect("set LAPACK_AI_OPENBLAS to run the BLAS tests");
+    for &(m, n, k) in &[(8, 8, 8), (13, 10, 9), (5, 7, 6), (3, 8, 8), (8, 2, 8), (8, 8, 3), (17, 21, 19)] {
+        let (a, b, c0) = integer_case(m, n, k, m + n);
+        let at = a.t().to_owned(); // op(A) = at^T: a transposed view
+        for s in offered() {
+            for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0), (-0.5, 3.0)] {
+                let mut want = c0.clone();
+                gemm1(a.view(), b.view(), want.view_mut(), alpha, beta).unwrap();
+                let mut got = if beta == 0.0 { ndarray::Array2::from_elem((m, n), f64::NAN) } else { c0.clone() };
+                cpu(s, at.t(), b.view(), got.view_mut(), alpha, beta).unwrap();
+                assert_eq!(got, want, "{} {m}x{n}x{k} alpha={alpha} beta={beta}", s.key);
+            }
+        }
+    }
+}
+
+/// The OpenCL level (generated kernels, stacked GEMM of the block products) on the first
+/// usable device, PoCL in CI: exact on integers for every offered scheme, with the products
+/// in one group and in groups of 5 (the memory-bounded path), alpha/beta and peeled sizes.
+#[test]
+fn opencl_gemm_alpha_is_exact_on_integers() {
+    use lapack_ai_core::opencl;
+    use lapack_ai_core::routines::gemm::gemm1;
+
+    lapack_ai_core::blas::lib().expect("set LAPACK_AI_OPENBLAS to run the BLAS tests");
+    let found = opencl::devices();
+    let Some(dev) = found.list.iter().find(|d| d.unusable.is_none() && d.fp64) else {
+        eprintln!("SKIP: no OpenCL device with fp64: {:?}", found.problem);
+        return;
+    };
+    let gpu = opencl::gpu(dev.index).expect("runtime");
+    // Every scheme in one group; Strassen squared also in groups of 20 (each group is its own
+    // generated program: PoCL compiles each, so one scheme is enough to prove the grouping).
+    for group in ["", "20"] {
+        std::env::set_var("LAPACK_AI_ALPHA_GROUP", group);
+        for &(m, n, k) in &[(32, 24, 40), (37, 22, 19)] {
+            let (a, b, c0) = integer_case(m, n, k, 3);
+            for s in offered().filter(|s| group.is_empty() || s.key == "rank49_strassen_squared") {
+                for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0)] {
+                    let mut want = c0.clone();
+                    gemm1(a.view(), b.view(), want.view_mut(), alpha, beta).unwrap();
+                    let mut got = if beta == 0.0 { ndarray::Array2::from_elem((m, n), f64::NAN) } else { c0.clone() };
+                    let run = opencl::alpha::gemm_alpha(&gpu, s, a.view(), b.view(), got.view_mut(), alpha, beta).unwrap();
+                    assert_eq!(got, want, "{} {m}x{n}x{k} group {group:?} alpha={alpha} beta={beta}", s.key);
+                    assert!(run.kernel.contains(" over "), "{}", run.kernel);
+                }
+            }
+        }
+    }
+    std::env::remove_var("LAPACK_AI_ALPHA_GROUP");
 }

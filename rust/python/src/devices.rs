@@ -51,16 +51,21 @@ fn decision_dict<'py>(py: Python<'py>, op: &str, d: &Decision) -> PyResult<Bound
     Ok(o)
 }
 
-/// explain(op, count, m, n, k, dtype, device=None) -> decision dict; raises ValueError when
-/// a forced device cannot run it.
+/// explain(op, count, m, n, k, dtype, device=None, scheme="auto") -> decision dict (gemm_alpha's
+/// names its scheme); raises ValueError when a forced device cannot run it.
 #[pyfunction]
-#[pyo3(signature = (op, count, m, n, k, dtype, device=None))]
+#[pyo3(signature = (op, count, m, n, k, dtype, device=None, scheme="auto"))]
 #[allow(clippy::too_many_arguments)]
 pub fn explain<'py>(py: Python<'py>, op: &str, count: usize, m: usize, n: usize, k: usize, dtype: &str,
-                    device: Option<&str>) -> PyResult<Bound<'py, PyDict>> {
+                    device: Option<&str>, scheme: &str) -> PyResult<Bound<'py, PyDict>> {
     let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
     let p = Problem { op, count, m, n, k, dtype };
-    let d = py.detach(|| dispatch::decide_for(&p, request.as_ref())).map_err(PyValueError::new_err)?;
+    let d = if op == "gemm_alpha" {
+        let scheme = lapack_ai_core::alpha::parse_scheme(scheme).map_err(PyValueError::new_err)?;
+        py.detach(|| dispatch::decide_gemm_alpha(&p, request.as_ref(), &scheme)).map(|(d, _)| d)
+    } else {
+        py.detach(|| dispatch::decide_for(&p, request.as_ref()))
+    }.map_err(PyValueError::new_err)?;
     decision_dict(py, op, &d)
 }
 
@@ -116,17 +121,27 @@ fn device(index: usize) -> PyResult<&'static DeviceInfo> {
     opencl::devices().list.get(index).ok_or_else(|| PyValueError::new_err(format!("no OpenCL device {index}")))
 }
 
-/// The stored crossover of op/dtype on device `index` (None: not calibrated).
-#[pyfunction]
-pub fn crossover(index: usize, op: &str, dtype: &str) -> PyResult<Option<usize>> {
-    Ok(dispatch::crossover(device(index)?, op, dtype))
+/// The key crossovers are stored under: OpenCL device `index`, or the host CPU for None
+/// (gemm_alpha's scheme crossover).
+fn key(index: Option<usize>) -> PyResult<String> {
+    Ok(match index {
+        Some(i) => device(i)?.key(),
+        None => dispatch::CPU_KEY.to_string(),
+    })
 }
 
-/// Store a crossover (`n` = None: the device never won) in the user's cache.
+/// The stored crossover of op/dtype on device `index` or the CPU (None: not calibrated).
+#[pyfunction]
+pub fn crossover(index: Option<usize>, op: &str, dtype: &str) -> PyResult<Option<usize>> {
+    Ok(dispatch::crossover_at(&key(index)?, op, dtype))
+}
+
+/// Store a crossover (`n` = None: never won) for device `index` or the CPU (index None) in
+/// the user's cache.
 #[pyfunction]
 #[pyo3(signature = (index, op, dtype, n))]
-pub fn set_crossover(index: usize, op: &str, dtype: &str, n: Option<usize>) -> PyResult<String> {
-    dispatch::set_crossover(device(index)?, op, dtype, n.unwrap_or(usize::MAX))
+pub fn set_crossover(index: Option<usize>, op: &str, dtype: &str, n: Option<usize>) -> PyResult<String> {
+    dispatch::set_crossover_at(&key(index)?, op, dtype, n.unwrap_or(usize::MAX))
         .map_err(|e| PyRuntimeError::new_err(format!("cannot write the crossover file: {e}")))?;
     Ok(lapack_ai_core::cache::dir().join("crossover.json").display().to_string())
 }
@@ -221,6 +236,39 @@ pub fn gemm_on(py: Python<'_>, index: usize, a: &Bound<PyAny>, b: &Bound<PyAny>,
         }};
     }
     let run = crate::errors::guard(py, "gemm", || Ok(if a.cast::<PyArrayDyn<f64>>().is_ok() { go!(f64) } else { go!(f32) }))?;
+    Ok((run.kernel, run.kernel_ns, run.total_ns))
+}
+
+/// gemm_alpha_on(index, a, b, c, alpha, beta, scheme) -> (variant, kernel_ns, total_ns): one
+/// 2-D gemm_alpha on one device by a named scheme, no dispatch and no fallback (benchmarks).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_alpha_on(py: Python<'_>, index: usize, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: f64, beta: f64,
+                     scheme: &str) -> PyResult<(String, u64, u64)> {
+    use crate::routines::{ro, rw, view, view_mut};
+    use lapack_ai_core::alpha::{parse_scheme, SchemeRequest};
+    use numpy::PyArrayDyn;
+    let SchemeRequest::Named(s) = parse_scheme(scheme).map_err(PyValueError::new_err)? else {
+        return Err(PyValueError::new_err("gemm_alpha_on runs a named scheme"));
+    };
+    macro_rules! go {
+        ($t:ty) => {{
+            let (a, b) = (ro::<$t>(a, "a")?, ro::<$t>(b, "b")?);
+            let mut c = rw::<$t>(c, "c")?;
+            let (va, vb, vc) = (view(&a, "a")?, view(&b, "b")?, view_mut(&mut c, "c")?);
+            let two = |e: ndarray::ShapeError| PyValueError::new_err(format!("gemm_alpha_on takes 2-D arrays: {e}"));
+            let (va, vb) = (va.into_dimensionality::<ndarray::Ix2>().map_err(two)?, vb.into_dimensionality::<ndarray::Ix2>().map_err(two)?);
+            let vc = vc.into_dimensionality::<ndarray::Ix2>().map_err(two)?;
+            if va.ncols() != vb.nrows() || vc.dim() != (va.nrows(), vb.ncols()) {
+                return Err(PyValueError::new_err("gemm_alpha_on: shapes do not fit"));
+            }
+            py.detach(|| {
+                let gpu = opencl::gpu(index)?;
+                opencl::alpha::gemm_alpha(&gpu, s, va, vb, vc, alpha as $t, beta as $t)
+            }).map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        }};
+    }
+    let run = crate::errors::guard(py, "gemm_alpha", || Ok(if a.cast::<PyArrayDyn<f64>>().is_ok() { go!(f64) } else { go!(f32) }))?;
     Ok((run.kernel, run.kernel_ns, run.total_ns))
 }
 

@@ -77,7 +77,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
               wrap_pyfunction!(devices::last_decision, m)?, wrap_pyfunction!(devices::crossover, m)?,
               wrap_pyfunction!(devices::set_crossover, m)?, wrap_pyfunction!(devices::reload_settings, m)?, wrap_pyfunction!(devices::settings, m)?, wrap_pyfunction!(devices::parse_device, m)?, wrap_pyfunction!(devices::last_call, m)?, wrap_pyfunction!(devices::decision_generation, m)?,
               wrap_pyfunction!(devices::cgroup, m)?, wrap_pyfunction!(devices::gemm_kernel_times, m)?,
-              wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::gemm_schedule, m)?, wrap_pyfunction!(devices::inject_fault, m)?] {
+              wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::gemm_alpha_on, m)?, wrap_pyfunction!(devices::gemm_schedule, m)?, wrap_pyfunction!(devices::inject_fault, m)?] {
         m.add_function(f)?;
     }
     for f in [wrap_pyfunction!(calls::timed_call, m)?, wrap_pyfunction!(calls::take_records, m)?,
@@ -94,7 +94,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [
         wrap_pyfunction!(svd, m)?, wrap_pyfunction!(solve, m)?, wrap_pyfunction!(inv, m)?,
         wrap_pyfunction!(slogdet, m)?, wrap_pyfunction!(det, m)?, wrap_pyfunction!(cholesky, m)?, wrap_pyfunction!(qr, m)?,
-        wrap_pyfunction!(eigh, m)?, wrap_pyfunction!(rcond, m)?, wrap_pyfunction!(gemm, m)?, wrap_pyfunction!(matmul2d, m)?,
+        wrap_pyfunction!(eigh, m)?, wrap_pyfunction!(rcond, m)?, wrap_pyfunction!(gemm, m)?, wrap_pyfunction!(gemm_alpha, m)?, wrap_pyfunction!(schemes, m)?, wrap_pyfunction!(matmul2d, m)?,
         wrap_pyfunction!(lstsq, m)?, wrap_pyfunction!(getrf, m)?, wrap_pyfunction!(getri, m)?, wrap_pyfunction!(gesv, m)?,
         wrap_pyfunction!(potrf, m)?, wrap_pyfunction!(posv, m)?, wrap_pyfunction!(geqrf, m)?,
         wrap_pyfunction!(orgqr, m)?, wrap_pyfunction!(gecon, m)?, wrap_pyfunction!(pocon, m)?,

@@ -533,6 +533,38 @@ pub fn gemm(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>
     by_dtype!(py, "gemm", a, gemm_t(py, a, b, c, alpha, beta, trans_a, trans_b, device))
 }
 
+#[allow(clippy::too_many_arguments)]
+fn gemm_alpha_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: (f64, f64),
+                         beta: (f64, f64), ta: bool, tb: bool, scheme: &str, device: Option<&str>)
+                         -> PyResult<(Option<String>, Option<&'static str>)> {
+    let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
+    let scheme = lapack_ai_core::alpha::parse_scheme(scheme).map_err(PyValueError::new_err)?;
+    let (a, b) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);
+    let mut c = rw::<T>(c, "c")?;
+    let (va, vb, vc) = (view(&a, "a")?, view(&b, "b")?, view_mut(&mut c, "c")?);
+    let (alpha, beta) = (scalar::<T>(alpha, "alpha")?, scalar::<T>(beta, "beta")?);
+    let out = py.detach(|| core::gemm_alpha::gemm_alpha_dispatched(va, vb, vc, alpha, beta, ta, tb, &scheme, request.as_ref()))
+        .map_err(|e| to_py(py, e, "dispatch"))?;
+    Ok((out.outcome.warning, out.scheme))
+}
+
+/// gemm_alpha(a, b, c, alpha, beta, trans_a, trans_b, scheme, device=None) -> (warning or
+/// None, scheme run or None for the standard product): gemm's contract, by one level of a
+/// fast 4x4 scheme where asked or measured faster.
+#[pyfunction]
+#[pyo3(signature = (a, b, c, alpha, beta, trans_a, trans_b, scheme, device=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_alpha(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, c: &Bound<PyAny>, alpha: (f64, f64), beta: (f64, f64),
+                  trans_a: bool, trans_b: bool, scheme: &str, device: Option<&str>) -> PyResult<(Option<String>, Option<&'static str>)> {
+    by_dtype!(py, "gemm_alpha", a, gemm_alpha_t(py, a, b, c, alpha, beta, trans_a, trans_b, scheme, device))
+}
+
+/// schemes() -> [(short name or key, key, rank, naive additions)] of the offered schemes.
+#[pyfunction]
+pub fn schemes() -> Vec<(&'static str, &'static str, usize, usize)> {
+    lapack_ai_core::alpha::offered().map(|s| (lapack_ai_core::alpha::short_name(s), s.key, s.rank, s.naive_additions())).collect()
+}
+
 fn matmul2d_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, alpha: f64, ta: bool, tb: bool)
                                    -> PyResult<Option<Obj>> {
     let (ra, rb) = (ro::<T>(a, "a")?, ro::<T>(b, "b")?);

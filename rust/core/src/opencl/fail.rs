@@ -120,3 +120,12 @@ pub fn parse_fault(s: &str) -> Option<Fault> {
         _ => None,
     }
 }
+
+/// A core error met during a device run (staging, shapes): host memory runs out like device
+/// memory (the CPU takes over); anything else is an ordinary failure.
+impl From<crate::error::CoreError> for ClFail {
+    fn from(e: crate::error::CoreError) -> Self {
+        let code = if matches!(e, crate::error::CoreError::Memory { .. }) { -6 } else { 0 };
+        classify(code, e.to_string())
+    }
+}

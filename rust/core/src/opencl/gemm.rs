@@ -319,13 +319,13 @@ fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Result<Operand<'a, T>, ClFail> 
 }
 
 /// A host staging buffer, allocated fallibly (an out-of-memory class failure: the CPU takes over).
-fn host_vec<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
+pub(super) fn host_vec<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
     crate::alloc::vec("gemm", len, T::zero()).map_err(|e| classify(-6, format!("staging on the host: {e}")))
 }
 
 /// Waits for the queue when dropped: every exit from a function that enqueued transfers from
 /// or to host memory (errors included) waits until the device is done with that memory.
-struct Finish<'q>(&'q CommandQueue);
+pub(super) struct Finish<'q>(pub(super) &'q CommandQueue);
 
 impl Drop for Finish<'_> {
     fn drop(&mut self) {
@@ -335,7 +335,7 @@ impl Drop for Finish<'_> {
     }
 }
 
-fn alloc<T>(gpu: &Gpu, count: usize, flags: u64) -> Result<Buffer<T>, ClFail> {
+pub(super) fn alloc<T>(gpu: &Gpu, count: usize, flags: u64) -> Result<Buffer<T>, ClFail> {
     let bytes = (count.max(1) as u64).checked_mul(std::mem::size_of::<T>() as u64);
     let what = format!("allocating {} MiB on the device", bytes.unwrap_or(u64::MAX) >> 20);
     let max = gpu.info.max_alloc;
@@ -616,6 +616,30 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
                       b: &db, ldb: n, sb: 0, c: &dc, ldc: n, sc: 0 };
     let times = (0..reps).map(|_| enqueue(gpu, &program.0, &v, &sched, &args)).collect::<Result<Vec<u64>, ClFail>>()?;
     Ok((v.name.to_string(), times))
+}
+
+/// C_i = alpha A_i B_i + beta C_i for `count` row-major products stored back to back in
+/// device buffers (A_i m x k, B_i k x n, C_i m x n): the device-resident stacked GEMM under
+/// gemm_alpha's block products. Returns the variant that ran and its device time.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn stacked_on_device<T: Scalar>(gpu: &Gpu, a: &Buffer<T>, b: &Buffer<T>, c: &Buffer<T>, (m, n, k): (usize, usize, usize),
+                                           count: usize, alpha: T, beta: T) -> Result<(String, u64), ClFail> {
+    let double = T::DTYPE == "float64";
+    let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k.is_multiple_of(2) && n.is_multiple_of(2),
+                         small: (count * m * k).max(count * k * n).max(count * m * n) <= i32::MAX as usize };
+    let args = Args { m, n, k, alpha, beta, read_c: beta != T::zero(), a, lda: k, sa: m * k, b, ldb: n, sb: k * n,
+                      c, ldc: n, sc: m * n };
+    let mut last = classify(0, "no kernel variant for this device");
+    for v in variants(&gpu.info, double, KernelChoice::Auto, m, n, k, count) {
+        let sched = schedule(&gpu.info, &v, m, n, k, count);
+        let built = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &v.options(double, ops, &sched));
+        match built.and_then(|p| enqueue(gpu, &p.0, &v, &sched, &args)) {
+            Ok(ns) => return Ok((v.name.to_string(), ns)),
+            Err(e) if e.kind == super::FailKind::Build && v.name != "portable-fma" => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! libOpenCL is loaded at first use (opencl3's `dynamic` feature): without it every function
 //! here reports "no OpenCL" and the CPU path runs.
 
+pub mod alpha;
 pub mod fail;
 pub mod gemm;
 pub mod nvml;

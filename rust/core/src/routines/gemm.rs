@@ -145,7 +145,7 @@ fn scale<T: Scalar>(mut c: ArrayViewMutD<T>, beta: T) {
 }
 
 /// A writable stack with its batch axes merged into one, when its strides allow.
-fn merged_mut<T>(c: ArrayViewMutD<T>) -> Option<ArrayViewMut3<T>> {
+pub(crate) fn merged_mut<T>(c: ArrayViewMutD<T>) -> Option<ArrayViewMut3<T>> {
     if c.is_empty() {
         return None;
     }

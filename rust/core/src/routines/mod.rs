@@ -11,6 +11,7 @@ pub mod eig;
 pub mod eigh;
 pub mod factored;
 pub mod gemm;
+pub mod gemm_alpha;
 pub mod inv;
 pub mod lstsq;
 pub mod qr;

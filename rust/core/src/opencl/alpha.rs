@@ -1,0 +1,211 @@
+//! gemm_alpha on an OpenCL device: one level of a 4x4 scheme (`crate::alpha`) with every
+//! block product in one stacked launch of our own GEMM kernel.
+//!
+//! Per group of products (all `rank` of them when device memory allows): one kernel forms
+//! every left factor S_r = sum U_r[p] A_p from a single read of A's 16 blocks, another every
+//! right factor T_r from B, the stacked GEMM computes M_r = S_r T_r, and a last kernel adds
+//! each C block's terms sum W_r[o] M_r in one pass. Reading each input block once, instead of
+//! once per product, is what keeps the additions cheap next to the saved products. The three
+//! kernels are generated from the scheme's coefficients as straight-line OpenCL C.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use opencl3::kernel::{ExecuteKernel, Kernel};
+use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+
+use super::fail::{check, classify, ClFail, Fault};
+use super::gemm::{alloc, host_vec, stacked_on_device, Finish, Run};
+use super::runtime::Gpu;
+use crate::alpha::{peeled, short_name, Scheme};
+use crate::Scalar;
+
+/// Work-group shape of the generated kernels: 64 consecutive columns by 4 rows.
+const LOCAL: [usize; 2] = [64, 4];
+
+/// C = alpha A B + beta C on `gpu` by one level of `s`; rows, columns and inner terms past the
+/// last multiple of 4 are added on the host (at most 3 of each: thin products). C is written
+/// only after the device finished.
+pub fn gemm_alpha<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>,
+                             alpha: T, beta: T) -> Result<Run, ClFail> {
+    let start = Instant::now();
+    let mut run = Run::default();
+    peeled(a, b, c, alpha, beta, |a, b, c, al, be| {
+        run = on_device(gpu, s, a, b, c, al, be)?;
+        Ok::<(), ClFail>(())
+    }, crate::routines::gemm::gemm1)?;
+    run.total_ns = start.elapsed().as_nanos() as u64;
+    Ok(run)
+}
+
+/// A row-major copy of `x` for upload, or `x`'s own memory when it is already C-contiguous.
+fn rows<'a, T: Scalar>(x: ArrayView2<'a, T>) -> Result<std::borrow::Cow<'a, [T]>, ClFail> {
+    if let Some(s) = x.to_slice() {
+        return Ok(s.into());
+    }
+    let mut v = host_vec::<T>(x.len())?;
+    v.iter_mut().zip(x.iter()).for_each(|(o, &e)| *o = e); // logical (row-major) order
+    Ok(v.into())
+}
+
+/// How many products run per group: all of them when their factors and products fit beside
+/// A, B and C in the device's memory (and each buffer under its largest allocation), or at
+/// most `LAPACK_AI_ALPHA_GROUP`.
+fn group_size(gpu: &Gpu, rank: usize, (m, n, k): (usize, usize, usize), elem: usize) -> Result<usize, ClFail> {
+    let (bm, bn, bk) = (m / 4, n / 4, k / 4);
+    let fixed = (m * k + k * n + m * n) * elem;
+    let per = (bm * bk + bk * bn + bm * bn) * elem;
+    let free = super::free_memory(&gpu.info).unwrap_or(gpu.info.global_mem);
+    let cap = (free as f64 * 0.9) as usize;
+    let largest = (bm * bk).max(bk * bn).max(bm * bn) * elem;
+    let by_alloc = if gpu.info.max_alloc > 0 { gpu.info.max_alloc as usize / largest.max(1) } else { rank };
+    let mut g = (cap.saturating_sub(fixed) / per.max(1)).min(by_alloc).min(rank);
+    // A knob for tests and benchmarks: at most this many products per group.
+    if let Some(most) = std::env::var("LAPACK_AI_ALPHA_GROUP").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+        g = g.min(most.max(1));
+    }
+    if g == 0 {
+        return Err(classify(-4, format!("{} MiB of operands and one product's blocks do not fit the device's {} MiB free",
+                                        (fixed + per) >> 20, free >> 20)));
+    }
+    Ok(g)
+}
+
+fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T)
+                        -> Result<Run, ClFail> {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let (bm, bn, bk) = (m / 4, n / 4, k / 4);
+    let elem = std::mem::size_of::<T>();
+    let double = T::DTYPE == "float64";
+    let g = group_size(gpu, s.rank, (m, n, k), elem)?;
+    let (ha, hb) = (rows(a)?, rows(b)?);
+    let read_c = beta != T::zero();
+    let mut hc: Option<Vec<T>> = None;
+    if read_c {
+        let mut v = host_vec::<T>(m * n)?;
+        v.iter_mut().zip(c.iter()).for_each(|(o, &e)| *o = e);
+        hc = Some(v);
+    }
+    let q = &gpu.queue;
+    let mut da = alloc::<T>(gpu, m * k, CL_MEM_READ_ONLY)?;
+    let mut db = alloc::<T>(gpu, k * n, CL_MEM_READ_ONLY)?;
+    let mut dc = alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?;
+    let ds = alloc::<T>(gpu, g * bm * bk, CL_MEM_READ_WRITE)?;
+    let dt = alloc::<T>(gpu, g * bk * bn, CL_MEM_READ_WRITE)?;
+    let dm = alloc::<T>(gpu, g * bm * bn, CL_MEM_READ_WRITE)?;
+    let _finish = Finish(q); // every exit waits for the transfers reading host memory
+    // SAFETY: the host slices outlive the transfers (`_finish`, and the blocking read below).
+    unsafe {
+        check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &ha, &[]), "copying a to the device")?;
+        check(q.enqueue_write_buffer(&mut db, CL_NON_BLOCKING, 0, &hb, &[]), "copying b to the device")?;
+        if let Some(hc) = &hc {
+            check(q.enqueue_write_buffer(&mut dc, CL_NON_BLOCKING, 0, hc, &[]), "copying c to the device")?;
+        }
+    }
+    let mut run = Run { bytes_to_device: ((m * k + k * n + if read_c { m * n } else { 0 }) * elem) as u64, ..Run::default() };
+    match super::fail::injected() {
+        Some(Fault::Launch) => return Err(classify(-5, "launching the gemm_alpha kernels (injected fault)")),
+        Some(Fault::Lost) => return Err(classify(-36, "launching the gemm_alpha kernels (injected fault)")),
+        _ => {}
+    }
+    let int = |x: usize| x as cl_int;
+    let long = |x: usize| x as cl_long;
+    let mut variant = String::new();
+    for first in (0..s.rank).step_by(g) {
+        let last = (first + g).min(s.rank);
+        let src = generate(s, first..last);
+        let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &format!("-DREAL_DOUBLE={}", double as u8))?;
+        let sides = |x: &Buffer<T>, ld: usize, rows: usize, cols: usize, out: &Buffer<T>, name: &str| -> Result<u64, ClFail> {
+            let kernel = check(Kernel::create(&program.0, name), "creating a gemm_alpha kernel")?;
+            // SAFETY: argument types match the generated kernel's parameters in order.
+            let ev = unsafe {
+                check(ExecuteKernel::new(&kernel).set_arg(x).set_arg(&long(ld)).set_arg(&int(rows)).set_arg(&int(cols))
+                    .set_arg(out).set_global_work_sizes(&[cols.next_multiple_of(LOCAL[0]), rows.next_multiple_of(LOCAL[1])])
+                    .set_local_work_sizes(&LOCAL).enqueue_nd_range(q), "launching a gemm_alpha kernel")?
+            };
+            check(ev.wait(), "running a gemm_alpha kernel")?;
+            Ok(check(ev.profiling_command_end(), "timing")?.saturating_sub(check(ev.profiling_command_start(), "timing")?))
+        };
+        run.kernel_ns += sides(&da, k, bm, bk, &ds, "alpha_left")?;
+        run.kernel_ns += sides(&db, n, bk, bn, &dt, "alpha_right")?;
+        let (name, ns) = stacked_on_device(gpu, &ds, &dt, &dm, (bm, bn, bk), last - first, T::one(), T::zero())?;
+        run.kernel_ns += ns;
+        variant = name;
+        let kernel = check(Kernel::create(&program.0, "alpha_out"), "creating a gemm_alpha kernel")?;
+        let beta_here = if first == 0 { beta } else { T::one() };
+        // SAFETY: as above.
+        let ev = unsafe {
+            check(ExecuteKernel::new(&kernel).set_arg(&dm).set_arg(&int(bm)).set_arg(&int(bn)).set_arg(&dc).set_arg(&long(n))
+                .set_arg(&alpha).set_arg(&beta_here).set_arg(&int((first == 0 && !read_c) as usize))
+                .set_global_work_sizes(&[bn.next_multiple_of(LOCAL[0]), bm.next_multiple_of(LOCAL[1])])
+                .set_local_work_sizes(&LOCAL).enqueue_nd_range(q), "launching a gemm_alpha kernel")?
+        };
+        check(ev.wait(), "running a gemm_alpha kernel")?;
+        run.kernel_ns += check(ev.profiling_command_end(), "timing")?.saturating_sub(check(ev.profiling_command_start(), "timing")?);
+    }
+    let mut out = host_vec::<T>(m * n)?;
+    // SAFETY: `out` holds m * n elements; the read blocks until it is done.
+    unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, &mut out, &[]), "copying c from the device")? };
+    c.assign(&Array2::from_shape_vec((m, n), out).expect("sized"));
+    run.bytes_from_device = (m * n * elem) as u64;
+    run.kernel = format!("{} over {variant}", short_name(s));
+    Ok(run)
+}
+
+/// A coefficient times a value as OpenCL C: +x, -x, or +(REAL)c*x (dyadic, so exact).
+fn term(out: &mut String, coef: f64, value: &str) {
+    let _ = match coef {
+        1.0 => write!(out, " + {value}"),
+        -1.0 => write!(out, " - {value}"),
+        c => write!(out, " + (REAL)({c:?})*{value}"),
+    };
+}
+
+/// OpenCL C for products `r` of scheme `s` (generated from its coefficients, never edited):
+/// `alpha_left`/`alpha_right` write S_r/T_r for each r, `alpha_out` adds the products' terms
+/// into C's 16 blocks (first group: beta C, or zero with `fresh`, without reading C).
+pub fn generate(s: &Scheme, r: std::ops::Range<usize>) -> String {
+    let mut src = format!("// Generated by rust/core/src/opencl/alpha.rs from rust/core/schemes/{}.json, products {}..{}.\n\
+        #if REAL_DOUBLE\n#pragma OPENCL EXTENSION cl_khr_fp64 : enable\ntypedef double REAL;\n#else\ntypedef float REAL;\n#endif\n",
+        s.key, r.start, r.end);
+    for (name, factors) in [("alpha_left", s.u), ("alpha_right", s.v)] {
+        let _ = write!(src, "__kernel void {name}(__global const REAL* x, long ld, int rows, int cols, __global REAL* out) {{\n\
+            const int j = get_global_id(0), i = get_global_id(1);\n  if (i >= rows || j >= cols) return;\n\
+            const long per = (long)rows * cols, o = (long)i * cols + j;\n  __global const REAL* p = x + (long)i * ld + j;\n");
+        let used: std::collections::BTreeSet<usize> = r.clone().flat_map(|q| factors[q].iter().map(|&(p, _)| p)).collect();
+        for p in &used {
+            let _ = writeln!(src, "  const REAL x{p} = p[{}L * rows * ld + {}L * cols];", p / 4, p % 4);
+        }
+        for (slot, q) in r.clone().enumerate() {
+            let mut e = String::new();
+            for &(p, c) in factors[q] {
+                term(&mut e, c, &format!("x{p}"));
+            }
+            let _ = writeln!(src, "  out[{slot}L * per + o] = 0{e};");
+        }
+        src.push_str("}\n");
+    }
+    let _ = write!(src, "__kernel void alpha_out(__global const REAL* m, int rows, int cols, __global REAL* c, long ldc, \
+        REAL alpha, REAL beta, int fresh) {{\n  const int j = get_global_id(0), i = get_global_id(1);\n\
+        if (i >= rows || j >= cols) return;\n  const long per = (long)rows * cols, o = (long)i * cols + j;\n\
+        __global REAL* p = c + (long)i * ldc + j;\n");
+    for (slot, _) in r.clone().enumerate() {
+        let _ = writeln!(src, "  const REAL m{slot} = m[{slot}L * per + o];");
+    }
+    for blk in 0..16 {
+        let mut e = String::new();
+        for (slot, q) in r.clone().enumerate() {
+            for &(o, z) in s.w[q] {
+                if o == blk {
+                    term(&mut e, z, &format!("m{slot}"));
+                }
+            }
+        }
+        let at = format!("p[{}L * rows * ldc + {}L * cols]", blk / 4, blk % 4);
+        let _ = writeln!(src, "  {{ const REAL v = alpha * (0{e});\n    {at} = fresh ? v : v + beta * {at}; }}");
+    }
+    src.push_str("}\n");
+    src
+}
