@@ -69,17 +69,19 @@ pub fn gemm_alpha_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut 
             }
             Err(fail) => {
                 let device = decision.device.clone().unwrap_or_default();
-                let warning = format!("gemm_alpha on OpenCL device {index} ({device}) failed: {fail}; the CPU computed the \
-                                       standard product instead");
+                let mut warning = Some(format!("gemm_alpha on OpenCL device {index} ({device}) failed: {fail}; the CPU \
+                                                computed the standard product instead"));
                 if fail.kind == FailKind::Lost {
-                    opencl::disable(&format!("device {index} ({device}) lost: {fail}"));
+                    let first = opencl::disable(&format!("device {index} ({device}) lost: {fail}"));
                     opencl::runtime::forget();
+                    warning = first.then(|| format!("OpenCL device {index} ({device}) was lost ({fail}); OpenCL devices are \
+                                                     disabled for the rest of this process and calls run on the CPU"));
                 }
                 log::warn!(target: "lapack_ai", "gemm_alpha fell back to the CPU: {fail}");
                 crate::routines::gemm::gemm(a, b, c, alpha, beta, trans_a, trans_b)?;
                 let d = Decision::fallback(decision.device, format!("cpu-fallback: {device} failed ({}): {fail}", fail.kind.name()));
                 dispatch::record("gemm_alpha", &d);
-                return Ok(AlphaOutcome { outcome: Outcome { decision: d, run: None, warning: Some(warning) }, scheme: None });
+                return Ok(AlphaOutcome { outcome: Outcome { decision: d, run: None, warning }, scheme: None });
             }
         }
     }
