@@ -7,6 +7,7 @@ import numpy as np
 
 PARALLEL_MAX_DIM: int
 METRICS_RSS_MIN_BYTES: int
+AUTO_SCHEME: str
 
 class CoreError(Exception): ...
 

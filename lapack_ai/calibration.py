@@ -44,7 +44,7 @@ def _progress(total: int, enabled: bool):
 
 
 def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
-              progress: bool = True, store: bool = True) -> dict:
+              progress: bool = True, store: bool = True, schemes: bool = False) -> dict:
     """Measure ``gemm`` on the CPU and on each OpenCL device; store the crossovers.
 
     ``devices``: indices (default: every usable GPU or accelerator). For each device and dtype
@@ -52,6 +52,11 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     size measured; None when it never won (then "auto" keeps that dtype on the CPU). Sizes the
     device cannot hold are skipped. Returns ``{"crossovers": {(index, dtype): n or None},
     "timings": [dict per measurement], "file": path}``.
+
+    ``schemes=True`` also measures ``gemm_alpha``'s automatic scheme against the standard
+    product on the CPU and on each device, over ``SCHEME_LADDER`` (the backend's own GEMM doing
+    the blocks in both), and stores from which size ``scheme="auto"`` uses it there: keys
+    ``("cpu" or index, dtype, "gemm_alpha")`` in ``crossovers``. It takes minutes.
     """
     from . import linalg
 
@@ -95,5 +100,41 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                 path = _core.set_crossover(index, "gemm", dt, cross)
     if bar:
         bar.close()
+    if schemes:
+        path = _schemes(["cpu"] + devices, dtypes, repeats, store, timings, crossovers) or path
     _core.reload_settings()
     return {"crossovers": crossovers, "timings": timings, "file": path}
+
+
+# Sizes where one level of a scheme could start to pay: below 1024 the additions dominate.
+SCHEME_LADDER = (1024, 2048, 4096, 8192)
+
+
+def _schemes(backends, dtypes, repeats, store, timings, crossovers):
+    """gemm_alpha's automatic scheme against the standard product per backend (see calibrate)."""
+    from . import linalg
+
+    auto = _core.AUTO_SCHEME
+    rng = np.random.default_rng(1)
+    path = None
+    for backend in backends:
+        sel = "cpu" if backend == "cpu" else f"opencl:{backend}"
+        for dt in dtypes:
+            wins = []
+            for n in SCHEME_LADDER:
+                a = rng.standard_normal((n, n)).astype(dt)
+                try:
+                    explain("gemm_alpha", a.shape, a.shape, dtype=dt, device=sel, scheme=auto)
+                    std = median_time(lambda: linalg.gemm_alpha(a, a, scheme="standard", device=sel), repeats)
+                    fast = median_time(lambda: linalg.gemm_alpha(a, a, scheme=auto, device=sel), repeats)
+                except Exception as e:  # cannot hold or run it there: stop climbing
+                    timings.append({"device": backend, "dtype": dt, "n": n, "scheme": auto, "skipped": str(e)})
+                    break
+                timings.append({"device": backend, "dtype": dt, "n": n, "scheme": auto, "standard_s": std,
+                                "scheme_s": fast})
+                wins.append((n, fast < 0.97 * std))  # a clear win, not timing noise
+            cross = next((n for i, (n, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
+            crossovers[(backend, dt, "gemm_alpha")] = cross
+            if store:
+                path = _core.set_crossover(None if backend == "cpu" else backend, "gemm_alpha", dt, cross)
+    return path

@@ -620,3 +620,20 @@ def test_too_large_raises_memory_error_not_an_abort():
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith("MemoryError "), last
     assert "panicked" not in r.stderr and "memory allocation" not in r.stderr
+
+
+def test_calibrate_measures_the_scheme_on_the_cpu(isolated_cache, monkeypatch):
+    import json
+
+    from lapack_ai import calibration
+
+    monkeypatch.setattr(calibration, "SCHEME_LADDER", (64, 128))
+    r = la.calibrate(devices=[], dtypes=("float64",), schemes=True, progress=False, repeats=1)
+    cross = r["crossovers"][("cpu", "float64", "gemm_alpha")]
+    runs = [t for t in r["timings"] if t.get("scheme") == _core.AUTO_SCHEME]
+    assert [t["n"] for t in runs] == [64, 128] and all(t["standard_s"] > 0 and t["scheme_s"] > 0 for t in runs)
+    assert cross in (64, 128, None)
+    stored = json.loads((isolated_cache / "crossover.json").read_text())["cpu"]["gemm_alpha/float64"]
+    assert stored == (cross if cross is not None else 2**64 - 1)
+    want = "never beat it" if cross is None else f"measured crossover {cross}"
+    assert want in la.explain("gemm_alpha", (128, 128), (128, 128), device="cpu").reason

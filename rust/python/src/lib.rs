@@ -72,6 +72,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CoreError", m.py().get_type::<errors::CoreErrorPy>())?;
     m.add("PARALLEL_MAX_DIM", lapack_ai_core::threads::PARALLEL_MAX_DIM)?;
     m.add("METRICS_RSS_MIN_BYTES", calls::RSS_MIN_BYTES)?;
+    m.add("AUTO_SCHEME", lapack_ai_core::dispatch::AUTO_SCHEME)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     for f in [wrap_pyfunction!(devices::opencl_devices, m)?, wrap_pyfunction!(devices::explain, m)?,
               wrap_pyfunction!(devices::last_decision, m)?, wrap_pyfunction!(devices::crossover, m)?,
