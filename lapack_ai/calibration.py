@@ -1,7 +1,9 @@
 """``calibrate()``: time the CPU against each OpenCL device over a size ladder and store, per
 device, the size from which the device wins end to end (NumPy in, NumPy out, transfers
-included). The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
-user's cache directory; until a device is calibrated a default applies.
+included); likewise for stacks of small products (every dimension up to 16) over a ladder of
+counts. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
+user's cache directory; until a device is calibrated a default applies (for small stacks: the
+CPU).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from .devices import devices as _devices
 from .devices import explain
 
 LADDER = (128, 256, 512, 1024, 2048, 4096)
+# Stacks of 4x4 products, by count (4096 to 4 Mi products: 1.5 MiB to 1.5 GiB of float64).
+SMALL_LADDER = tuple(4**e for e in range(6, 12))
+SMALL_SHAPE = (4, 4, 4)
 
 
 def _progress(total: int, enabled: bool):
@@ -44,7 +49,7 @@ def _progress(total: int, enabled: bool):
 
 
 def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
-              progress: bool = True, store: bool = True, schemes: bool = False) -> dict:
+              progress: bool = True, store: bool = True, schemes: bool = False, small_counts=SMALL_LADDER) -> dict:
     """Measure ``gemm`` on the CPU and on each OpenCL device; store the crossovers.
 
     ``devices``: indices (default: every usable GPU or accelerator). For each device and dtype
@@ -57,6 +62,14 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     product on the CPU and on each device, over ``SCHEME_LADDER`` (the backend's own GEMM doing
     the blocks in both), and stores from which size ``scheme="auto"`` uses it there: keys
     ``("cpu" or index, dtype, "gemm_alpha")`` in ``crossovers``. It takes minutes.
+
+    ``small_counts``: stacks of that many 4x4 by 4x4 products, end to end on the CPU and on each
+    device (which runs its small-product kernel); the crossover is a count of products (keys
+    ``(index, dtype, "gemm_small")`` in ``crossovers``) and decides for every stack of products
+    with all dimensions up to 16 (larger ones only favour the device more). Until it is
+    measured "auto" keeps such stacks on the CPU. The default ladder (4096 to 4 Mi products)
+    takes seconds per device and dtype on a GPU machine. An empty ladder (``sizes`` or
+    ``small_counts``) is not measured: its stored crossover is kept.
     """
     from . import linalg
 
@@ -64,12 +77,19 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     if devices is None:
         devices = [d.index for d in found if d.type != "cpu" and not d.unusable]
     devices = list(devices)
-    steps = len(devices) * len(dtypes) * len(sizes)
+    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts))
     bar = _progress(steps, progress)
     rng = np.random.default_rng(0)
     timings, crossovers, path = [], {}, None
     for index in devices:
         for dt in dtypes:
+            if small_counts:
+                cross = _small_stacks(linalg, index, dt, small_counts, repeats, rng, timings, bar)
+                crossovers[(index, dt, "gemm_small")] = cross
+                if store:
+                    path = _core.set_crossover(index, "gemm_small", dt, cross)
+            if not sizes:
+                continue
             wins = []
             for n in sizes:
                 if bar:
@@ -138,3 +158,27 @@ def _schemes(backends, dtypes, repeats, store, timings, crossovers):
             if store:
                 path = _core.set_crossover(None if backend == "cpu" else backend, "gemm_alpha", dt, cross)
     return path
+
+
+def _small_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
+    """The crossover in products of stacks of SMALL_SHAPE products on device ``index``."""
+    m, n, k = SMALL_SHAPE
+    wins = []
+    for count in counts:
+        if bar:
+            bar.set_postfix_str(f"device {index} {dt} {count} x {m}x{n}x{k}")
+        try:
+            explain("gemm", (count, m, k), (count, k, n), dtype=dt, device=f"opencl:{index}")
+        except Exception as e:  # cannot hold or run it: the CPU keeps this count
+            timings.append({"device": index, "dtype": dt, "count": count, "shape": SMALL_SHAPE, "skipped": str(e)})
+            wins.append((count, False))
+        else:
+            a = rng.random((count, m, k), dtype=np.dtype(dt).type) - 0.5
+            b = rng.random((count, k, n), dtype=np.dtype(dt).type) - 0.5
+            cpu = median_time(lambda: linalg.gemm(a, b, device="cpu"), repeats)
+            dev = median_time(lambda: linalg.gemm(a, b, device=f"opencl:{index}"), repeats)
+            timings.append({"device": index, "dtype": dt, "count": count, "shape": SMALL_SHAPE, "cpu_s": cpu, "device_s": dev})
+            wins.append((count, dev < cpu))
+        if bar:
+            bar.update()
+    return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)

@@ -2,8 +2,9 @@
 //!
 //! `decide` weighs the operation, shapes, dtype, the devices, their memory under the
 //! `LAPACK_GPU_MEMORY_LIMIT` cap, the host's (cgroup) memory, and the measured or default
-//! crossover size, and returns a named strategy with its reasons in words. Routines without an
-//! OpenCL kernel always get the CPU. The last decision of each thread is kept for `last()`.
+//! crossover size (for stacks of small products their count: `SMALL_GEMM_OP`), and returns a
+//! named strategy with its reasons in words. Routines without an OpenCL kernel always get the
+//! CPU. The last decision of each thread is kept for `last()`.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -170,10 +171,23 @@ pub fn crossover_at(key: &str, op: &str, dtype: &str) -> Option<usize> {
     with_crossovers(|m| m.get(key).and_then(|d| d.get(&format!("{op}/{dtype}")).copied()))
 }
 
-/// The smallest crossover of `op`/`dtype` over every device (the default included).
-fn smallest_crossover(op: &str, dtype: &str) -> usize {
+/// The smallest crossover of `op`/`dtype` over every device (`default` included).
+fn smallest_crossover(op: &str, dtype: &str, default: usize) -> usize {
     let key = format!("{op}/{dtype}");
-    with_crossovers(|m| m.values().filter_map(|d| d.get(&key).copied()).min()).map_or(DEFAULT_CROSSOVER, |n| n.min(DEFAULT_CROSSOVER))
+    with_crossovers(|m| m.values().filter_map(|d| d.get(&key).copied()).min()).map_or(default, |n| n.min(default))
+}
+
+/// The crossover key of stacks of gemm products with every dimension up to
+/// `gemm_small::MAX_DIM`, measured in products (their count), not in size: a stack of 4x4 has
+/// n = 4 however many it holds, and what it costs to move grows with the count. No default:
+/// until calibrate() measures a device winning, "auto" keeps them on the CPU.
+pub const SMALL_GEMM_OP: &str = "gemm_small";
+
+// The reasons in `decide_for` name the bound.
+const _: () = assert!(opencl::gemm_small::MAX_DIM == 16, "update the reasons that say 16x16x16");
+
+fn small_gemm(p: &Problem) -> bool {
+    p.op == "gemm" && p.m.max(p.n).max(p.k) <= opencl::gemm_small::MAX_DIM
 }
 
 /// Store a measured crossover (writes the user's cache file).
@@ -357,34 +371,49 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     if empty {
         return Ok(Decision::cpu(format!("cpu: {} has nothing to multiply", p.describe())));
     }
-    if p.size() < smallest_crossover(p.op, p.dtype) {
+    // Small products are weighed by their number (SMALL_GEMM_OP), everything else by its size.
+    let small = small_gemm(p);
+    let (op, measure, default) = if small { (SMALL_GEMM_OP, p.count, usize::MAX) } else { (p.op, p.size(), DEFAULT_CROSSOVER) };
+    let at = |x: usize| if small { format!("of {x} products") } else { format!("n={x}") };
+    let smallest = smallest_crossover(op, p.dtype, default);
+    if measure < smallest {
         // Below every device's crossover: decided without even looking for devices.
-        return Ok(Decision::cpu(Cow::Borrowed("cpu: below every OpenCL device's crossover")));
+        return Ok(Decision::cpu(match (small, smallest) {
+            (false, _) => Cow::Borrowed("cpu: below every OpenCL device's crossover"),
+            (true, usize::MAX) => Cow::Borrowed("cpu: stacks of products up to 16x16x16 stay on the CPU below the default crossover \
+                                                 (not calibrated: calibrate() measures it)"),
+            (true, x) => Cow::Owned(format!("cpu: {} is below every OpenCL device's measured crossover for stacks of small \
+                                             products (the smallest: {x} products)", p.describe())),
+        }));
     }
     let found = opencl::devices();
     let mut why_not = Vec::new();
     // CPU OpenCL devices share the host with LAPACK: only a calibration that saw one win
     // makes it a candidate.
-    let candidate = |d: &&DeviceInfo| d.kind != "cpu" || crossover(d, p.op, p.dtype).is_some_and(|n| n != usize::MAX);
+    let candidate = |d: &&DeviceInfo| d.kind != "cpu" || crossover(d, op, p.dtype).is_some_and(|n| n != usize::MAX);
     for dev in found.list.iter().filter(candidate) {
         if let Some(why) = cannot_run(dev, p, settings.memory_limit_pct) {
             why_not.push(why);
             continue;
         }
-        let (cross, source) = match crossover(dev, p.op, p.dtype) {
+        let (cross, source) = match crossover(dev, op, p.dtype) {
             Some(n) => (n, "measured"),
-            None => (DEFAULT_CROSSOVER, "default, not calibrated"),
+            None => (default, "default, not calibrated"),
         };
-        let size = p.size();
-        if size < cross {
-            let at = if cross == usize::MAX { "the device never won when measured".to_string() } else { format!("below the {source} crossover n={cross}") };
-            why_not.push(format!("{} on {}: {at}", p.describe(), dev.name));
+        if measure < cross {
+            let why = match (cross, source) {
+                (usize::MAX, "measured") => "the device never won when measured".to_string(),
+                (usize::MAX, _) => "stacks of small products stay on the CPU below the default crossover (not calibrated: \
+                                    calibrate() measures it)".to_string(),
+                _ => format!("below the {source} crossover {}", at(cross)),
+            };
+            why_not.push(format!("{} on {}: {why}", p.describe(), dev.name));
             continue;
         }
         let (avail, what) = opencl::free_memory(dev).map_or((dev.global_mem, "total"), |f| (f, "free"));
         return Ok(Decision { backend: Backend::OpenCl(dev.index), strategy: "opencl", device: Some(dev.name.clone()),
-            reason: Cow::Owned(format!("opencl: {} needs {} of {} {what} on {}; above the {source} crossover n={cross}",
-                            p.describe(), gib(p.device_bytes()), gib(avail), dev.name)) });
+            reason: Cow::Owned(format!("opencl: {} needs {} of {} {what} on {}; above the {source} crossover {}",
+                            p.describe(), gib(p.device_bytes()), gib(avail), dev.name, at(cross))) });
     }
     if why_not.is_empty() {
         why_not.push(match &found.problem {

@@ -193,6 +193,32 @@ pub fn gemm_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, k: us
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// gemm_small_kernel_times(index, count, m, n, k, dtype, reps, variant="auto", beta=0.0) ->
+/// (kernel, [ns per launch]): device-only timing of the small-product kernel on a dense
+/// row-major stack of `count` random m x k by k x n products already on the device. `variant`:
+/// "element", "matrix", "direct", or "auto" (LAPACK_AI_SMALL_GEMM_VARIANT, else the default);
+/// beta != 0 also reads C.
+#[pyfunction]
+#[pyo3(signature = (index, count, m, n, k, dtype, reps, variant="auto", beta=0.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usize, n: usize, k: usize, dtype: &str,
+                               reps: usize, variant: &str, beta: f64) -> PyResult<(String, Vec<u64>)> {
+    use opencl::gemm_small::{bench_small, SmallVariant};
+    let variant = match variant {
+        "auto" => None,
+        v => Some(SmallVariant::parse(v).ok_or_else(|| {
+            PyValueError::new_err(format!("variant must be 'auto', 'element', 'matrix' or 'direct', got {v:?}"))
+        })?),
+    };
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        match dtype {
+            "float64" => bench_small::<f64>(&gpu, count, m, n, k, reps, variant, beta),
+            _ => bench_small::<f32>(&gpu, count, m, n, k, reps, variant, beta),
+        }
+    }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// gemm_schedule(index, m, n, k, dtype, count, kernel) -> (variant, whole, split, slices): how
 /// gemm would launch an m x n x k product (x count) on the device: tiles computed whole, then
 /// tiles of a last, partly filled wave split into K-slices (tests and benchmarks).

@@ -273,19 +273,19 @@ pub fn variants(info: &DeviceInfo, double: bool, choice: KernelChoice, m: usize,
 }
 
 /// A stack of matrices as the device will read it.
-struct Operand<'a, T: Clone> {
-    data: std::borrow::Cow<'a, [T]>,
+pub(super) struct Operand<'a, T: Clone> {
+    pub(super) data: std::borrow::Cow<'a, [T]>,
     /// The first index (row) is the contiguous one (column-major matrices).
-    col_major: bool,
-    ld: usize,
+    pub(super) col_major: bool,
+    pub(super) ld: usize,
     /// Elements between consecutive matrices (0 when one matrix is broadcast).
-    stride: usize,
+    pub(super) stride: usize,
 }
 
 /// A stack of densely packed matrices (no gaps between them, or one matrix repeated), each C- or
 /// F-contiguous: (col_major, ld, stride between matrices). Such a stack is one run of memory
 /// that holds nothing but its own elements, so it can be uploaded as it lies.
-fn uniform<T>(mats: &Mats<T>) -> Option<(bool, usize, usize)> {
+pub(super) fn uniform<T>(mats: &Mats<T>) -> Option<(bool, usize, usize)> {
     let (r, c) = (mats.rows, mats.cols);
     let (s0, s1) = mats.strides();
     let row = (c == 1 || s1 == 1) && (r == 1 || s0 == c as isize);
@@ -303,7 +303,7 @@ fn uniform<T>(mats: &Mats<T>) -> Option<(bool, usize, usize)> {
     (stride == 0 || stride == (r * c) as isize).then_some((col_major, ld, stride as usize))
 }
 
-fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Result<Operand<'a, T>, ClFail> {
+pub(super) fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Result<Operand<'a, T>, ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (r, c) = (mats.rows, mats.cols);
     if let Some((col_major, ld, stride)) = uniform(&mats) {
@@ -374,6 +374,10 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
         // Nothing for a kernel to do: C = beta C (BLAS: beta = 0 does not read C).
         crate::routines::gemm::gemm(a, b, c, alpha, beta, trans_a, trans_b).map_err(|e| classify(0, e.to_string()))?;
         return Ok(Run { kernel: "none".into(), total_ns: start.elapsed().as_nanos() as u64, ..Run::default() });
+    }
+    if choice == KernelChoice::Auto && m.max(n).max(k) <= super::gemm_small::MAX_DIM {
+        // A tile of this kernel per product would waste nearly all of it: the small-product kernel.
+        return super::gemm_small::gemm(gpu, a, b, c, alpha, beta, trans_a, trans_b, start);
     }
     let sa = stage(a)?;
     let sb = stage(b)?;
