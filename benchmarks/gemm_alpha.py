@@ -1,18 +1,15 @@
-"""gemm_alpha (one level of a fast 4x4 scheme) against the standard product it runs on, and
-batched small GEMM on OpenCL against copy bandwidth and cuBLAS; every peer in the same run.
+"""gemm_alpha (one level of a fast 4x4 scheme) against the standard product it runs on, the
+peer in the same run (batched small GEMM on the GPU: benchmarks/gemm_small.py).
 
     python benchmarks/gemm_alpha.py cpu [--sizes 4096 8192] [--dtypes float64 float32]
     python benchmarks/gemm_alpha.py gpu [--device I] [--sizes 4096 8192 16384]
-    python benchmarks/gemm_alpha.py batched [--device I] [--dims 4 8 16]
     (--schemes strassen2 rank49 rank48, --reps N, --markdown, --json FILE for each)
 
 cpu: wall time of ``gemm(device="cpu")`` (OpenBLAS's xGEMM, the peer; NumPy's ``a @ b`` also
 shown) and of ``gemm_alpha(device="cpu", scheme=s)``; speed-up = gemm time / scheme time.
 gpu: kernel-side device time (operands on the device, OpenCL profiling events) of our OpenCL
 GEMM and of gemm_alpha's kernels (factor sums, the stacked block GEMM, output sums), cuBLAS
-through torch for context, and end to end from NumPy. batched: the small-GEMM kernel's device
-time as GB/s of minimal traffic (A and B read, C written), next to a device-to-device copy,
-``torch.bmm`` and a broadcast multiply-and-sum in torch.
+through torch for context, and end to end from NumPy.
 
 Errors: max over sampled rows of |C - R| / (|A| |B|) elementwise, R computed in long double
 (float64 inputs) or float64 (float32 inputs); the standard product's error is measured the
@@ -151,12 +148,11 @@ def table(rows, markdown) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["cpu", "gpu", "batched"])
+    p.add_argument("what", choices=["cpu", "gpu"])
     p.add_argument("--device", type=int, default=None)
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     p.add_argument("--schemes", nargs="+", default=["strassen2", "rank49", "rank48"])
-    p.add_argument("--dims", type=int, nargs="+", default=[4, 8, 16])
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json", default=None)
@@ -169,16 +165,10 @@ def main(argv=None) -> int:
         rows = cpu(args)
         where = f"host {platform.node()}, {platform.processor() or platform.machine()}, OpenBLAS {blas['version']} " \
                 f"({blas['corename']}, {blas['threads']} threads)"
-    elif args.what == "gpu":
+    else:
         rows = gpu(args)
         dev = lapack_ai.devices()[gpu_index(args)]
         where = f"{dev.name}, {dev.platform} driver {dev.driver_version}"
-    else:
-        from batched_gemm import batched  # the small-GEMM section lives beside this file
-
-        rows, where = batched(args)
-        print(f"{where}; {when}")
-        return 0
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"where": where, "when": when, "rows": rows}, f, indent=1)

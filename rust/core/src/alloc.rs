@@ -85,6 +85,27 @@ pub fn vec<T: Clone>(routine: &str, n: usize, value: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// `vec(routine, n, zero)` without writing the zeros: the allocator's zeroed memory (calloc;
+/// fresh pages are zero when first touched), so a large workspace about to be overwritten
+/// costs no extra pass over memory.
+pub fn zeroed<T: crate::scalar::Scalar>(routine: &str, n: usize) -> Result<Vec<T>> {
+    let fail = || memory(routine, bytes::<T>(&[n]), available());
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| fail())?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the layout has a non-zero size; Scalar types (f32, f64 and their complex pairs)
+    // are plain floats whose all-zero bit pattern is 0.0; the memory comes from the global
+    // allocator with Layout::array::<T>(n), as Vec<T> with capacity n would allocate it.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut T;
+        if p.is_null() {
+            return Err(fail());
+        }
+        Ok(Vec::from_raw_parts(p, n, n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +126,8 @@ mod tests {
         assert!(Need::new().array::<f64>(&[usize::MAX, usize::MAX]).check("svd").is_err());
         assert!(matches!(vec::<f64>("svd", usize::MAX / 4, 0.0), Err(CoreError::Memory { .. })));
         assert_eq!(vec::<f64>("svd", 3, 1.0).unwrap(), vec![1.0; 3]);
+        assert!(matches!(zeroed::<f64>("svd", usize::MAX / 4), Err(CoreError::Memory { .. })));
+        assert_eq!(zeroed::<f32>("svd", 5).unwrap(), vec![0.0f32; 5]);
+        assert!(zeroed::<f64>("svd", 0).unwrap().is_empty());
     }
 }

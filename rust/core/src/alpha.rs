@@ -97,7 +97,7 @@ impl Scheme {
 
 // ---- one level over a 4x4 block partition, each block product by BLAS ----
 
-use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{s, Array3, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 use rayon::prelude::*;
 
 use crate::error::{CoreError, Result};
@@ -114,28 +114,99 @@ fn block<T>(x: ArrayView2<'_, T>, p: usize) -> ArrayView2<'_, T> {
     x.slice_move(s![(p / 4) * r..(p / 4 + 1) * r, (p % 4) * c..(p % 4 + 1) * c])
 }
 
-/// `out = sum coef * x_p` over the terms, in one pass over `out` (rows in parallel; each row
-/// stays in cache while the terms add into it), or the block itself for a lone `1 * x_p`.
-fn combine<'a, T: Scalar>(x: ArrayView2<'a, T>, terms: &[(usize, f64)], out: &'a mut Array2<T>) -> ArrayView2<'a, T> {
-    if let [(p, c)] = terms {
-        if *c == 1.0 {
-            return block(x, *p);
-        }
+/// A factor that is one block as it lies (`1 * x_p`) needs no sum.
+fn lone(terms: &[(usize, f64)]) -> Option<usize> {
+    match terms {
+        [(p, c)] if *c == 1.0 => Some(*p),
+        _ => None,
     }
-    let parts: Vec<(ArrayView2<T>, T)> = terms.iter().map(|&(p, c)| (block(x, p), coef::<T>(c))).collect();
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        let (first, c0) = &parts[0];
-        Zip::from(&mut row).and(first.row(i)).for_each(|o, &v| *o = *c0 * v);
-        for (part, c) in &parts[1..] {
-            Zip::from(&mut row).and(part.row(i)).for_each(|o, &v| *o = *o + *c * v);
+}
+
+/// `out[slot] = sum coef * x_p` for the products `rs` of one side, rows in parallel: each row
+/// of the 16 blocks is read from memory once for all the products of the group, and stays in
+/// cache while their sums are formed. Lone blocks are skipped (read in place later).
+fn sides<T: Scalar>(x: ArrayView2<T>, factors: &[&[(usize, f64)]], rs: std::ops::Range<usize>, out: &mut Array3<T>) {
+    let blocks: Vec<ArrayView2<T>> = (0..16).map(|p| block(x, p)).collect();
+    out.axis_iter_mut(Axis(1)).into_par_iter().enumerate().for_each(|(i, mut row)| {
+        for (slot, r) in rs.clone().enumerate() {
+            let terms = factors[r];
+            if lone(terms).is_some() {
+                continue;
+            }
+            let mut o = row.row_mut(slot);
+            let (p0, c0) = terms[0];
+            let c0 = coef::<T>(c0);
+            Zip::from(&mut o).and(blocks[p0].row(i)).for_each(|o, &v| *o = c0 * v);
+            for &(p, c) in &terms[1..] {
+                let c = coef::<T>(c);
+                Zip::from(&mut o).and(blocks[p].row(i)).for_each(|o, &v| *o = *o + c * v);
+            }
         }
     });
-    out.view()
+}
+
+/// The products `rs` whose result feeds more than one block of C (the others go straight
+/// into their block by GEMM with beta = 1).
+fn shared(w: &[(usize, f64)]) -> bool {
+    w.len() > 1
+}
+
+/// C's blocks += their terms of the group's products (`first`: C = beta C + terms, beta = 0
+/// not reading C), rows in parallel; each product's row is read once for all its blocks.
+fn outputs<T: Scalar>(w: &[&[(usize, f64)]], rs: std::ops::Range<usize>, m: &Array3<T>, c: ArrayViewMut2<T>, beta: Option<T>) {
+    let bm = c.nrows() / 4;
+    let bn = c.ncols() / 4;
+    // terms[o] = (slot, coefficient) of every shared product feeding block o
+    let mut terms: Vec<Vec<(usize, T)>> = vec![Vec::new(); 16];
+    for (slot, r) in rs.enumerate() {
+        if shared(w[r]) {
+            for &(o, z) in w[r] {
+                terms[o].push((slot, coef::<T>(z)));
+            }
+        }
+    }
+    let (top, bottom) = c.split_at(Axis(0), 2 * bm);
+    let (mut r0, mut r1) = top.split_at(Axis(0), bm);
+    let (mut r2, mut r3) = bottom.split_at(Axis(0), bm);
+    let rows = r0.axis_iter_mut(Axis(0)).into_par_iter().zip(r1.axis_iter_mut(Axis(0))).zip(r2.axis_iter_mut(Axis(0)))
+        .zip(r3.axis_iter_mut(Axis(0))).enumerate();
+    rows.for_each(|(i, (((a, b), c), d))| {
+        let mut band: [ArrayViewMut1<T>; 4] = [a, b, c, d];
+        for (o, ts) in terms.iter().enumerate() {
+            let mut dst = band[o / 4].slice_mut(s![(o % 4) * bn..(o % 4 + 1) * bn]);
+            match beta {
+                Some(b) if b == T::zero() => dst.fill(T::zero()),
+                Some(b) if b != T::one() => dst.mapv_inplace(|v| b * v),
+                _ => {}
+            }
+            for &(slot, z) in ts {
+                Zip::from(&mut dst).and(m.slice(s![slot, i, ..])).for_each(|d, &v| *d = *d + z * v);
+            }
+        }
+    });
+}
+
+/// Products per group: as many as keep their temporary blocks within twice C's size (fresh
+/// pages cost a page fault each on first touch, about as much as a pass over them, so a larger
+/// workspace costs more than re-reading A and B per group saves) and within half the memory
+/// this process can still get; at most `LAPACK_AI_ALPHA_GROUP` (tests and benchmarks).
+fn group_size<T>(rank: usize, (bm, bn, bk): (usize, usize, usize)) -> usize {
+    let per = ((bm * bk + bk * bn + bm * bn) * std::mem::size_of::<T>()).max(1) as u64;
+    let c_bytes = (16 * bm * bn * std::mem::size_of::<T>()) as u64;
+    let budget = crate::alloc::available().map_or(2 * c_bytes, |free| (2 * c_bytes).min(free / 2));
+    let mut g = (budget / per).clamp(1, rank as u64) as usize;
+    if let Some(most) = std::env::var("LAPACK_AI_ALPHA_GROUP").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+        g = g.min(most.max(1));
+    }
+    g
 }
 
 /// C = alpha A B + beta C by one level of `scheme` over a 4x4 block partition: `rank` block
-/// products by BLAS instead of 64, with three temporary blocks. Every dimension must be a
-/// multiple of 4 (`peeled` handles the rest). Any layout of A, B and C; beta = 0 never reads C.
+/// products by BLAS instead of 64. Per group of products (all of them when memory allows), one
+/// pass over A forms every left factor, one over B every right factor, BLAS multiplies them,
+/// and one pass over C adds every product into its blocks: the additions cost a few passes over
+/// memory, not a few per product. Every dimension must be a multiple of 4 (`peeled` handles the
+/// rest). Any layout of A, B and C; beta = 0 never reads C.
 pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>,
                             alpha: T, beta: T) -> Result<()> {
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
@@ -144,30 +215,35 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
                                              and be multiples of 4", c.dim())));
     }
     let (bm, bk, bn) = (m / 4, k / 4, n / 4);
-    let zeros = |r: usize, c: usize| -> Result<Array2<T>> {
-        Ok(Array2::from_shape_vec((r, c), crate::alloc::vec("gemm_alpha", r * c, T::zero())?).expect("sized"))
+    let g = group_size::<T>(scheme.rank, (bm, bn, bk));
+    let zeros = |x: usize, r: usize, c: usize| -> Result<Array3<T>> {
+        Ok(Array3::from_shape_vec((x, r, c), crate::alloc::zeroed("gemm_alpha", x * r * c)?).expect("sized"))
     };
-    let (mut s_buf, mut t_buf, mut m_buf) = (zeros(bm, bk)?, zeros(bk, bn)?, zeros(bm, bn)?);
-    if beta == T::zero() {
-        c.fill(T::zero());
-    } else if beta != T::one() {
-        c.mapv_inplace(|v| beta * v);
-    }
-    for r in 0..scheme.rank {
-        let s = combine(a, scheme.u[r], &mut s_buf);
-        let t = combine(b, scheme.v[r], &mut t_buf);
-        if let [(o, z)] = scheme.w[r] {
-            // one destination: the product accumulates straight into it
-            let mut dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
-            gemm1(s, t, dst.view_mut(), alpha * coef::<T>(*z), T::one())?;
-        } else {
-            gemm1(s, t, m_buf.view_mut(), alpha, T::zero())?;
-            for &(o, z) in scheme.w[r] {
-                let z = coef::<T>(z);
-                let mut dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
-                Zip::from(dst.axis_iter_mut(Axis(0))).and(m_buf.axis_iter(Axis(0))).par_for_each(|mut d, mrow| {
-                    Zip::from(&mut d).and(&mrow).for_each(|d, &v| *d = *d + z * v);
-                });
+    let (mut s_buf, mut t_buf, mut m_buf) = (zeros(g, bm, bk)?, zeros(g, bk, bn)?, zeros(g, bm, bn)?);
+    for first in (0..scheme.rank).step_by(g) {
+        let rs = first..(first + g).min(scheme.rank);
+        sides(a, scheme.u, rs.clone(), &mut s_buf);
+        sides(b, scheme.v, rs.clone(), &mut t_buf);
+
+        let factor = |slot: usize, r: usize| -> (ArrayView2<T>, ArrayView2<T>) {
+            let s = lone(scheme.u[r]).map_or_else(|| s_buf.index_axis(Axis(0), slot), |p| block(a, p));
+            let t = lone(scheme.v[r]).map_or_else(|| t_buf.index_axis(Axis(0), slot), |p| block(b, p));
+            (s, t)
+        };
+        for (slot, r) in rs.clone().enumerate() {
+            if shared(scheme.w[r]) {
+                let (s, t) = factor(slot, r);
+                gemm1(s, t, m_buf.index_axis_mut(Axis(0), slot), alpha, T::zero())?;
+            }
+        }
+        outputs(scheme.w, rs.clone(), &m_buf, c.view_mut(), (first == 0).then_some(beta));
+
+        // single-destination products: straight into their block, after beta was applied
+        for (slot, r) in rs.enumerate() {
+            if let [(o, z)] = scheme.w[r] {
+                let (s, t) = factor(slot, r);
+                let dst = c.slice_mut(s![(o / 4) * bm..(o / 4 + 1) * bm, (o % 4) * bn..(o % 4 + 1) * bn]);
+                gemm1(s, t, dst, alpha * coef::<T>(*z), T::one())?;
             }
         }
     }
