@@ -3,7 +3,8 @@ peer in the same run (batched small GEMM on the GPU: benchmarks/gemm_small.py).
 
     python benchmarks/gemm_alpha.py cpu [--sizes 4096 8192] [--dtypes float64 float32]
     python benchmarks/gemm_alpha.py gpu [--device I] [--sizes 4096 8192 16384]
-    (--schemes strassen2 rank49 rank48, --reps N, --markdown, --json FILE for each)
+    (--schemes strassen2 rank49 rank48, --reps N, --markdown, --json FILE for each;
+     --phases logs where the CPU path spends its time, per group of products)
 
 cpu: wall time of ``gemm(device="cpu")`` (OpenBLAS's xGEMM, the peer; NumPy's ``a @ b`` also
 shown) and of ``gemm_alpha(device="cpu", scheme=s)``; speed-up = gemm time / scheme time.
@@ -156,7 +157,14 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json", default=None)
+    p.add_argument("--phases", action="store_true")
     args = p.parse_args(argv)
+    if args.phases:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(message)s")
+        logging.getLogger("lapack_ai").setLevel(logging.DEBUG)
+        lapack_ai.reset_log_cache()
     if args.sizes is None:
         args.sizes = {"cpu": [4096, 8192], "gpu": [4096, 8192, 16384]}.get(args.what)
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

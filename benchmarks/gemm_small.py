@@ -1,7 +1,9 @@
 """Stacks of small products on the OpenCL small-product kernel (kernels/gemm_small.cl): each
 variant checked against NumPy, then timed kernel-side (OpenCL profiling events) in GB/s of
 minimal traffic (A and B read, C written, C also read when beta != 0), against the device's
-copy bandwidth measured by torch on the same GPU.
+copy bandwidth, ``torch.bmm`` (cuBLAS) and a broadcast multiply-and-sum in torch, all measured
+on the same GPU in the same run; then end to end from NumPy (transfers included) against the
+CPU path and ``np.matmul`` at 4x4.
 
     python benchmarks/gemm_small.py [--device 0] [--variants element matrix direct] [--reps 25]
                                     [--scale 1.0] [--sizes 4 8 16] [--dtypes float64 float32]
@@ -47,6 +49,47 @@ def copy_bandwidth() -> float | None:
         torch.cuda.synchronize()
         ts.append(s.elapsed_time(e) * 1e6)
     return 2 * x.numel() * 8 / statistics.median(ts)
+
+
+def torch_peers(count: int, s: int, dt: str) -> dict:
+    """GB/s of minimal traffic (beta = 0) of torch.bmm and of (a[..., None] * b[:, None]).sum(-2)."""
+    try:
+        import torch
+
+        x = torch.randn(count, s, s, dtype=getattr(torch, dt), device="cuda")
+        y = torch.randn_like(x)
+    except Exception:
+        return {}
+    out = {}
+    for name, f in (("torch.bmm", lambda: torch.bmm(x, y)), ("torch broadcast", lambda: (x[..., None] * y[:, None]).sum(-2))):
+        f()
+        torch.cuda.synchronize()
+        ts = []
+        for _ in range(10):
+            a, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            f()
+            e.record()
+            torch.cuda.synchronize()
+            ts.append(a.elapsed_time(e) * 1e6)
+        out[name] = 3 * x.numel() * x.element_size() / statistics.median(ts)
+    del x, y
+    torch.cuda.empty_cache()
+    return out
+
+
+def end_to_end(selector: str, count: int = 1 << 20) -> None:
+    """4x4 float64 stacks from NumPy: device (transfers included), our CPU path, np.matmul."""
+    from lapack_ai.benchmark import median_time
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((count, 4, 4)), rng.standard_normal((count, 4, 4))
+    traffic = 3 * a.nbytes
+    for name, f in (("device, end to end", lambda: lapack_ai.gemm(a, b, device=selector)),
+                    ("lapack_ai cpu", lambda: lapack_ai.gemm(a, b, device="cpu")),
+                    ("np.matmul", lambda: np.matmul(a, b))):
+        t = median_time(f, 5)
+        print(f"e2e 4x4 float64 x {count}: {name:20} {t * 1e3:8.2f} ms {traffic / t / 1e9:7.1f} GB/s", flush=True)
 
 
 def check(selector: str, variant: str) -> None:
@@ -97,6 +140,10 @@ def main() -> None:
                     ratio = f"{traffic / med / copy:7.2f}" if copy else "      -"
                     print(f"{name:24} {dt:8} {count:9d} {beta:4.0f} {traffic / 1e9:6.3f} {med / 1e3:9.1f} "
                           f"{traffic / med:7.0f} {ratio}", flush=True)
+            for name, gbs in torch_peers(count, s, dt).items():
+                ratio = f"{gbs / copy:7.2f}" if copy else "      -"
+                print(f"{name:24} {dt:8} {count:9d} {0:4.0f} {'':6} {'':9} {gbs:7.0f} {ratio}", flush=True)
+    end_to_end(dev.selector)
 
 
 if __name__ == "__main__":

@@ -222,8 +222,10 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
     let (mut s_buf, mut t_buf, mut m_buf) = (zeros(g, bm, bk)?, zeros(g, bk, bn)?, zeros(g, bm, bn)?);
     for first in (0..scheme.rank).step_by(g) {
         let rs = first..(first + g).min(scheme.rank);
+        let t0 = std::time::Instant::now();
         sides(a, scheme.u, rs.clone(), &mut s_buf);
         sides(b, scheme.v, rs.clone(), &mut t_buf);
+        let t1 = std::time::Instant::now();
 
         let factor = |slot: usize, r: usize| -> (ArrayView2<T>, ArrayView2<T>) {
             let s = lone(scheme.u[r]).map_or_else(|| s_buf.index_axis(Axis(0), slot), |p| block(a, p));
@@ -236,7 +238,9 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
                 gemm1(s, t, m_buf.index_axis_mut(Axis(0), slot), alpha, T::zero())?;
             }
         }
+        let t2 = std::time::Instant::now();
         outputs(scheme.w, rs.clone(), &m_buf, c.view_mut(), (first == 0).then_some(beta));
+        let t3 = std::time::Instant::now();
 
         // single-destination products: straight into their block, after beta was applied
         for (slot, r) in rs.enumerate() {
@@ -246,6 +250,11 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
                 gemm1(s, t, dst, alpha * coef::<T>(*z), T::one())?;
             }
         }
+        // where the time goes, for benchmarks/gemm_alpha.py --phases
+        log::debug!(target: "lapack_ai", "gemm_alpha {} products {}..{} of {}: factors {:.3} s, shared products {:.3} s, \
+                    sums into C {:.3} s, single-block products {:.3} s", scheme.key, first, (first + g).min(scheme.rank),
+                    scheme.rank, (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), (t3 - t2).as_secs_f64(),
+                    t3.elapsed().as_secs_f64());
     }
     Ok(())
 }
