@@ -153,6 +153,8 @@ def _schemes(backends, dtypes, repeats, store, timings, crossovers):
                 timings.append({"device": backend, "dtype": dt, "n": n, "scheme": auto, "standard_s": std,
                                 "scheme_s": fast})
                 wins.append((n, fast < 0.97 * std))  # a clear win, not timing noise
+            if not wins:  # nothing could run: leave the backend uncalibrated rather than "never won"
+                continue
             cross = next((n for i, (n, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
             crossovers[(backend, dt, "gemm_alpha")] = cross
             if store:

@@ -146,9 +146,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, dev
 def gemm_alpha(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, scheme="auto", device=None):
     """``gemm`` by one level of a fast 4x4 scheme: the matrices are cut into 4x4 grids of
     blocks and multiplied with 49 (or 48) block products instead of 64, each by the backend's
-    own GEMM (OpenBLAS on the CPU, the OpenCL kernel on a device). Same arguments, results,
-    stacks and errors as ``gemm``; rows, columns and inner terms past a multiple of 4 are
-    peeled off and added by the standard product.
+    own GEMM (OpenBLAS on the CPU, the OpenCL kernel on a device). Same arguments, stacks and
+    errors as ``gemm``, and the same results up to rounding; rows, columns and inner terms past
+    a multiple of 4 are peeled off and added by the standard product. A scheme adds and
+    subtracts blocks, so Inf/NaN in the input (or overflow) can spread as NaN within block rows
+    where ``gemm`` gives Inf: use ``scheme="standard"`` when that can happen.
 
     ``scheme``: "auto" (a scheme only where ``calibrate(schemes=True)`` measured it faster on
     the chosen backend, otherwise the standard product), "standard", "rank49" (AlphaTensor's

@@ -177,6 +177,12 @@ fn smallest_crossover(op: &str, dtype: &str, default: usize) -> usize {
     with_crossovers(|m| m.values().filter_map(|d| d.get(&key).copied()).min()).map_or(default, |n| n.min(default))
 }
 
+/// Whether any device has a stored crossover of `op`/`dtype` (a "never won" included).
+fn measured(op: &str, dtype: &str) -> bool {
+    let key = format!("{op}/{dtype}");
+    with_crossovers(|m| m.values().any(|d| d.contains_key(&key)))
+}
+
 /// The crossover key of stacks of gemm products with every dimension up to
 /// `gemm_small::MAX_DIM`, measured in products (their count), not in size: a stack of 4x4 has
 /// n = 4 however many it holds, and what it costs to move grows with the count. No default:
@@ -380,6 +386,8 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
         // Below every device's crossover: decided without even looking for devices.
         return Ok(Decision::cpu(match (small, smallest) {
             (false, _) => Cow::Borrowed("cpu: below every OpenCL device's crossover"),
+            (true, usize::MAX) if measured(op, p.dtype) => Cow::Borrowed("cpu: stacks of products up to 16x16x16 stay on the CPU: \
+                                                 no OpenCL device beat it when calibrate() measured them"),
             (true, usize::MAX) => Cow::Borrowed("cpu: stacks of products up to 16x16x16 stay on the CPU below the default crossover \
                                                  (not calibrated: calibrate() measures it)"),
             (true, x) => Cow::Owned(format!("cpu: {} is below every OpenCL device's measured crossover for stacks of small \
@@ -525,7 +533,13 @@ pub fn decide_gemm_alpha(p: &Problem, request: Option<&Request>, scheme: &crate:
                          -> Result<(Decision, Option<&'static crate::alpha::Scheme>), String> {
     let d = decide_for(&Problem { op: "gemm", ..*p }, request)?;
     let empty = p.count == 0 || p.m == 0 || p.n == 0 || p.k == 0;
-    let (s, why) = if empty { (None, "scheme: standard (nothing to multiply)".to_string()) }
-                   else { choose_scheme(d.backend, p.dtype, (p.m, p.n, p.k), scheme) };
+    let (s, why) = if empty {
+        (None, "scheme: standard (nothing to multiply)".to_string())
+    } else if d.backend != Backend::Cpu && small_gemm(&Problem { op: "gemm", ..*p }) {
+        // blocks of at most 4x4 gain nothing, and the batched kernel runs the whole stack at once
+        (None, "scheme: standard (products up to 16x16x16 run the batched small-product kernel)".to_string())
+    } else {
+        choose_scheme(d.backend, p.dtype, (p.m, p.n, p.k), scheme)
+    };
     Ok((Decision { reason: format!("{}; {why}", d.reason).into(), ..d }, s))
 }

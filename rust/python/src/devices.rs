@@ -210,6 +210,9 @@ pub fn gemm_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: us
             PyValueError::new_err(format!("variant must be 'auto', 'element', 'matrix' or 'direct', got {v:?}"))
         })?),
     };
+    if dtype != "float64" && dtype != "float32" {
+        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    }
     py.detach(|| {
         let gpu = opencl::gpu(index)?;
         match dtype {

@@ -22,8 +22,12 @@ use super::runtime::Gpu;
 use crate::alpha::{peeled, short_name, Scheme};
 use crate::Scalar;
 
-/// Work-group shape of the generated kernels: 64 consecutive columns by 4 rows.
-const LOCAL: [usize; 2] = [64, 4];
+/// Work-group shape of the generated kernels: 64 consecutive columns by 4 rows, fewer rows on
+/// a device whose work-groups are smaller.
+fn local(gpu: &Gpu) -> [usize; 2] {
+    let most = gpu.info.max_work_group.max(1);
+    if most >= 256 { [64, 4] } else if most >= 64 { [64, most / 64] } else { [most, 1] }
+}
 
 /// C = alpha A B + beta C on `gpu` by one level of `s`; rows, columns and inner terms past the
 /// last multiple of 4 are added on the host (at most 3 of each: thin products). C is written
@@ -58,7 +62,9 @@ fn group_size(gpu: &Gpu, rank: usize, (m, n, k): (usize, usize, usize), elem: us
     let fixed = (m * k + k * n + m * n) * elem;
     let per = (bm * bk + bk * bn + bm * bn) * elem;
     let free = super::free_memory(&gpu.info).unwrap_or(gpu.info.global_mem);
-    let cap = (free as f64 * 0.9) as usize;
+    // the share of free memory one call may use (LAPACK_GPU_MEMORY_LIMIT), workspace included
+    let pct = crate::dispatch::settings().map_or(90.0, |s| s.memory_limit_pct);
+    let cap = (free as f64 * pct / 100.0) as usize;
     let largest = (bm * bk).max(bk * bn).max(bm * bn) * elem;
     let by_alloc = if gpu.info.max_alloc > 0 { gpu.info.max_alloc as usize / largest.max(1) } else { rank };
     let mut g = (cap.saturating_sub(fixed) / per.max(1)).min(by_alloc).min(rank);
@@ -113,6 +119,7 @@ fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T
     let int = |x: usize| x as cl_int;
     let long = |x: usize| x as cl_long;
     let mut variant = String::new();
+    let lw = local(gpu);
     for first in (0..s.rank).step_by(g) {
         let last = (first + g).min(s.rank);
         let src = generate(s, first..last);
@@ -122,8 +129,8 @@ fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T
             // SAFETY: argument types match the generated kernel's parameters in order.
             let ev = unsafe {
                 check(ExecuteKernel::new(&kernel).set_arg(x).set_arg(&long(ld)).set_arg(&int(rows)).set_arg(&int(cols))
-                    .set_arg(out).set_global_work_sizes(&[cols.next_multiple_of(LOCAL[0]), rows.next_multiple_of(LOCAL[1])])
-                    .set_local_work_sizes(&LOCAL).enqueue_nd_range(q), "launching a gemm_alpha kernel")?
+                    .set_arg(out).set_global_work_sizes(&[cols.next_multiple_of(lw[0]), rows.next_multiple_of(lw[1])])
+                    .set_local_work_sizes(&lw).enqueue_nd_range(q), "launching a gemm_alpha kernel")?
             };
             check(ev.wait(), "running a gemm_alpha kernel")?;
             Ok(check(ev.profiling_command_end(), "timing")?.saturating_sub(check(ev.profiling_command_start(), "timing")?))
@@ -139,8 +146,8 @@ fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T
         let ev = unsafe {
             check(ExecuteKernel::new(&kernel).set_arg(&dm).set_arg(&int(bm)).set_arg(&int(bn)).set_arg(&dc).set_arg(&long(n))
                 .set_arg(&alpha).set_arg(&beta_here).set_arg(&int((first == 0 && !read_c) as usize))
-                .set_global_work_sizes(&[bn.next_multiple_of(LOCAL[0]), bm.next_multiple_of(LOCAL[1])])
-                .set_local_work_sizes(&LOCAL).enqueue_nd_range(q), "launching a gemm_alpha kernel")?
+                .set_global_work_sizes(&[bn.next_multiple_of(lw[0]), bm.next_multiple_of(lw[1])])
+                .set_local_work_sizes(&lw).enqueue_nd_range(q), "launching a gemm_alpha kernel")?
         };
         check(ev.wait(), "running a gemm_alpha kernel")?;
         run.kernel_ns += check(ev.profiling_command_end(), "timing")?.saturating_sub(check(ev.profiling_command_start(), "timing")?);

@@ -7,7 +7,8 @@
 //! Operands are staged exactly as for the tiled kernel (`gemm::stage`: uploaded as they lie
 //! when each matrix is C- or F-contiguous and the stack is dense or one matrix broadcast,
 //! else copied), a column-major C is handled as the transposed product, and C is written only
-//! after the device finished (a failure leaves it untouched).
+//! after the device finished: a failure leaves it untouched, or with beta = 0 (read straight
+//! into C) about to be overwritten by the CPU fallback, which does not read it.
 
 use std::time::Instant;
 

@@ -39,10 +39,11 @@ pub fn gemm_alpha_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut 
         return Ok(AlphaOutcome { outcome: out, scheme: None });
     };
     if let Backend::OpenCl(index) = decision.backend {
-        // One matrix's failure leaves its C untouched; in a stack with beta != 0 the earlier
-        // matrices must stay unwritten too (the fallback reads them), so the stack is computed
-        // aside and written back once all of it ran.
-        let mut aside = match count > 1 && beta != T::zero() {
+        // The CPU fallback reads C when beta != 0, so C must still be the caller's when a device
+        // run fails part way (a later matrix of a stack, or a host remainder after the device
+        // wrote its block): with beta != 0 the result is computed aside and written back once
+        // all of it ran. With beta = 0 the fallback overwrites C without reading it.
+        let mut aside = match beta != T::zero() {
             true => Some(ndarray::ArrayD::from_shape_vec(c.shape(), crate::alloc::vec("gemm_alpha", c.len(), T::zero())?)
                 .expect("sized")),
             false => None,
