@@ -186,6 +186,12 @@ fn outputs<T: Scalar>(w: &[&[(usize, f64)]], rs: std::ops::Range<usize>, m: &Arr
     });
 }
 
+/// `LAPACK_AI_ALPHA_GROUP`: at most this many products per group (a knob for tests and
+/// benchmarks, read by the CPU and the OpenCL paths alike).
+pub fn group_limit() -> Option<usize> {
+    std::env::var("LAPACK_AI_ALPHA_GROUP").ok().and_then(|v| v.trim().parse::<usize>().ok()).map(|g| g.max(1))
+}
+
 /// Products per group: as many as keep their temporary blocks within twice C's size (fresh
 /// pages cost a page fault each on first touch, about as much as a pass over them, so a larger
 /// workspace costs more than re-reading A and B per group saves) and within half the memory
@@ -195,8 +201,8 @@ fn group_size<T>(rank: usize, (bm, bn, bk): (usize, usize, usize)) -> usize {
     let c_bytes = (16 * bm * bn * std::mem::size_of::<T>()) as u64;
     let budget = crate::alloc::available().map_or(2 * c_bytes, |free| (2 * c_bytes).min(free / 2));
     let mut g = (budget / per).clamp(1, rank as u64) as usize;
-    if let Some(most) = std::env::var("LAPACK_AI_ALPHA_GROUP").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
-        g = g.min(most.max(1));
+    if let Some(most) = group_limit() {
+        g = g.min(most);
     }
     g
 }

@@ -34,10 +34,17 @@ fn local(gpu: &Gpu) -> [usize; 2] {
 /// only after the device finished.
 pub fn gemm_alpha<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>,
                              alpha: T, beta: T) -> Result<Run, ClFail> {
+    gemm_alpha_grouped(gpu, s, a, b, c, alpha, beta, crate::alpha::group_limit())
+}
+
+/// `gemm_alpha` with at most `most` products per group (None: as memory allows).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_alpha_grouped<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>,
+                                     alpha: T, beta: T, most: Option<usize>) -> Result<Run, ClFail> {
     let start = Instant::now();
     let mut run = Run::default();
     peeled(a, b, c, alpha, beta, |a, b, c, al, be| {
-        run = on_device(gpu, s, a, b, c, al, be)?;
+        run = on_device(gpu, s, a, b, c, al, be, most)?;
         Ok::<(), ClFail>(())
     }, crate::routines::gemm::gemm1)?;
     run.total_ns = start.elapsed().as_nanos() as u64;
@@ -56,8 +63,8 @@ fn rows<'a, T: Scalar>(x: ArrayView2<'a, T>) -> Result<std::borrow::Cow<'a, [T]>
 
 /// How many products run per group: all of them when their factors and products fit beside
 /// A, B and C in the device's memory (and each buffer under its largest allocation), or at
-/// most `LAPACK_AI_ALPHA_GROUP`.
-fn group_size(gpu: &Gpu, rank: usize, (m, n, k): (usize, usize, usize), elem: usize) -> Result<usize, ClFail> {
+/// most `most`.
+fn group_size(gpu: &Gpu, rank: usize, (m, n, k): (usize, usize, usize), elem: usize, most: Option<usize>) -> Result<usize, ClFail> {
     let (bm, bn, bk) = (m / 4, n / 4, k / 4);
     let fixed = (m * k + k * n + m * n) * elem;
     let per = (bm * bk + bk * bn + bm * bn) * elem;
@@ -68,8 +75,7 @@ fn group_size(gpu: &Gpu, rank: usize, (m, n, k): (usize, usize, usize), elem: us
     let largest = (bm * bk).max(bk * bn).max(bm * bn) * elem;
     let by_alloc = if gpu.info.max_alloc > 0 { gpu.info.max_alloc as usize / largest.max(1) } else { rank };
     let mut g = (cap.saturating_sub(fixed) / per.max(1)).min(by_alloc).min(rank);
-    // A knob for tests and benchmarks: at most this many products per group.
-    if let Some(most) = std::env::var("LAPACK_AI_ALPHA_GROUP").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+    if let Some(most) = most {
         g = g.min(most.max(1));
     }
     if g == 0 {
@@ -79,13 +85,14 @@ fn group_size(gpu: &Gpu, rank: usize, (m, n, k): (usize, usize, usize), elem: us
     Ok(g)
 }
 
-fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T)
-                        -> Result<Run, ClFail> {
+#[allow(clippy::too_many_arguments)]
+fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, alpha: T, beta: T,
+                        most: Option<usize>) -> Result<Run, ClFail> {
     let ((m, k), n) = (a.dim(), b.ncols());
     let (bm, bn, bk) = (m / 4, n / 4, k / 4);
     let elem = std::mem::size_of::<T>();
     let double = T::DTYPE == "float64";
-    let g = group_size(gpu, s.rank, (m, n, k), elem)?;
+    let g = group_size(gpu, s.rank, (m, n, k), elem, most)?;
     let (ha, hb) = (rows(a)?, rows(b)?);
     let read_c = beta != T::zero();
     let mut hc: Option<Vec<T>> = None;
