@@ -32,6 +32,8 @@ import lapack_ai
 from lapack_ai import _core
 from lapack_ai.benchmark import median_time
 
+from gemm import cublas  # benchmarks/gemm.py: cuBLAS through torch, None without CUDA
+
 ROWS = 4  # rows of C checked against the extended-precision reference
 
 
@@ -77,31 +79,6 @@ def gpu_index(args) -> int:
     return gpus[0].index
 
 
-def cublas_s(n, dt, reps):
-    try:
-        import torch
-    except ImportError:
-        return None
-    if not torch.cuda.is_available():
-        return None
-    torch.backends.cuda.matmul.allow_tf32 = False
-    x = torch.randn(n, n, dtype=getattr(torch, dt), device="cuda")
-    y = torch.randn(n, n, dtype=x.dtype, device="cuda")
-    torch.matmul(x, y)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        torch.matmul(x, y)
-        e.record()
-        torch.cuda.synchronize()
-        times.append(s.elapsed_time(e) / 1e3)
-    del x, y
-    torch.cuda.empty_cache()
-    return statistics.median(times)
-
-
 def gpu(args) -> list[dict]:
     index = gpu_index(args)
     sel = f"opencl:{index}"
@@ -114,7 +91,7 @@ def gpu(args) -> list[dict]:
             c = np.empty((n, n), a.dtype)
             _core.gemm_on(index, a, b, c, 1.0, 0.0, False, False, "auto")
             e_std = error(c, a, b, idx)
-            t_cublas = cublas_s(n, dt, args.reps)
+            t_cublas = cublas(n, dt, args.reps)
             t_e2e_gemm = median_time(lambda: lapack_ai.gemm(a, b, device=sel), max(1, args.reps // 2))
             for s in args.schemes:
                 ks = []

@@ -93,16 +93,22 @@ def rng():
     return np.random.default_rng(12345)
 
 
-@pytest.fixture
-def opencl_sel():
-    """The ``device=`` string of the OpenCL device tests use (LAPACK_AI_TEST_DEVICE=<index>
-    picks one); skips without one unless ./dev test requires it."""
+def opencl_device(*, module: bool = False):
+    """The OpenCL device (with fp64) tests use; LAPACK_AI_TEST_DEVICE=<index> picks one (e.g. a
+    GPU). Without one it skips (the whole module when ``module``), unless ./dev test requires
+    OpenCL (LAPACK_AI_REQUIRE_OPENCL=1): then it fails."""
     import lapack_ai
 
     devs = [d for d in lapack_ai.devices() if not d.unusable and d.fp64]
     if not devs:
         if os.environ.get("LAPACK_AI_REQUIRE_OPENCL") == "1":
-            pytest.fail("LAPACK_AI_REQUIRE_OPENCL=1 but no usable OpenCL device")
-        pytest.skip("no OpenCL device (install pocl-opencl-icd)")
+            raise RuntimeError(f"LAPACK_AI_REQUIRE_OPENCL=1 but no usable OpenCL device with fp64: {lapack_ai.devices()}")
+        pytest.skip("no OpenCL device (install pocl-opencl-icd)", allow_module_level=module)
     pick = os.environ.get("LAPACK_AI_TEST_DEVICE")
-    return next((d for d in devs if str(d.index) == pick), devs[0]).selector
+    return next((d for d in devs if str(d.index) == pick), devs[0])
+
+
+@pytest.fixture
+def opencl_sel():
+    """The ``device=`` string of the OpenCL device tests use (``opencl_device``)."""
+    return opencl_device().selector

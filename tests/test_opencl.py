@@ -20,15 +20,9 @@ from hypothesis import strategies as st
 import lapack_ai
 from lapack_ai import DeviceError, DeviceFallbackWarning, _core
 
-from conftest import as_layout
+from conftest import as_layout, opencl_device
 
-DEVS = [d for d in lapack_ai.devices() if not d.unusable and d.fp64]
-if not DEVS:
-    if os.environ.get("LAPACK_AI_REQUIRE_OPENCL") == "1":
-        raise RuntimeError(f"no usable OpenCL device with fp64: {lapack_ai.devices()}")
-    pytest.skip("no OpenCL device (install pocl-opencl-icd)", allow_module_level=True)
-# LAPACK_AI_TEST_DEVICE=<index> runs these tests on another device (e.g. a GPU).
-DEV = next((d for d in DEVS if str(d.index) == os.environ.get("LAPACK_AI_TEST_DEVICE")), DEVS[0])
+DEV = opencl_device(module=True)
 SEL = DEV.selector
 
 
