@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use lapack_ai_core::alpha::{one_level, scheme};
+use lapack_ai_core::alpha::{one_level, scheme, Workspace};
 use lapack_ai_core::routines::gemm::gemm1;
 use ndarray::Array2;
 
@@ -21,7 +21,7 @@ fn main() {
         let t0 = Instant::now();
         gemm1(a.view(), b.view(), c0.view_mut(), 1.0, 0.0).unwrap();
         let t1 = Instant::now();
-        one_level(s, a.view(), b.view(), c1.view_mut(), 1.0, 0.0).unwrap();
+        one_level(s, &mut Workspace::new(s, (n, n, n)).unwrap(), a.view(), b.view(), c1.view_mut(), 1.0, 0.0).unwrap();
         let t2 = Instant::now();
         let (g, f) = ((t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64());
         println!("round {round}: n={n} {key}: gemm {g:.3} s, one level {f:.3} s, speed-up {:.3}, exact: {}", g / f, c0 == c1);

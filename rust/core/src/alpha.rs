@@ -195,16 +195,44 @@ pub fn group_limit() -> Option<usize> {
 /// Products per group: as many as keep their temporary blocks within twice C's size (fresh
 /// pages cost a page fault each on first touch, about as much as a pass over them, so a larger
 /// workspace costs more than re-reading A and B per group saves) and within half the memory
-/// this process can still get; at most `LAPACK_AI_ALPHA_GROUP` (tests and benchmarks).
-fn group_size<T>(rank: usize, (bm, bn, bk): (usize, usize, usize)) -> usize {
+/// this process can still get; at most `most`.
+fn group_size<T>(rank: usize, (bm, bn, bk): (usize, usize, usize), most: Option<usize>) -> usize {
     let per = ((bm * bk + bk * bn + bm * bn) * std::mem::size_of::<T>()).max(1) as u64;
     let c_bytes = (16 * bm * bn * std::mem::size_of::<T>()) as u64;
     let budget = crate::alloc::available().map_or(2 * c_bytes, |free| (2 * c_bytes).min(free / 2));
     let mut g = (budget / per).clamp(1, rank as u64) as usize;
-    if let Some(most) = group_limit() {
-        g = g.min(most);
+    if let Some(most) = most {
+        g = g.min(most.max(1));
     }
     g
+}
+
+/// The temporary blocks of one level (one group's factors and products), allocated once per
+/// call: a stack reuses them matrix after matrix, and a call that cannot get them fails before
+/// it wrote any matrix of C.
+pub struct Workspace<T> {
+    dims: (usize, usize, usize),
+    s: Array3<T>,
+    t: Array3<T>,
+    m: Array3<T>,
+}
+
+impl<T: Scalar> Workspace<T> {
+    /// For products of m x k by k x n under `scheme` (m, n, k multiples of 4), in groups of at
+    /// most `LAPACK_AI_ALPHA_GROUP` products.
+    pub fn new(scheme: &Scheme, dims: (usize, usize, usize)) -> Result<Self> {
+        Self::grouped(scheme, dims, group_limit())
+    }
+
+    /// As `new`, with at most `most` products per group (None: as memory allows).
+    pub fn grouped(scheme: &Scheme, (m, n, k): (usize, usize, usize), most: Option<usize>) -> Result<Self> {
+        let (bm, bn, bk) = (m / 4, n / 4, k / 4);
+        let g = group_size::<T>(scheme.rank, (bm, bn, bk), most);
+        let zeros = |r: usize, c: usize| -> Result<Array3<T>> {
+            Ok(Array3::from_shape_vec((g, r, c), crate::alloc::zeroed("gemm_alpha", g * r * c)?).expect("sized"))
+        };
+        Ok(Workspace { dims: (m, n, k), s: zeros(bm, bk)?, t: zeros(bk, bn)?, m: zeros(bm, bn)? })
+    }
 }
 
 /// C = alpha A B + beta C by one level of `scheme` over a 4x4 block partition: `rank` block
@@ -212,25 +240,22 @@ fn group_size<T>(rank: usize, (bm, bn, bk): (usize, usize, usize)) -> usize {
 /// pass over A forms every left factor, one over B every right factor, BLAS multiplies them,
 /// and one pass over C adds every product into its blocks: the additions cost a few passes over
 /// memory, not a few per product. Every dimension must be a multiple of 4 (`peeled` handles the
-/// rest). Any layout of A, B and C; beta = 0 never reads C.
-pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>,
-                            alpha: T, beta: T) -> Result<()> {
+/// rest) and match `ws`. Any layout of A, B and C; beta = 0 never reads C.
+pub fn one_level<T: Scalar>(scheme: &Scheme, ws: &mut Workspace<T>, a: ArrayView2<T>, b: ArrayView2<T>,
+                            mut c: ArrayViewMut2<T>, alpha: T, beta: T) -> Result<()> {
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
-    if k != k2 || c.dim() != (m, n) || m % 4 != 0 || n % 4 != 0 || k % 4 != 0 {
-        return Err(CoreError::Shape(format!("gemm_alpha: {m}x{k} times {k2}x{n} into {:?}; dimensions must agree \
-                                             and be multiples of 4", c.dim())));
+    if k != k2 || c.dim() != (m, n) || m % 4 != 0 || n % 4 != 0 || k % 4 != 0 || ws.dims != (m, n, k) {
+        return Err(CoreError::Shape(format!("gemm_alpha: {m}x{k} times {k2}x{n} into {:?} (workspace for {:?}); \
+                                             dimensions must agree and be multiples of 4", c.dim(), ws.dims)));
     }
-    let (bm, bk, bn) = (m / 4, k / 4, n / 4);
-    let g = group_size::<T>(scheme.rank, (bm, bn, bk));
-    let zeros = |x: usize, r: usize, c: usize| -> Result<Array3<T>> {
-        Ok(Array3::from_shape_vec((x, r, c), crate::alloc::zeroed("gemm_alpha", x * r * c)?).expect("sized"))
-    };
-    let (mut s_buf, mut t_buf, mut m_buf) = (zeros(g, bm, bk)?, zeros(g, bk, bn)?, zeros(g, bm, bn)?);
+    let (bm, bn) = (m / 4, n / 4);
+    let g = ws.s.len_of(Axis(0));
+    let Workspace { s: s_buf, t: t_buf, m: m_buf, .. } = ws;
     for first in (0..scheme.rank).step_by(g) {
         let rs = first..(first + g).min(scheme.rank);
         let t0 = std::time::Instant::now();
-        sides(a, scheme.u, rs.clone(), &mut s_buf);
-        sides(b, scheme.v, rs.clone(), &mut t_buf);
+        sides(a, scheme.u, rs.clone(), s_buf);
+        sides(b, scheme.v, rs.clone(), t_buf);
         let t1 = std::time::Instant::now();
 
         let factor = |slot: usize, r: usize| -> (ArrayView2<T>, ArrayView2<T>) {
@@ -245,7 +270,7 @@ pub fn one_level<T: Scalar>(scheme: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>,
             }
         }
         let t2 = std::time::Instant::now();
-        outputs(scheme.w, rs.clone(), &m_buf, c.view_mut(), (first == 0).then_some(beta));
+        outputs(scheme.w, rs.clone(), m_buf, c.view_mut(), (first == 0).then_some(beta));
         let t3 = std::time::Instant::now();
 
         // single-destination products: straight into their block, after beta was applied

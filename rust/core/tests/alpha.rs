@@ -90,7 +90,7 @@ fn the_rank_47_scheme_holds_modulo_2_only() {
 /// for row-major, column-major and strided operands, rectangular shapes included.
 #[test]
 fn one_level_is_exact_on_integer_blocks_in_any_layout() {
-    use lapack_ai_core::alpha::one_level;
+    use lapack_ai_core::alpha::{one_level, Workspace};
     use lapack_ai_core::routines::gemm::gemm1;
     use ndarray::{s, Array2, ShapeBuilder};
 
@@ -106,14 +106,22 @@ fn one_level_is_exact_on_integer_blocks_in_any_layout() {
     let mut want = Array2::zeros((m, n));
     gemm1(a.view(), b.view(), want.view_mut(), 1.0, 0.0).unwrap();
     for s in offered() {
-        for (av, bv) in [(a.view(), b.view()), (af.view(), b_strided)] {
-            let mut c = Array2::from_elem((m, n).f(), f64::NAN); // C is overwritten, NaN never read
-            one_level(s, av, bv, c.view_mut(), 1.0, 0.0).unwrap();
-            assert_eq!(c, want, "{}", s.key);
+        // one workspace for both calls, as a stack reuses it (in groups of 3 products and in one)
+        for most in [Some(3), None] {
+            let mut ws = Workspace::grouped(s, (m, n, k), most).unwrap();
+            for (av, bv) in [(a.view(), b.view()), (af.view(), b_strided)] {
+                let mut c = Array2::from_elem((m, n).f(), f64::NAN); // C is overwritten, NaN never read
+                one_level(s, &mut ws, av, bv, c.view_mut(), 1.0, 0.0).unwrap();
+                assert_eq!(c, want, "{} at most {most:?} products a group", s.key);
+            }
         }
     }
+    let s = scheme("rank49_strassen_squared").unwrap();
     let mut c = Array2::zeros((m, n + 1));
-    assert!(one_level(scheme("rank49_strassen_squared").unwrap(), a.view(), b.view(), c.view_mut(), 1.0, 0.0).is_err());
+    assert!(one_level(s, &mut Workspace::new(s, (m, n + 1, k)).unwrap(), a.view(), b.view(), c.view_mut(), 1.0, 0.0).is_err());
+    // a workspace made for other dimensions is refused, not misused
+    let mut c = Array2::zeros((m, n));
+    assert!(one_level(s, &mut Workspace::new(s, (m, n + 4, k)).unwrap(), a.view(), b.view(), c.view_mut(), 1.0, 0.0).is_err());
 }
 
 /// Integer matrices with every product exact in f64: (m x k, k x n, C).
@@ -130,6 +138,7 @@ fn integer_case(m: usize, n: usize, k: usize, salt: usize) -> (ndarray::Array2<f
 #[test]
 fn cpu_gemm_alpha_peels_any_shape_exactly() {
     use lapack_ai_core::routines::gemm::gemm1;
+    use lapack_ai_core::alpha::Workspace;
     use lapack_ai_core::routines::gemm_alpha::cpu;
 
     lapack_ai_core::blas::lib().expect("set LAPACK_AI_OPENBLAS to run the BLAS tests");
@@ -141,7 +150,8 @@ fn cpu_gemm_alpha_peels_any_shape_exactly() {
                 let mut want = c0.clone();
                 gemm1(a.view(), b.view(), want.view_mut(), alpha, beta).unwrap();
                 let mut got = if beta == 0.0 { ndarray::Array2::from_elem((m, n), f64::NAN) } else { c0.clone() };
-                cpu(s, at.t(), b.view(), got.view_mut(), alpha, beta).unwrap();
+                let mut ws = Workspace::new(s, (m & !3, n & !3, k & !3)).unwrap();
+                cpu(s, &mut ws, at.t(), b.view(), got.view_mut(), alpha, beta).unwrap();
                 assert_eq!(got, want, "{} {m}x{n}x{k} alpha={alpha} beta={beta}", s.key);
             }
         }

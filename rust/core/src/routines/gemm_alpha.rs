@@ -6,7 +6,7 @@
 
 use ndarray::{ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis};
 
-use crate::alpha::{one_level, peeled, short_name, Scheme, SchemeRequest};
+use crate::alpha::{one_level, peeled, short_name, Scheme, SchemeRequest, Workspace};
 use crate::dispatch::{self, Backend, Decision, Problem, Request};
 use crate::error::{CoreError, Result};
 use crate::layout::Mats;
@@ -86,14 +86,17 @@ pub fn gemm_alpha_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut 
             }
         }
     }
-    each::<T, CoreError>(a, b, c, trans_a, trans_b, |a2, b2, c2| cpu(s, a2, b2, c2, alpha, beta).map(|_| Run::default()))?;
+    let mut ws = Workspace::new(s, (m & !3, n & !3, k & !3))?; // before any matrix of C is written
+    each::<T, CoreError>(a, b, c, trans_a, trans_b, |a2, b2, c2| cpu(s, &mut ws, a2, b2, c2, alpha, beta).map(|_| Run::default()))?;
     dispatch::record("gemm_alpha", &decision);
     Ok(AlphaOutcome { outcome: Outcome { decision, run: None, warning: None }, scheme: Some(short_name(s)) })
 }
 
-/// One product on the CPU: one level of `s` over OpenBLAS, remainders peeled.
-pub fn cpu<T: Scalar>(s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>, alpha: T, beta: T) -> Result<()> {
-    peeled::<T, CoreError>(a, b, c, alpha, beta, |a, b, c, al, be| one_level(s, a, b, c, al, be), gemm1)
+/// One product on the CPU: one level of `s` over OpenBLAS in `ws` (made for the product's
+/// leading multiples of 4), remainders peeled.
+pub fn cpu<T: Scalar>(s: &Scheme, ws: &mut Workspace<T>, a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>,
+                      alpha: T, beta: T) -> Result<()> {
+    peeled::<T, CoreError>(a, b, c, alpha, beta, |a, b, c, al, be| one_level(s, ws, a, b, c, al, be), gemm1)
 }
 
 /// `f(op(A_i), op(B_i), C_i)` for every matrix of the stack, device runs summed. A C whose
