@@ -1,7 +1,7 @@
 """``calibrate()``: time the CPU against each OpenCL device over a size ladder and store, per
 device, the size from which the device wins end to end (NumPy in, NumPy out, transfers
-included); likewise for stacks of small products (every dimension up to 16) over a ladder of
-counts. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
+included); likewise for stacks of small products (every dimension up to 16) and of small SVDs
+(up to 32x32) over ladders of counts. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
 user's cache directory; until a device is calibrated a default applies (for small stacks: the
 CPU).
 """
@@ -21,6 +21,9 @@ LADDER = (128, 256, 512, 1024, 2048, 4096)
 # Stacks of 4x4 products, by count (4096 to 4 Mi products: 1.5 MiB to 1.5 GiB of float64).
 SMALL_LADDER = tuple(4**e for e in range(6, 12))
 SMALL_SHAPE = (4, 4, 4)
+# Stacks of 4x4 SVDs, by count (1024 to 256 Ki matrices); larger matrices only favour the device.
+SVD_LADDER = tuple(4**e for e in range(5, 10))
+SVD_SHAPE = (4, 4)
 
 
 def _progress(total: int, enabled: bool):
@@ -49,7 +52,8 @@ def _progress(total: int, enabled: bool):
 
 
 def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
-              progress: bool = True, store: bool = True, schemes: bool = False, small_counts=SMALL_LADDER) -> dict:
+              progress: bool = True, store: bool = True, schemes: bool = False, small_counts=SMALL_LADDER,
+              svd_counts=SVD_LADDER) -> dict:
     """Measure ``gemm`` on the CPU and on each OpenCL device; store the crossovers.
 
     ``devices``: indices (default: every usable GPU or accelerator). For each device and dtype
@@ -68,8 +72,12 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     ``(index, dtype, "gemm_small")`` in ``crossovers``) and decides for every stack of products
     with all dimensions up to 16 (larger ones only favour the device more). Until it is
     measured "auto" keeps such stacks on the CPU. The default ladder (4096 to 4 Mi products)
-    takes seconds per device and dtype on a GPU machine. An empty ladder (``sizes`` or
-    ``small_counts``) is not measured: its stored crossover is kept.
+    takes seconds per device and dtype on a GPU machine. An empty ladder (``sizes``,
+    ``small_counts`` or ``svd_counts``) is not measured: its stored crossover is kept.
+
+    ``svd_counts``: stacks of that many 4x4 SVDs (U, S and V^T), end to end on the CPU and on each
+    device; the crossover (keys ``(index, dtype, "svd_small")``) decides for every stack of SVDs
+    up to 32x32. Until it is measured "auto" keeps them on the CPU.
     """
     from . import linalg
 
@@ -77,7 +85,7 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     if devices is None:
         devices = [d.index for d in found if d.type != "cpu" and not d.unusable]
     devices = list(devices)
-    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts))
+    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts) + len(svd_counts))
     bar = _progress(steps, progress)
     rng = np.random.default_rng(0)
     timings, crossovers, path = [], {}, None
@@ -88,6 +96,11 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                 crossovers[(index, dt, "gemm_small")] = cross
                 if store:
                     path = _core.set_crossover(index, "gemm_small", dt, cross)
+            if svd_counts:
+                cross = _svd_stacks(linalg, index, dt, svd_counts, repeats, rng, timings, bar)
+                crossovers[(index, dt, "svd_small")] = cross
+                if store:
+                    path = _core.set_crossover(index, "svd_small", dt, cross)
             if not sizes:
                 continue
             wins = []
@@ -180,6 +193,29 @@ def _small_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
             cpu = median_time(lambda: linalg.gemm(a, b, device="cpu"), repeats)
             dev = median_time(lambda: linalg.gemm(a, b, device=f"opencl:{index}"), repeats)
             timings.append({"device": index, "dtype": dt, "count": count, "shape": SMALL_SHAPE, "cpu_s": cpu, "device_s": dev})
+            wins.append((count, dev < cpu))
+        if bar:
+            bar.update()
+    return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
+
+
+def _svd_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
+    """The crossover in matrices of stacks of SVD_SHAPE SVDs on device ``index``."""
+    m, n = SVD_SHAPE
+    wins = []
+    for count in counts:
+        if bar:
+            bar.set_postfix_str(f"device {index} {dt} svd {count} x {m}x{n}")
+        try:
+            explain("svd", (count, m, n), dtype=dt, device=f"opencl:{index}")
+        except Exception as e:  # cannot hold or run it: the CPU keeps this count
+            timings.append({"device": index, "dtype": dt, "count": count, "svd": SVD_SHAPE, "skipped": str(e)})
+            wins.append((count, False))
+        else:
+            a = rng.random((count, m, n), dtype=np.dtype(dt).type) - 0.5
+            cpu = median_time(lambda: linalg.svd(a, device="cpu"), repeats)
+            dev = median_time(lambda: linalg.svd(a, device=f"opencl:{index}"), repeats)
+            timings.append({"device": index, "dtype": dt, "count": count, "svd": SVD_SHAPE, "cpu_s": cpu, "device_s": dev})
             wins.append((count, dev < cpu))
         if bar:
             bar.update()

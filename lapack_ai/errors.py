@@ -391,6 +391,15 @@ INFO_TABLE: dict[str, InfoEntry] = {
                  lambda i, s: (f"the QR-iteration SVD did not converge: {i} superdiagonals of an "
                                "intermediate bidiagonal form did not converge to zero"),
                  _NO_CONV_RECS)),
+    # Not LAPACK: the one-sided Jacobi SVD of stacks up to 32x32 on an OpenCL device
+    # (kernels/svd_small.cl); info is the sweep cap that was reached.
+    "gesvj_batched": InfoEntry(
+        (),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: (f"the one-sided Jacobi SVD on the OpenCL device did not converge in {i} sweeps "
+                               "(some pair of columns was still being rotated)"),
+                 ("Run it on the CPU (device='cpu'), whose LAPACK gesdd/gesvd may succeed;",
+                  "lapack_ai.diagnose(a) shows the scales."))),
     "trtrs": InfoEntry(
         ("UPLO", "TRANS", "DIAG", "N", "NRHS", "A", "LDA", "B", "LDB", "INFO"),
         Positive(SingularMatrixError, "pivot",

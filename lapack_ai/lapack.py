@@ -72,13 +72,13 @@ def _make(prefix: str, dtype):
     def gesvd(a, jobu="A", jobvt="A", *, check_finite=True):
         op = prefix + "gesvd"
         a = _mat(a, "a", dtype, op)
-        u, s, vt, _ = _call(op, _core.svd, {"a": a}, jobu, jobvt, "gesvd", check_finite)
+        u, s, vt, *_ = _call(op, _core.svd, {"a": a}, jobu, jobvt, "gesvd", check_finite, "cpu")  # LAPACK's, by name
         return u, s, vt
 
     def gesdd(a, jobz="A", *, check_finite=True):
         op = prefix + "gesdd"
         a = _mat(a, "a", dtype, op)
-        u, s, vt, _ = _call(op, _core.svd, {"a": a}, jobz, jobz, "gesdd", check_finite)
+        u, s, vt, *_ = _call(op, _core.svd, {"a": a}, jobz, jobz, "gesdd", check_finite, "cpu")
         return u, s, vt
 
     def gesv(a, b, *, check_finite=True):

@@ -239,7 +239,7 @@ def _product_args(op, a, b, c, alpha, beta, trans_a, trans_b):
 
 # ---- decompositions ----
 
-def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesdd", check_finite=True):
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesdd", check_finite=True, device=None):
     """Singular value decomposition ``a = U @ diag(S) @ Vh``, as ``numpy.linalg.svd``.
 
     Returns ``SVDResult(U, S, Vh)``, or only ``S`` when ``compute_uv=False``. ``driver`` picks
@@ -247,15 +247,32 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
     ``hermitian=True`` reads only the lower triangle of a symmetric ``a`` and computes, as NumPy
     does, from ``eigh`` (``full_matrices`` and ``driver`` then play no part).
 
+    ``device``: as for ``gemm`` ("auto", "cpu", "opencl", "opencl:<index or name>"; None takes
+    the process default). Stacks of float32/float64 matrices up to 32x32 can run on an OpenCL
+    device (one-sided Jacobi; ``driver`` then plays no part, ``full_matrices`` and ``compute_uv``
+    are honoured): "auto" sends them there from the count of matrices ``calibrate()`` measured a
+    win at. If the device fails
+    during the call the CPU computes the result and a DeviceFallbackWarning says why.
+
     Raises ConvergenceError if the driver does not converge (the error names the routine that
-    actually ran), NonFiniteError for NaN/Inf input.
+    actually ran), NonFiniteError for NaN/Inf input; DeviceError when a forced device cannot
+    run the call (larger matrices, complex input, ``hermitian=True``).
     """
+    if device is not None or _steers():
+        device = _device_request(device)  # the caller's, else a config_context override
     if hermitian:
+        if device is not None and _core.parse_device(device) not in ("auto", "cpu"):
+            from .errors import DeviceError
+
+            raise DeviceError("svd", device, "svd(hermitian=True) runs eigh, which has no OpenCL implementation yet; "
+                              "use device='cpu' or 'auto'")
         return _svd_hermitian(a, compute_uv, check_finite)
     if driver not in ("gesdd", "gesvd"):
         raise ValueError(f"svd: driver must be 'gesdd' or 'gesvd', got {driver!r}")
     job = ("A" if full_matrices else "S") if compute_uv else "N"
-    u, s, vt, _ = _core_first("svd", _core.svd, a, job, job, driver, check_finite, square_input=False)
+    u, s, vt, _, warning = _core_first("svd", _core.svd, a, job, job, driver, check_finite, device, square_input=False)
+    if warning:
+        warnings.warn(warning, DeviceFallbackWarning, stacklevel=2)
     if not compute_uv:
         return s
     if type(a) is not np.ndarray:
@@ -282,9 +299,10 @@ def _svd_hermitian(a, compute_uv, check_finite):
     return SVDResult(u, s, vt)
 
 
-def svdvals(a, *, check_finite=True):
-    """Singular values in descending order, as ``scipy.linalg.svdvals`` (stacks allowed)."""
-    return svd(a, compute_uv=False, check_finite=check_finite)
+def svdvals(a, *, check_finite=True, device=None):
+    """Singular values in descending order, as ``scipy.linalg.svdvals`` (stacks allowed).
+    ``device`` as for ``svd``."""
+    return svd(a, compute_uv=False, check_finite=check_finite, device=device)
 
 
 def cholesky(a, lower=None, *, upper=None, check_finite=True):

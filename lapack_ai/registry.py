@@ -128,12 +128,17 @@ def _svd_facts(args, kw, shapes, p, d):
     if _arg(args, kw, 3, "hermitian", False):
         return _eigh_facts(uv)(args, kw, shapes, p, d)
     m, n = _mn(shapes)
-    return p + kw.get("driver", "gesdd"), _svd_flops(m, n, uv)
+    return _svd_run(p, kw.get("driver", "gesdd"), d), _svd_flops(m, n, uv)
+
+
+def _svd_run(p, driver, d):
+    """What ran: the LAPACK driver, or the OpenCL small-SVD kernel (flops stay LAPACK's count)."""
+    return f"opencl svd ({d[4] or 'kernel'})" if d and d[0] == "opencl" else p + driver
 
 
 def _svdvals_facts(args, kw, shapes, p, d):
     m, n = _mn(shapes)
-    return p + "gesdd", _svd_flops(m, n, False)
+    return _svd_run(p, "gesdd", d), _svd_flops(m, n, False)
 
 
 def _solve_facts(args, kw, shapes, p, d):

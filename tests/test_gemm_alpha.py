@@ -442,7 +442,7 @@ def fallback_call(fault, *args, **kwargs):
     """gemm_alpha with ``fault`` injected: must warn DeviceFallbackWarning and fall back."""
     _core.inject_fault(fault)
     try:
-        with pytest.warns(DeviceFallbackWarning, match="(failed.*the CPU computed the standard product instead|was lost.*disabled for the rest of this process)"):
+        with pytest.warns(DeviceFallbackWarning, match="(failed.*computed on the CPU instead|was lost.*disabled for the rest of this process)"):
             out = la.gemm_alpha(*args, **kwargs)
     finally:
         _core.inject_fault(None, reset=True)  # reset: re-enable a device a "lost" fault disabled

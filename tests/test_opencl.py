@@ -295,12 +295,12 @@ def test_explain_auto_forced_and_impossible(monkeypatch):
     with pytest.raises(DeviceError, match="no OpenCL device 99"):
         lapack_ai.explain("gemm", (4, 4), (4, 4), device="opencl:99")
     with pytest.raises(DeviceError, match="no OpenCL implementation"):
-        lapack_ai.explain("svd", (4, 4), device="opencl")
+        lapack_ai.explain("cholesky", (4, 4), device="opencl")
     with pytest.raises(DeviceError, match="no OpenCL device matches"):
         lapack_ai.gemm(np.ones((2, 2)), np.ones((2, 2)), device="opencl:nosuchdevice")
     with pytest.raises(ValueError, match="device must be"):
         lapack_ai.gemm(np.ones((2, 2)), np.ones((2, 2)), device="tpu")
-    assert lapack_ai.explain("svd", (4, 4)).strategy == "cpu"
+    assert lapack_ai.explain("cholesky", (4, 4)).strategy == "cpu"
 
 
 def test_memory_cap_and_gpu_switch(monkeypatch):
@@ -332,7 +332,7 @@ def test_process_default_device(monkeypatch):
     a = np.random.default_rng(0).standard_normal((40, 30))
     check(lapack_ai.gemm(a, a.T), a @ a.T, np.float64, 30)
     assert lapack_ai.last_decision().strategy == "opencl"
-    lapack_ai.svd(a)  # no OpenCL kernel: the process default does not force it
+    lapack_ai.cholesky(a.T @ a)  # no OpenCL kernel: the process default does not force it
     assert lapack_ai.last_decision().strategy == "cpu"
 
 
@@ -350,7 +350,7 @@ def test_calibrated_crossover_drives_auto():
 
 
 def test_calibrate_stores_crossovers():
-    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(8, 16), dtypes=("float64",), small_counts=(), repeats=1,
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(8, 16), dtypes=("float64",), small_counts=(), svd_counts=(), repeats=1,
                             progress=False)
     assert set(r["crossovers"]) == {(DEV.index, "float64")}
     assert len(r["timings"]) == 2 and all(t["cpu_s"] > 0 and t["device_s"] > 0 for t in r["timings"])

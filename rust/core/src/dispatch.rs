@@ -2,7 +2,8 @@
 //!
 //! `decide` weighs the operation, shapes, dtype, the devices, their memory under the
 //! `LAPACK_GPU_MEMORY_LIMIT` cap, the host's (cgroup) memory, and the measured or default
-//! crossover size (for stacks of small products their count: `SMALL_GEMM_OP`), and returns a
+//! crossover size (for stacks of small products and small SVDs their count: `SMALL_GEMM_OP`,
+//! `SMALL_SVD_OP`), and returns a
 //! named strategy with its reasons in words. Routines without an OpenCL kernel always get the
 //! CPU. The last decision of each thread is kept for `last()`.
 
@@ -196,6 +197,32 @@ fn small_gemm(p: &Problem) -> bool {
     p.op == "gemm" && p.m.max(p.n).max(p.k) <= opencl::gemm_small::MAX_DIM
 }
 
+/// The crossover key of stacks of SVDs with max(m, n) up to `svd_small::MAX_DIM`, measured in
+/// matrices (their count), as `SMALL_GEMM_OP`; CPU until calibrate() measures a device winning.
+/// Larger SVDs have no OpenCL kernel yet.
+pub const SMALL_SVD_OP: &str = "svd_small";
+
+const _: () = assert!(opencl::svd_small::MAX_DIM == 32, "update the reasons that say 32x32");
+
+/// Stacks weighed by their count: (crossover key, what they are in a reason, what one is).
+fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)> {
+    if small_gemm(p) {
+        Some((SMALL_GEMM_OP, "stacks of products up to 16x16x16", "products"))
+    } else if p.op == "svd" {
+        Some((SMALL_SVD_OP, "stacks of SVDs up to 32x32", "matrices"))
+    } else {
+        None
+    }
+}
+
+/// Why `p` has no OpenCL kernel although its operation has one, or None.
+fn not_covered(p: &Problem) -> Option<String> {
+    (p.op == "svd" && p.m.max(p.n) > opencl::svd_small::MAX_DIM).then(|| {
+        format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= {} so far, not {}", opencl::svd_small::MAX_DIM,
+                p.describe())
+    })
+}
+
 /// Store a measured crossover (writes the user's cache file).
 pub fn set_crossover(dev: &DeviceInfo, op: &str, dtype: &str, n: usize) -> std::io::Result<()> {
     set_crossover_at(&dev.key(), op, dtype, n)
@@ -218,7 +245,7 @@ pub fn reload_crossovers() {
 // ---- the decision ----
 
 /// Operations with an OpenCL implementation.
-pub const OPENCL_OPS: &[&str] = &["gemm"];
+pub const OPENCL_OPS: &[&str] = &["gemm", "svd"];
 
 /// A problem as dispatch sees it: `count` products of (m x k) by (k x n), or for other
 /// routines `count` matrices of m x n (k = n).
@@ -240,11 +267,15 @@ impl Problem<'_> {
             _ => 8,
         }
     }
-    /// Bytes on the device (gemm: A, B and C).
+    /// Bytes on the device (gemm: A, B and C; svd: A, S and at most square U and V^T).
     pub fn device_bytes(&self) -> u64 {
         // Saturating: a broadcast stack can name more elements than 64 bits count.
         let (c, m, n, k) = (self.count as u64, self.m as u64, self.n as u64, self.k as u64);
-        let per = m.saturating_mul(k).saturating_add(k.saturating_mul(n)).saturating_add(m.saturating_mul(n));
+        let per = if self.op == "svd" {
+            m.saturating_mul(n).saturating_add(m.saturating_mul(m)).saturating_add(n.saturating_mul(n)).saturating_add(m.min(n))
+        } else {
+            m.saturating_mul(k).saturating_add(k.saturating_mul(n)).saturating_add(m.saturating_mul(n))
+        };
         c.saturating_mul(per).saturating_mul(self.elem())
     }
     fn size(&self) -> usize {
@@ -252,7 +283,15 @@ impl Problem<'_> {
     }
     fn describe(&self) -> String {
         let stack = if self.count != 1 { format!("{} x ", self.count) } else { String::new() };
-        format!("{stack}{}x{}x{} {}", self.m, self.n, self.k, self.dtype)
+        if self.op == "gemm" || self.op == "gemm_alpha" {
+            format!("{stack}{}x{}x{} {}", self.m, self.n, self.k, self.dtype)
+        } else {
+            format!("{stack}{}x{} {}", self.m, self.n, self.dtype)
+        }
+    }
+    /// "has nothing to multiply" and the like, for a stack with no work.
+    fn nothing(&self) -> &'static str {
+        if self.op == "svd" { "has nothing to decompose" } else { "has nothing to multiply" }
     }
 }
 
@@ -340,7 +379,7 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     if request == Request::Cpu {
         return Ok(Decision::cpu("cpu: requested"));
     }
-    let has_kernel = OPENCL_OPS.contains(&p.op);
+    let has_kernel = OPENCL_OPS.contains(&p.op) && not_covered(p).is_none();
     let forced = matches!(request, Request::OpenCl(_));
     if p.dtype.starts_with("complex") {
         // No complex kernel yet: say so instead of calibrating a crossover that cannot exist.
@@ -348,6 +387,9 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
         return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
     }
     if !has_kernel {
+        if let Some(why) = not_covered(p) {
+            return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
+        }
         if forced && explicit {
             return Err(format!("{} has no OpenCL implementation yet; use device='cpu' or 'auto'", p.op));
         }
@@ -368,30 +410,36 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
             return Err(format!("device {} cannot run this call: {why}", dev.index));
         }
         if empty {
-            return Ok(Decision::cpu(format!("cpu: {} has nothing to multiply; no device needed", p.describe())));
+            return Ok(Decision::cpu(format!("cpu: {} {}; no device needed", p.describe(), p.nothing())));
         }
         return Ok(Decision { backend: Backend::OpenCl(dev.index), strategy: "opencl", device: Some(dev.name.clone()),
                              reason: Cow::Owned(format!("opencl: {} on {} (requested)", p.describe(), dev.name)) });
     }
     // Auto: the first GPU-like device that can run it and is past its crossover.
     if empty {
-        return Ok(Decision::cpu(format!("cpu: {} has nothing to multiply", p.describe())));
+        return Ok(Decision::cpu(format!("cpu: {} {}", p.describe(), p.nothing())));
     }
-    // Small products are weighed by their number (SMALL_GEMM_OP), everything else by its size.
-    let small = small_gemm(p);
-    let (op, measure, default) = if small { (SMALL_GEMM_OP, p.count, usize::MAX) } else { (p.op, p.size(), DEFAULT_CROSSOVER) };
-    let at = |x: usize| if small { format!("of {x} products") } else { format!("n={x}") };
+    // Small products and small SVDs are weighed by their number (SMALL_GEMM_OP, SMALL_SVD_OP),
+    // everything else by its size.
+    let stack = small_stack(p);
+    let small = stack.is_some();
+    let (op, measure, default) = match stack {
+        Some((key, _, _)) => (key, p.count, usize::MAX),
+        None => (p.op, p.size(), DEFAULT_CROSSOVER),
+    };
+    let (what, unit) = stack.map_or(("", ""), |(_, what, unit)| (what, unit));
+    let at = |x: usize| if small { format!("of {x} {unit}") } else { format!("n={x}") };
     let smallest = smallest_crossover(op, p.dtype, default);
     if measure < smallest {
         // Below every device's crossover: decided without even looking for devices.
         return Ok(Decision::cpu(match (small, smallest) {
             (false, _) => Cow::Borrowed("cpu: below every OpenCL device's crossover"),
-            (true, usize::MAX) if measured(op, p.dtype) => Cow::Borrowed("cpu: stacks of products up to 16x16x16 stay on the CPU: \
-                                                 no OpenCL device beat it when calibrate() measured them"),
-            (true, usize::MAX) => Cow::Borrowed("cpu: stacks of products up to 16x16x16 stay on the CPU below the default crossover \
-                                                 (not calibrated: calibrate() measures it)"),
-            (true, x) => Cow::Owned(format!("cpu: {} is below every OpenCL device's measured crossover for stacks of small \
-                                             products (the smallest: {x} products)", p.describe())),
+            (true, usize::MAX) if measured(op, p.dtype) => Cow::Owned(format!("cpu: {what} stay on the CPU: no OpenCL device \
+                                                 beat it when calibrate() measured them")),
+            (true, usize::MAX) => Cow::Owned(format!("cpu: {what} stay on the CPU below the default crossover (not calibrated: \
+                                                 calibrate() measures it)")),
+            (true, x) => Cow::Owned(format!("cpu: {} is below every OpenCL device's measured crossover for {what} (the smallest: \
+                                             {x} {unit})", p.describe())),
         }));
     }
     let found = opencl::devices();
@@ -411,8 +459,8 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
         if measure < cross {
             let why = match (cross, source) {
                 (usize::MAX, "measured") => "the device never won when measured".to_string(),
-                (usize::MAX, _) => "stacks of small products stay on the CPU below the default crossover (not calibrated: \
-                                    calibrate() measures it)".to_string(),
+                (usize::MAX, _) => format!("{what} stay on the CPU below the default crossover (not calibrated: \
+                                    calibrate() measures it)"),
                 _ => format!("below the {source} crossover {}", at(cross)),
             };
             why_not.push(format!("{} on {}: {why}", p.describe(), dev.name));

@@ -222,6 +222,28 @@ pub fn gemm_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: us
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// svd_small_kernel_times(index, count, m, n, dtype, reps, vectors=True) -> (kernel, [ns per
+/// launch]): device-only timing of the small-SVD kernel on a dense row-major stack of `count`
+/// random m x n matrices already on the device (thin U, S and V^T, or S only); a launch that
+/// reports a matrix (NaN, no convergence) is a RuntimeError.
+#[pyfunction]
+#[pyo3(signature = (index, count, m, n, dtype, reps, vectors=true))]
+#[allow(clippy::too_many_arguments)]
+pub fn svd_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usize, n: usize, dtype: &str, reps: usize,
+                              vectors: bool) -> PyResult<(String, Vec<u64>)> {
+    use opencl::svd_small::bench_svd;
+    if dtype != "float64" && dtype != "float32" {
+        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    }
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        match dtype {
+            "float64" => bench_svd::<f64>(&gpu, count, m, n, reps, vectors),
+            _ => bench_svd::<f32>(&gpu, count, m, n, reps, vectors),
+        }
+    }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// gemm_schedule(index, m, n, k, dtype, count, kernel) -> (variant, whole, split, slices): how
 /// gemm would launch an m x n x k product (x count) on the device: tiles computed whole, then
 /// tiles of a last, partly filled wave split into K-slices (tests and benchmarks).

@@ -214,11 +214,12 @@ fn min_rcond<R: Scalar + num_traits::Float>(r: &ArrayD<R>) -> f64 {
 
 // ---- high level: stacks (..., m, n) ----
 
+#[allow(clippy::too_many_arguments)]
 fn svd_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str,
-                              check_finite: bool) -> PyResult<(Obj, Obj, Obj, String)> {
+                  check_finite: bool, device: Option<&str>) -> PyResult<SvdOut> {
+    let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), false)?;
-    let d = decide("svd", a.shape(), T::DTYPE);
     let drv = match driver {
         "gesdd" => svdm::Driver::Gesdd,
         "gesvd" => svdm::Driver::Gesvd,
@@ -226,15 +227,29 @@ fn svd_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, dri
     };
     let (ju, jvt) = (vectors(jobu)?, vectors(jobvt)?);
     let v = view(&a, "a")?;
-    let r = run(py, &d, || svdm::svd(v, ju, jvt, drv, check_finite))?;
-    Ok((opt(py, r.u)?, arr(py, r.s)?, opt(py, r.vt)?, format!("{}{}", T::PREFIX, driver)))
+    let (r, out) = py.detach(|| svdm::svd_dispatched(v, ju, jvt, drv, check_finite, request.as_ref()))
+        .map_err(|e| {
+            // Decided: the decision of this call was recorded before anything could fail.
+            let backend = if matches!(e, CoreError::Device(_)) { "dispatch" } else { dispatch::last().map_or("cpu", |l| l.decision.backend.name()) };
+            to_py(py, e, backend)
+        })?;
+    let routine = match out.run {
+        Some(_) => lapack_ai_core::opencl::svd_small::routine::<T>(),
+        None => format!("{}{}", T::PREFIX, driver),
+    };
+    Ok((opt(py, r.u)?, arr(py, r.s)?, opt(py, r.vt)?, routine, out.warning))
 }
 
-/// svd(a, jobu, jobvt, driver, check_finite) -> (u | None, s, vt | None, routine)
+type SvdOut = (Obj, Obj, Obj, String, Option<String>);
+
+/// svd(a, jobu, jobvt, driver, check_finite, device=None) -> (u | None, s, vt | None, routine,
+/// fallback warning | None): on the CPU (driver), or for stacks up to 32x32 on an OpenCL device
+/// where dispatch picks it or `device` forces it.
 #[pyfunction]
-pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str, check_finite: bool)
-           -> PyResult<(Obj, Obj, Obj, String)> {
-    by_dtype!(py, "svd", a, svd_t(py, a, jobu, jobvt, driver, check_finite))
+#[pyo3(signature = (a, jobu, jobvt, driver, check_finite, device=None))]
+pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str, check_finite: bool,
+           device: Option<&str>) -> PyResult<SvdOut> {
+    by_dtype!(py, "svd", a, svd_t(py, a, jobu, jobvt, driver, check_finite, device))
 }
 
 fn solve_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, assume: &str,

@@ -108,9 +108,10 @@ const WG_TARGET: usize = 256;
 const LOCAL_BUDGET: usize = 24 << 10;
 const LOCAL_BUDGET_MATRIX: usize = 32 << 10;
 /// Work-items of a product (element, direct) at most: larger products take several rows per
-/// work-item (16x16: 4 rows of one column), so an operand value read from local memory feeds
-/// several FMAs.
-const MAX_ITEMS_PER_PRODUCT: usize = 64;
+/// work-item (8x8: 4 rows of one column, 16x16: the whole column), so an operand value read
+/// from local memory feeds several FMAs. On the H200 16x16 float64 went from 0.78 of copy
+/// bandwidth at 64 work-items a product to 0.82 at 32 and 0.91 at 16 (LAPACK_AI_SMALL_GEMM_ROWS).
+const MAX_ITEMS_PER_PRODUCT: usize = 16;
 /// Rounds of products per group at most (element): more matrices per group, more loads in
 /// flight per work-item before the barrier.
 const MAX_ROUNDS: usize = 8;
@@ -332,7 +333,12 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, l: &Launch
             .set_global_work_sizes(&[groups * l.wg]).set_local_work_sizes(&[l.wg])
             .enqueue_nd_range(&gpu.queue)
     }, "launching the gemm_small kernel")?;
-    check(event.wait(), "waiting for the gemm_small kernel")?;
+    device_ns(&event, "gemm_small")
+}
+
+/// Waits for a launch and returns its device time in ns (OpenCL profiling events).
+pub(super) fn device_ns(event: &opencl3::event::Event, kernel: &str) -> Result<u64, ClFail> {
+    check(event.wait(), &format!("waiting for the {kernel} kernel"))?;
     let t0 = check(event.profiling_command_start(), "reading the kernel's start time")?;
     let t1 = check(event.profiling_command_end(), "reading the kernel's end time")?;
     Ok(t1.saturating_sub(t0))
@@ -353,20 +359,7 @@ pub fn bench_small<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, k: us
     let l = plan(&gpu.info, std::mem::size_of::<T>(), (m, n, k), (false, false), variant.unwrap_or_else(SmallVariant::from_env),
                  &Knobs::from_env());
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("gemm_small.cl")], &l.options(double, false, true))?;
-    // A block of random values repeated: the values do not change the time, generating them would.
-    let mut seed = 0x9E3779B97F4A7C15u64;
-    let block: Vec<T> = (0..(1usize << 16)).map(|_| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        T::from((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5).unwrap()
-    }).collect();
-    let fill = |len: usize| -> Result<Vec<T>, ClFail> {
-        let mut v = host_vec::<T>(len)?;
-        v.iter_mut().zip(block.iter().cycle()).for_each(|(o, &x)| *o = x);
-        Ok(v)
-    };
-    let (ha, hb, hc) = (fill(count * m * k)?, fill(count * k * n)?, fill(count * m * n)?);
+    let (ha, hb, hc) = (random_fill(count * m * k)?, random_fill(count * k * n)?, random_fill(count * m * n)?);
     let q = &gpu.queue;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let mut db = alloc::<T>(gpu, hb.len(), CL_MEM_READ_ONLY)?;
@@ -381,6 +374,21 @@ pub fn bench_small<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, k: us
     let times = (0..reps).map(|_| enqueue(gpu, &program.0, &l, count, T::one(), beta, beta != T::zero(), (&da, &db, &dc)))
         .collect::<Result<Vec<u64>, ClFail>>()?;
     Ok((name(l.variant, m, n, k), times))
+}
+
+/// `len` values uniform in [-0.5, 0.5) for kernel timings: a block of 2^16 random values
+/// repeated (the values do not change the time of a product, generating them all would).
+pub(super) fn random_fill<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
+    let mut seed = 0x9E3779B97F4A7C15u64;
+    let block: Vec<T> = (0..(1usize << 16)).map(|_| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        T::from((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5).unwrap()
+    }).collect();
+    let mut v = host_vec::<T>(len)?;
+    v.iter_mut().zip(block.iter().cycle()).for_each(|(o, &x)| *o = x);
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -438,7 +446,7 @@ mod tests {
     }
 
     /// The flagship shapes on a Hopper-like device: 16-byte loads, full groups, several
-    /// rounds of 4x4 products per group, 16x16 split four rows to a work-item.
+    /// rounds of 4x4 products per group, 8x8 four rows to a work-item, 16x16 whole columns.
     #[test]
     fn launches_of_the_flagship_shapes() {
         let h = device(1024, 48 << 10);
@@ -448,9 +456,9 @@ mod tests {
         let l = el(4, (4, 4, 4));
         assert_eq!((l.r, l.wg, l.mpg, l.vw), (1, 256, 128, 4));
         let l = el(8, (8, 8, 8));
-        assert_eq!((l.r, l.wg, l.wpr, l.vw), (1, 256, 4, 2));
+        assert_eq!((l.r, l.wg, l.wpr, l.vw), (4, 256, 16, 2));
         let l = el(8, (16, 16, 16));
-        assert_eq!((l.r, l.wg, l.wpr, l.mpg), (4, 256, 4, 4));
+        assert_eq!((l.r, l.wg, l.wpr, l.mpg), (16, 80, 5, 5)); // 5 products' 4 KiB of local memory each
         let l = plan(&h, 8, (4, 4, 4), (false, false), SmallVariant::Matrix, &Knobs::default());
         assert_eq!((l.wg, l.mpg, l.vw), (64, 64, 2));
         assert!(l.local_bytes <= LOCAL_BUDGET_MATRIX);

@@ -102,6 +102,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("gemm.cl", include_str!("../../../../kernels/gemm.cl")),
     ("gemm_dmma.cl", include_str!("../../../../kernels/gemm_dmma.cl")),
     ("gemm_small.cl", include_str!("../../../../kernels/gemm_small.cl")),
+    ("svd_small.cl", include_str!("../../../../kernels/svd_small.cl")),
 ];
 
 /// The source of kernel file `name` with its `#include "..."` lines replaced by the embedded

@@ -13,7 +13,7 @@ use crate::dispatch::{self, Backend, Decision, Problem, Request};
 use crate::error::{CoreError, Result};
 use crate::lapack::{self, Operand};
 use crate::layout::{split_shape, Mats};
-use crate::opencl::{self, gemm::{KernelChoice, Run}, FailKind};
+use crate::opencl::{self, gemm::{KernelChoice, Run}};
 use crate::scalar::Scalar;
 use crate::threads;
 
@@ -75,17 +75,8 @@ pub fn gemm_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
             Ok(Outcome { decision, run: Some(run), warning: None })
         }
         Err(fail) => {
-            let device = decision.device.clone().unwrap_or_default();
-            let mut warning = Some(format!("gemm on OpenCL device {index} ({device}) failed: {fail}; computed on the CPU instead"));
-            if fail.kind == FailKind::Lost {
-                let first = opencl::disable(&format!("device {index} ({device}) lost: {fail}"));
-                opencl::runtime::forget();
-                warning = first.then(|| format!("OpenCL device {index} ({device}) was lost ({fail}); OpenCL devices are disabled \
-                                                 for the rest of this process and calls run on the CPU"));
-            }
-            log::warn!(target: "lapack_ai", "gemm fell back to the CPU: {fail}");
+            let (decision, warning) = super::device_failed("gemm", index, decision, &fail);
             gemm(a, b, c, alpha, beta, trans_a, trans_b)?;
-            let decision = Decision::fallback(decision.device, format!("cpu-fallback: {} failed ({}): {fail}", device, fail.kind.name()));
             dispatch::record("gemm", &decision);
             Ok(Outcome { decision, run: None, warning })
         }

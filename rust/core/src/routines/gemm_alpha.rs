@@ -7,10 +7,10 @@
 use ndarray::{ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis};
 
 use crate::alpha::{one_level, peeled, short_name, Scheme, SchemeRequest, Workspace};
-use crate::dispatch::{self, Backend, Decision, Problem, Request};
+use crate::dispatch::{self, Backend, Problem, Request};
 use crate::error::{CoreError, Result};
 use crate::layout::Mats;
-use crate::opencl::{self, gemm::{KernelChoice, Run}, FailKind};
+use crate::opencl::{self, gemm::{KernelChoice, Run}};
 use crate::routines::gemm::{dims, gemm1, gemm_dispatched, merged_mut, Outcome};
 use crate::scalar::Scalar;
 
@@ -69,18 +69,9 @@ pub fn gemm_alpha_dispatched<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, mut 
                 return Ok(AlphaOutcome { outcome: Outcome { decision, run: Some(run), warning: None }, scheme: Some(short_name(s)) });
             }
             Err(fail) => {
-                let device = decision.device.clone().unwrap_or_default();
-                let mut warning = Some(format!("gemm_alpha on OpenCL device {index} ({device}) failed: {fail}; the CPU \
-                                                computed the standard product instead"));
-                if fail.kind == FailKind::Lost {
-                    let first = opencl::disable(&format!("device {index} ({device}) lost: {fail}"));
-                    opencl::runtime::forget();
-                    warning = first.then(|| format!("OpenCL device {index} ({device}) was lost ({fail}); OpenCL devices are \
-                                                     disabled for the rest of this process and calls run on the CPU"));
-                }
-                log::warn!(target: "lapack_ai", "gemm_alpha fell back to the CPU: {fail}");
+                // the CPU runs the standard product: a scheme is worth its error only where it is faster
+                let (d, warning) = super::device_failed("gemm_alpha", index, decision, &fail);
                 crate::routines::gemm::gemm(a, b, c, alpha, beta, trans_a, trans_b)?;
-                let d = Decision::fallback(decision.device, format!("cpu-fallback: {device} failed ({}): {fail}", fail.kind.name()));
                 dispatch::record("gemm_alpha", &d);
                 return Ok(AlphaOutcome { outcome: Outcome { decision: d, run: None, warning }, scheme: None });
             }

@@ -49,6 +49,25 @@ pub(crate) fn refuse_inf<T: Scalar>(xs: &[T], arg: &'static str) -> Result<()> {
     Ok(())
 }
 
+/// After a device failed during `op`: the fallback decision and the warning for the caller (a
+/// lost device disables OpenCL for the process, and only the first call to see it warns). The
+/// caller then computes on the CPU.
+pub(crate) fn device_failed(op: &str, index: usize, decision: crate::dispatch::Decision, fail: &crate::opencl::ClFail)
+                            -> (crate::dispatch::Decision, Option<String>) {
+    use crate::opencl;
+    let device = decision.device.clone().unwrap_or_default();
+    let mut warning = Some(format!("{op} on OpenCL device {index} ({device}) failed: {fail}; computed on the CPU instead"));
+    if fail.kind == opencl::FailKind::Lost {
+        let first = opencl::disable(&format!("device {index} ({device}) lost: {fail}"));
+        opencl::runtime::forget();
+        warning = first.then(|| format!("OpenCL device {index} ({device}) was lost ({fail}); OpenCL devices are disabled \
+                                         for the rest of this process and calls run on the CPU"));
+    }
+    log::warn!(target: "lapack_ai", "{op} fell back to the CPU: {fail}");
+    let reason = format!("cpu-fallback: {} failed ({}): {fail}", device, fail.kind.name());
+    (crate::dispatch::Decision::fallback(decision.device, reason), warning)
+}
+
 /// The `uplo` letter for LAPACK when the buffer may hold the transpose of the caller's matrix.
 pub(crate) fn uplo(lower: bool, transposed: bool) -> u8 {
     if lower != transposed { b'L' } else { b'U' }

@@ -1,13 +1,17 @@
-//! Singular value decomposition: gesdd (divide and conquer) or gesvd (QR iteration).
+//! Singular value decomposition: gesdd (divide and conquer) or gesvd (QR iteration) on the
+//! CPU; stacks of matrices up to 32x32 also on an OpenCL device (one-sided Jacobi,
+//! `opencl::svd_small`), where dispatch chooses it.
 
 use ndarray::{ArrayD, ArrayViewD};
 
 use super::{load_checked, refuse_inf, Scratch};
 use crate::alloc::Need;
 use crate::batch::run;
+use crate::dispatch::{self, Backend, Decision, Problem, Request};
 use crate::error::{CoreError, Result};
 use crate::lapack::{gesdd, gesdd_min, gesvd, gesvd_min, grown, work_bytes, FMat};
-use crate::layout::{fill_identity, Mats, Stack, VecStack};
+use crate::layout::{fill_identity, split_shape, Mats, Stack, VecStack};
+use crate::opencl::{self, gemm::Run};
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
@@ -39,6 +43,53 @@ pub struct Svd<T: Scalar> {
     pub u: Option<ArrayD<T>>,
     pub s: ArrayD<T::Real>,
     pub vt: Option<ArrayD<T>>,
+}
+
+/// What a dispatched SVD did: the final decision (after any fallback), the device run, and a
+/// warning for the caller when the device failed and the CPU took over.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub decision: Decision,
+    pub run: Option<Run>,
+    pub warning: Option<String>,
+}
+
+/// `svd` through the dispatcher: stacks of matrices up to 32x32 in float32/float64 may run on an
+/// OpenCL device (one-sided Jacobi; `driver` then plays no part), everything else on the CPU.
+/// A device failure (out of memory or resources, build, lost device) falls back to the CPU
+/// with a warning; NaN, Inf and non-convergence found on the device are errors, as on the CPU.
+pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, driver: Driver, check_finite: bool,
+                                 request: Option<&Request>) -> Result<(Svd<T>, Outcome)> {
+    let (batch, m, n) = split_shape(a.shape())?;
+    let count = crate::layout::count(&batch)?;
+    let problem = Problem { op: "svd", count, m, n, k: n, dtype: T::DTYPE };
+    let decision = dispatch::decide_for(&problem, request).map_err(CoreError::Device)?;
+    // Each path records its decision before it can fail, so an error is told where it arose.
+    dispatch::record("svd", &decision);
+    let Backend::OpenCl(index) = decision.backend else {
+        let r = svd(a, ju, jvt, driver, check_finite)?;
+        return Ok((r, Outcome { decision, run: None, warning: None }));
+    };
+    // The device path's host memory: a staged copy of the input (at worst) and the results.
+    let k = m.min(n);
+    let full = |j: Vectors, d: usize| if j == Vectors::Full { d } else { k };
+    Need::new().array::<T>(&[count, m, n]).array::<T>(&[count, m, full(ju, m)]).array::<T>(&[count, full(jvt, n), n])
+        .array::<T>(&[count, k]).check("svd")?;
+    let start = std::time::Instant::now();
+    match opencl::gpu(index).and_then(|g| opencl::svd_small::svd(&g, a.view(), ju, jvt, check_finite, &opencl::svd_small::Knobs::from_env(), start)) {
+        Ok((result, run)) => {
+            let transfer = dispatch::Transfer { kernel: run.kernel.clone(), bytes_to_device: run.bytes_to_device,
+                                                bytes_from_device: run.bytes_from_device, kernel_ns: run.kernel_ns };
+            dispatch::record_run("svd", &decision, Some(transfer));
+            Ok((result?, Outcome { decision, run: Some(run), warning: None }))
+        }
+        Err(fail) => {
+            let (decision, warning) = super::device_failed("svd", index, decision, &fail);
+            dispatch::record("svd", &decision);
+            let r = svd(a, ju, jvt, driver, check_finite)?;
+            Ok((r, Outcome { decision, run: None, warning }))
+        }
+    }
 }
 
 /// SVD of every matrix of `a`: A = U diag(s) Vt. `ju`/`jvt` choose U and Vt separately

@@ -1,0 +1,168 @@
+"""The SVD on OpenCL against cuSOLVER (through torch) and the CPU path, in one run.
+
+Section ``batched`` (issue 17's batch rows): stacks of small SVDs on the one-sided Jacobi
+kernel (kernels/svd_small.cl), 100000 x 4x4 and 10000 x 32x32 in float64 and float32, thin U,
+S and V^T:
+  - correctness first: LAPACK's ratios (xDRVBD: residual, orthogonality of U and of V, at most
+    35) and the singular values against NumPy's, on the stack about to be timed (a sample of
+    its matrices), every case;
+  - kernel-side: OpenCL profiling events around launches on data already on the device
+    (``_core.svd_small_kernel_times``), against ``torch.linalg.svd`` on CUDA tensors timed with
+    CUDA events (cuSOLVER; torch picks gesvdjBatched for batches of matrices up to 32x32);
+  - end to end from NumPy (transfers included): ``lapack_ai.svd(a, full_matrices=False,
+    device=...)`` against ``torch.linalg.svd(torch.from_numpy(a).cuda())`` with the results
+    copied back, and lapack_ai's CPU path (LAPACK gesdd over threads).
+Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A short table is
+printed last; medians of --reps runs after one warm-up.
+
+    python benchmarks/svd_gpu.py [batched] [--device 0] [--reps 10] [--scale 1.0]
+                                 [--dtypes float64 float32]
+
+--scale multiplies every count (default 1 on a GPU, 0.1 on a CPU OpenCL device, where
+10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
+LAPACK_AI_SVD_SMALL_MPG (rust/core/src/opencl/svd_small.rs: `plan`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import lapack_ai
+from lapack_ai import _core
+
+# (count, m, n) at --scale 1, and issue 17's targets on an H200 (float64, kernel-side).
+BATCHED = [(100_000, 4, 4, 1.0e-3), (10_000, 32, 32, 5.0e-3)]
+RATIO_MAX = 35.0
+SAMPLE = 512  # matrices checked per case
+
+
+def ratios(a, u, s, vt):
+    """Largest LAPACK ratios over a stack (1-norms, float64)."""
+    m, n = a.shape[-2:]
+    eps = float(np.finfo(a.dtype).eps)
+    a, u, s, vt = (x.astype(np.float64) for x in (a, u, s, vt))
+    one = lambda x: np.abs(x).sum(axis=-2).max(axis=-1)  # noqa: E731
+    norm = np.maximum(one(a), np.finfo(np.float64).tiny)
+    res = one(a - (u * s[..., None, :]) @ vt) / (norm * max(m, n) * eps)
+    ou = one(np.eye(u.shape[-1]) - np.swapaxes(u, -1, -2) @ u) / (m * eps)
+    ov = one(np.eye(vt.shape[-2]) - vt @ np.swapaxes(vt, -1, -2)) / (n * eps)
+    return float(res.max()), float(ou.max()), float(ov.max())
+
+
+def check(a, selector):
+    """The device's thin SVD of a sample of ``a``: LAPACK's ratios and NumPy's values."""
+    x = a[:SAMPLE]
+    u, s, vt = lapack_ai.svd(x, full_matrices=False, device=selector)
+    r = ratios(x, u, s, vt)
+    want = np.linalg.svd(x.astype(np.float64), compute_uv=False)
+    k = min(a.shape[-2:])
+    verr = float((np.abs(s - want).max(axis=-1) / (k * np.finfo(a.dtype).eps * want[..., 0])).max())
+    assert max(r) <= RATIO_MAX and verr <= RATIO_MAX, f"{a.shape} {a.dtype}: ratios {r}, values {verr:.1f} k ulp ||A||"
+    return max(max(r), verr)
+
+
+def median_s(f, reps):
+    f()  # warm-up (and the kernel build)
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def torch_times(a, reps):
+    """(kernel-side s, end-to-end s) of torch.linalg.svd on CUDA, or (None, None)."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None, None
+        x = torch.from_numpy(a).cuda()
+    except Exception:
+        return None, None
+
+    def run():
+        return torch.linalg.svd(x, full_matrices=False)
+
+    run()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        run()
+        e.record()
+        torch.cuda.synchronize()
+        ts.append(s.elapsed_time(e) / 1e3)
+
+    def e2e():
+        u, sv, vh = torch.linalg.svd(torch.from_numpy(a).cuda(), full_matrices=False)
+        return u.cpu().numpy(), sv.cpu().numpy(), vh.cpu().numpy()
+
+    out = statistics.median(ts), median_s(e2e, reps)
+    del x
+    torch.cuda.empty_cache()
+    return out
+
+
+def batched(dev, reps, scale, dtypes):
+    rows = []
+    rng = np.random.default_rng(0)
+    for count0, m, n, target in BATCHED:
+        count = max(1, int(count0 * scale))
+        for dt in dtypes:
+            a = rng.standard_normal((count, m, n)).astype(dt)
+            worst = check(a, dev.selector)
+            name, ns = _core.svd_small_kernel_times(dev.index, count, m, n, dt, reps + 1)
+            kernel = statistics.median(ns[1:]) / 1e9
+            e2e = median_s(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
+            cpu = median_s(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))
+            tk, te = torch_times(a, reps)
+            # The target is for the full stack in float64 (issue 17), on an H200.
+            full = dt == "float64" and count == count0
+            rows.append((f"{count} x {m}x{n}", dt, name, worst, kernel, e2e, tk, te, cpu, target if full else None))
+            print(f"{count} x {m}x{n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms, end to end {e2e * 1e3:.2f} ms, "
+                  f"cpu {cpu * 1e3:.2f} ms", flush=True)
+    return rows
+
+
+def ms(x):
+    return "-" if x is None else f"{x * 1e3:.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sections", nargs="*", help="what to run: batched (the default; the only section so far)")
+    ap.add_argument("--device", type=int, default=None, help="OpenCL device index (default: the first GPU)")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--scale", type=float, default=None, help="multiplies every count (default 1 on a GPU, 0.1 else)")
+    ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    args = ap.parse_args()
+    if set(args.sections) - {"batched"}:
+        ap.error(f"unknown section(s) {sorted(set(args.sections) - {'batched'})}; known: batched")
+    devs = [d for d in lapack_ai.devices() if not d.unusable]
+    if not devs:
+        raise SystemExit(f"no usable OpenCL device: {lapack_ai.devices()}")
+    dev = devs[args.device] if args.device is not None else next((d for d in devs if d.type == "gpu"), devs[0])
+    scale = args.scale if args.scale is not None else (1.0 if dev.type == "gpu" else 0.1)
+    print(f"device {dev.index}: {dev.name} ({dev.platform}, driver {dev.driver_version}); scale {scale}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    rows = batched(dev, args.reps, scale, args.dtypes) if "batched" in (args.sections or ["batched"]) else []
+    print()
+    print("batched thin SVD (U, S, V^T), medians in ms; kernel: data on the device; e2e: NumPy in and out; "
+          "ratio: largest LAPACK test ratio seen (<= 35)")
+    head = f"{'stack':16} {'dtype':8} {'ratio':>5} {'opencl kernel':>13} {'opencl e2e':>10} {'cusolver kernel':>15} " \
+           f"{'cusolver e2e':>12} {'cpu':>9} {'target':>7}"
+    print(head)
+    print("-" * len(head))
+    for stack, dt, _, worst, k, e, tk, te, cpu, target in rows:
+        print(f"{stack:16} {dt:8} {worst:5.1f} {ms(k):>13} {ms(e):>10} {ms(tk):>15} {ms(te):>12} {ms(cpu):>9} {ms(target):>7}")
+
+
+if __name__ == "__main__":
+    main()

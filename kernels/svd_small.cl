@@ -1,0 +1,294 @@
+// Stacks of small SVDs (every dimension up to 32) by one-sided (Hestenes) Jacobi: the columns
+// of W (M x N, M >= N; the host passes A^T for a wide A) are rotated pairwise until every pair
+// is orthogonal to TOL relative to the columns' norms; then sigma_j = ||w_j||, u_j = w_j /
+// sigma_j, and V is the product of the rotations. Relative orthogonality is what makes U
+// orthogonal to working precision even for columns whose sigma is ulp-sized.
+//
+// A work-group holds MPG matrices in local memory, each column-major with odd stride LDA, and
+// one work-item per pair of columns: in each of the NP - 1 rounds of a sweep the NP / 2 pairs
+// of a round-robin ordering are disjoint, so the items of a matrix rotate them side by side,
+// with a barrier between rounds. A matrix that goes a whole sweep without a rotation is done;
+// the group sweeps while any of its matrices is not, at most SWEEPS times.
+//
+// Compile-time: M, N (the kernel's problem), the precision (common.h), and
+//   W_COLMAJOR  W(i, j) is w[j*M + i] in each matrix of the input (else w[i*N + j]);
+//   KU          columns of U to produce: 0 (none), N (thin) or M (completed to a square
+//               orthogonal matrix, full_matrices=True);
+//   WANT_V      accumulate and write V;
+//   TRANS       the outputs are the transposed problem's: U is written column-major (the
+//               caller's V^T) and V row-major (the caller's U); else U row-major, V^T as
+//               V column-major;
+//   MPG, SWEEPS.
+// Outputs per matrix: s (N values, descending, unscaled), u (M x KU), v (N x N), and info:
+// 0, 1 (NaN in the input), 2 (Inf), 3 (not converged in SWEEPS sweeps). Matrix indices are
+// 64-bit (a stack may hold more than 2^31 elements).
+
+#include "common.h"
+
+#if REAL_DOUBLE
+#define EPS DBL_EPSILON
+#define TINY DBL_MIN
+#else
+#define EPS FLT_EPSILON
+#define TINY FLT_MIN
+#endif
+
+#if N > M || N < 1
+#error "need 1 <= N <= M"
+#endif
+#define NP (N + (N & 1))         // columns with a phantom zero column when N is odd
+#define P (NP / 2)               // pairs: work-items per matrix
+#define WG (MPG * P)
+#define ODD(x) ((x) % 2 ? (x) : (x) + 1)
+#define LDA ODD(M)
+#define UC (KU > N ? KU : N)     // columns kept per matrix: W, then U with its completion
+#define LDV ODD(N)
+// A pair is rotated unless |w_i . w_j| <= TOL ||w_i|| ||w_j|| (xGESVJ's sqrt(M) eps).
+#define TOL (EPS * sqrt((real)M))
+// Columns of squared norm below SMALL2 (after scaling the largest entry into [1/2, 1)) count as
+// zero: their products underflow, so their dot products lose relative accuracy. Their sigma is
+// below 2^-40 of the largest entry (float32; 2^-459 in float64), far inside the sigma error
+// bound, and their U columns are completed like those of exact zeros.
+#define SMALL2 (TINY / (EPS * EPS))
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void svd_small(const long count, const long a_stride, __global const real* restrict a, __global real* restrict s,
+               __global real* restrict u, __global real* restrict v, __global int* restrict info)
+{
+    const int t = get_local_id(0);
+    const int mat = t / P, p = t % P;
+    const long first = (long)get_group_id(0) * MPG;
+    const int here = (int)min((long)MPG, count - first);
+
+    __local real A[MPG * UC * LDA];
+#if WANT_V
+    __local real V[MPG * N * LDV];
+#endif
+    __local real sig[MPG * N];
+    __local int perm[MPG * UC];   // position (descending sigma) -> column
+    __local int rotf[WG];         // rotated during the sweep, per work-item
+    __local int mrot[MPG];        // ... per matrix
+    __local int code[MPG];        // info per matrix
+    __local int ex[MPG];          // the scaling exponent per matrix
+    __local int pending;          // some matrix of the group rotated during the sweep
+
+    // The group's matrices, read as consecutive elements (a_stride 0: one matrix broadcast).
+    for (int e = t; e < here * M * N; e += WG) {
+        const int k = e / (M * N), r = e % (M * N);
+#if W_COLMAJOR
+        const int i = r % M, j = r / M;
+#else
+        const int i = r / N, j = r % N;
+#endif
+        A[k * UC * LDA + j * LDA + i] = a[(first + k) * a_stride + r];
+    }
+    if (t == 0)
+        pending = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    __local real* W = A + mat * UC * LDA;
+    // Non-finite input is reported, never decomposed; the largest entry sets a power-of-two
+    // scale (exact) that keeps every squared norm away from overflow and underflow.
+    if (p == 0 && mat < here) {
+        real big = 0;
+        int c = 0;
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++) {
+                const real x = W[j * LDA + i];
+                if (isnan(x))
+                    c = max(c, 1);
+                else if (isinf(x))
+                    c = 2;
+                else
+                    big = fmax(big, fabs(x));
+            }
+        code[mat] = c;
+        ex[mat] = big > 0 ? ilogb(big) + 1 : 0;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    bool active = mat < here && code[mat] == 0;
+    const int e2 = mat < here ? ex[mat] : 0;
+    for (int j = 2 * p; j < min(2 * p + 2, N); j++) {  // the item's home columns
+        if (active && e2 != 0)
+            for (int i = 0; i < M; i++)
+                W[j * LDA + i] = ldexp(W[j * LDA + i], -e2);
+#if WANT_V
+        for (int i = 0; i < N; i++)
+            V[mat * N * LDV + j * LDV + i] = i == j ? 1 : 0;
+#endif
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    for (int sweep = 1;; sweep++) {
+        int mine = 0;
+        for (int rd = 0; rd < NP - 1; rd++) {
+            // Round-robin ("circle") ordering: column NP-1 stays, the others turn.
+            const int ci = p == 0 ? rd : (rd + p) % (NP - 1);
+            const int cj = p == 0 ? NP - 1 : (rd - p + NP - 1) % (NP - 1);
+            if (active && cj < N) {
+                __local real* wi = W + ci * LDA;
+                __local real* wj = W + cj * LDA;
+                real x[M], y[M];
+                real al = 0, be = 0, ga = 0;
+                for (int k = 0; k < M; k++) {
+                    x[k] = wi[k];
+                    y[k] = wj[k];
+                    al = fma(x[k], x[k], al);
+                    be = fma(y[k], y[k], be);
+                    ga = fma(x[k], y[k], ga);
+                }
+                if (al >= SMALL2 && be >= SMALL2 && fabs(ga) > TOL * sqrt(al) * sqrt(be)) {
+                    // Rutishauser's rotation: t the smaller root of t^2 + 2 zeta t - 1 = 0.
+                    const real zeta = (be - al) / (2 * ga);
+                    const real az = fabs(zeta);
+                    const real tt = copysign(az > 1 / EPS ? (real)0.5 / az : 1 / (az + sqrt(1 + az * az)), zeta);
+                    real c = 1 / sqrt(1 + tt * tt), sn = c * tt;
+                    // One Newton step puts c^2 + s^2 at 1 to working precision whatever the
+                    // accuracy of the device's sqrt and division: V stays orthogonal.
+                    const real h = (real)1.5 - (real)0.5 * (c * c + sn * sn);
+                    c *= h;
+                    sn *= h;
+                    for (int k = 0; k < M; k++) {
+                        wi[k] = c * x[k] - sn * y[k];
+                        wj[k] = sn * x[k] + c * y[k];
+                    }
+#if WANT_V
+                    __local real* vi = V + mat * N * LDV + ci * LDV;
+                    __local real* vj = V + mat * N * LDV + cj * LDV;
+                    for (int k = 0; k < N; k++) {
+                        const real xv = vi[k], yv = vj[k];
+                        vi[k] = c * xv - sn * yv;
+                        vj[k] = sn * xv + c * yv;
+                    }
+#endif
+                    mine = 1;
+                }
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        rotf[t] = mine;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (p == 0) {
+            int any = 0;
+            for (int q = 0; q < P; q++)
+                any |= rotf[mat * P + q];
+            mrot[mat] = any;
+            if (any)
+                atomic_or(&pending, 1);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        active = active && mrot[mat];  // a sweep without a rotation: converged
+        const int go = pending;
+        barrier(CLK_LOCAL_MEM_FENCE);  // everyone read `pending` before it is reset
+        if (t == 0)
+            pending = 0;
+        if (!go || sweep >= SWEEPS)
+            break;
+    }
+
+    // sigma_j = ||w_j|| and u_j = w_j / sigma_j for the home columns; tiny columns count as 0.
+    for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
+        real ss = 0;
+        for (int i = 0; i < M; i++)
+            ss = fma(W[j * LDA + i], W[j * LDA + i], ss);
+        const real sj = ss >= SMALL2 ? sqrt(ss) : 0;
+        sig[mat * N + j] = sj;
+#if KU
+        for (int i = 0; i < M; i++)
+            W[j * LDA + i] = sj > 0 ? W[j * LDA + i] / sj : 0;
+#endif
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    // Descending order, ties by column: each home column's position.
+    for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
+        const real sj = sig[mat * N + j];
+        int pos = 0;
+        for (int l = 0; l < N; l++) {
+            const real sl = sig[mat * N + l];
+            pos += sl > sj || (sl == sj && l < j);
+        }
+        perm[mat * UC + pos] = j;
+    }
+#if KU
+    for (int q = N + p; q < UC; q += P)
+        perm[mat * UC + q] = q;
+#endif
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+#if KU
+    // Columns of U for zero sigmas, and past N for full_matrices: unit vectors e_k made
+    // orthogonal to the columns before them (classical Gram-Schmidt, twice), each time the e_k
+    // with the largest residual (1 - sum of squares of row k so far: at least 1/M on average).
+    if (p == 0 && mat < here && code[mat] == 0) {
+        __local const int* pm = perm + mat * UC;
+        int r = 0;
+        while (r < N && sig[mat * N + pm[r]] > 0)
+            r++;
+        real w[M];
+        for (int k = 0; k < M; k++) {
+            real ss = 0;
+            for (int l = 0; l < r; l++)
+                ss = fma(W[pm[l] * LDA + k], W[pm[l] * LDA + k], ss);
+            w[k] = 1 - ss;
+        }
+        for (int q = r; q < KU; q++) {
+            int kb = 0;
+            for (int k = 1; k < M; k++)
+                kb = w[k] > w[kb] ? k : kb;
+            real x[M];
+            for (int i = 0; i < M; i++)
+                x[i] = i == kb;
+            for (int pass = 0; pass < 2; pass++) {
+                for (int l = 0; l < q; l++) {
+                    __local const real* ul = W + pm[l] * LDA;
+                    real h = 0;
+                    for (int i = 0; i < M; i++)
+                        h = fma(ul[i], x[i], h);
+                    for (int i = 0; i < M; i++)
+                        x[i] = fma(-h, ul[i], x[i]);
+                }
+            }
+            real ss = 0;
+            for (int i = 0; i < M; i++)
+                ss = fma(x[i], x[i], ss);
+            const real inv = 1 / sqrt(ss);
+            __local real* uq = W + pm[q] * LDA;
+            for (int i = 0; i < M; i++) {
+                uq[i] = x[i] * inv;
+                w[i] -= uq[i] * uq[i];
+            }
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+
+    // Results, each a dense run of the group's matrices written as consecutive elements.
+    if (p == 0 && mat < here)
+        info[first + mat] = code[mat] ? code[mat] : (mrot[mat] ? 3 : 0);
+    for (int e = t; e < here * N; e += WG) {
+        const int k = e / N, q = e % N;
+        s[first * N + e] = ldexp(sig[k * N + perm[k * UC + q]], ex[k]);
+    }
+#if KU
+    for (int e = t; e < here * M * KU; e += WG) {
+        const int k = e / (M * KU), r = e % (M * KU);
+#if TRANS
+        const int i = r % M, q = r / M;
+#else
+        const int i = r / KU, q = r % KU;
+#endif
+        u[first * (M * KU) + e] = A[k * UC * LDA + perm[k * UC + q] * LDA + i];
+    }
+#endif
+#if WANT_V
+    for (int e = t; e < here * N * N; e += WG) {
+        const int k = e / (N * N), r = e % (N * N);
+#if TRANS
+        const int i = r / N, q = r % N;   // V row-major, columns in order: the caller's U
+#else
+        const int i = r % N, q = r / N;   // V^T row-major: row q is V's column perm[q]
+#endif
+        v[first * (N * N) + e] = V[k * N * LDV + perm[k * UC + q] * LDV + i];
+    }
+#endif
+}

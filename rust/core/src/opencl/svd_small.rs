@@ -1,0 +1,345 @@
+//! Stacks of small SVDs (max(m, n) up to `MAX_DIM`) on an OpenCL device: kernels/svd_small.cl,
+//! one-sided Jacobi with M, N and the jobs compiled in. LAPACK's bidiagonal SVDs are sequential
+//! per matrix; Jacobi's rotations within a round are independent, so a work-group takes a few
+//! matrices in local memory and rotates the pairs of a round side by side.
+//!
+//! The input is staged as for GEMM (`gemm::stage`: uploaded as it lies when each matrix is C-
+//! or F-contiguous and the stack dense or one matrix broadcast, else copied); a wide matrix
+//! (m < n) is decomposed as A^T, whose U and V swap roles. The kernel writes the caller's U,
+//! S and V^T C-ordered, read straight into the arrays returned, `full_matrices=True` included:
+//! U (or V^T) is completed to a square orthogonal matrix on the device. NaN and Inf in the
+//! input and a matrix that did not converge are reported per matrix (`info`), and become the
+//! error the CPU routine gives for the first such matrix.
+
+use std::time::Instant;
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use opencl3::kernel::{ExecuteKernel, Kernel};
+use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_WRITE_ONLY};
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+
+use super::fail::{check, classify, ClFail, Fault};
+use super::gemm::{alloc, host_vec, stage, Finish, Run};
+use super::gemm_small::{device_ns, random_fill};
+use super::program::source;
+use super::runtime::{DeviceInfo, Gpu};
+use crate::error::CoreError;
+use crate::layout::Mats;
+use crate::routines::svd::{Svd, Vectors};
+use crate::Scalar;
+
+/// Stacks of matrices with max(m, n) up to this run the small-SVD kernel.
+pub const MAX_DIM: usize = 32;
+
+/// Sweeps before a matrix counts as not converged (xGESVJ's NSWEEP). Jacobi converges
+/// quadratically: 5-9 sweeps at these sizes, plus the one that finds nothing to rotate.
+pub const SWEEPS: usize = 30;
+
+/// Work-items per group aimed at (several matrices per group when their pairs are few).
+const WG_TARGET: usize = 128;
+/// Local memory per group aimed at: a 32x32 float64 matrix and its V take 17 KiB, so two fit
+/// (a full warp of pairs on NVIDIA, whose OpenCL allows 48 KiB per group).
+const LOCAL_BUDGET: usize = 40 << 10;
+
+/// Tuning and test knobs (unset: `plan` decides).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Knobs {
+    /// LAPACK_AI_SVD_SMALL_MPG: matrices per work-group.
+    pub mpg: Option<usize>,
+    /// LAPACK_AI_SVD_SMALL_SWEEPS: the sweep cap (tests use 1 to see non-convergence reported).
+    pub sweeps: Option<usize>,
+}
+
+impl Knobs {
+    pub fn from_env() -> Self {
+        let get = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&x| x > 0);
+        Knobs { mpg: get("LAPACK_AI_SVD_SMALL_MPG"), sweeps: get("LAPACK_AI_SVD_SMALL_SWEEPS") }
+    }
+}
+
+/// How one stack is launched: the kernel's compile-time shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// The kernel's problem, M >= N (the caller's matrix or its transpose).
+    pub m: usize,
+    pub n: usize,
+    /// Columns of U produced: 0, N (thin) or M (full).
+    pub ku: usize,
+    pub want_v: bool,
+    /// Matrices per work-group, work-items per group (one per pair of columns of each).
+    pub mpg: usize,
+    pub wg: usize,
+    pub sweeps: usize,
+    /// Local memory the kernel declares, bytes.
+    pub local_bytes: usize,
+}
+
+fn odd(x: usize) -> usize {
+    if x % 2 == 1 { x } else { x + 1 }
+}
+
+/// Local memory of one matrix and of the group's own flags (mirrors the kernel's declarations).
+fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg: usize) -> usize {
+    let pairs = n.div_ceil(2);
+    let uc = ku.max(n);
+    let reals = uc * odd(m) + if want_v { n * odd(n) } else { 0 } + n;
+    let ints = uc + pairs + 3;
+    mpg * (reals * elem + ints * 4) + 4
+}
+
+/// The launch of an M x N stack (M >= N) on `info` (pure: a function of the device's facts,
+/// the shape, the jobs and the knobs). None when not even one matrix fits the device's local
+/// memory.
+pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, knobs: &Knobs) -> Option<Launch> {
+    let pairs = n.div_ceil(2);
+    let device_local = (info.local_mem as usize).max(1);
+    let one = local_bytes(elem, (m, n), ku, want_v, 1);
+    if one > device_local || pairs > info.max_work_group.max(1) {
+        return None;
+    }
+    let fit = |mpg: usize| local_bytes(elem, (m, n), ku, want_v, mpg) <= device_local && mpg * pairs <= info.max_work_group.max(1);
+    let mut mpg = knobs.mpg.unwrap_or_else(|| {
+        let by_items = (WG_TARGET / pairs).max(1);
+        let by_local = (1..=by_items).rev().find(|&k| local_bytes(elem, (m, n), ku, want_v, k) <= LOCAL_BUDGET).unwrap_or(1);
+        by_items.min(by_local)
+    });
+    while mpg > 1 && !fit(mpg) {
+        mpg -= 1;
+    }
+    let sweeps = knobs.sweeps.unwrap_or(SWEEPS);
+    Some(Launch { m, n, ku, want_v, mpg, wg: mpg * pairs, sweeps, local_bytes: local_bytes(elem, (m, n), ku, want_v, mpg) })
+}
+
+impl Launch {
+    fn options(&self, double: bool, w_colmajor: bool, trans: bool) -> String {
+        format!("-DREAL_DOUBLE={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} -DSWEEPS={}",
+                double as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg, self.sweeps)
+    }
+}
+
+/// The kernel's name in runs, metrics and benchmarks, with the caller's m x n.
+fn name(m: usize, n: usize) -> String {
+    format!("svd-jacobi-{m}x{n}")
+}
+
+/// The error the CPU routine gives for matrix `batch`, from the kernel's `info` code.
+fn info_error(code: i32, batch: usize, check_finite: bool, routine: String, sweeps: usize) -> CoreError {
+    match code {
+        1 => CoreError::NonFinite { arg: "a", batch, always: false },
+        // The CPU refuses Inf even with check_finite=False (refuse_inf).
+        2 => CoreError::NonFinite { arg: "a", batch, always: !check_finite },
+        _ => CoreError::Lapack { routine, info: sweeps as i64, batch },
+    }
+}
+
+/// The routine named in a non-convergence error: x + "gesvj_batched".
+pub fn routine<T: Scalar>() -> String {
+    format!("{}gesvj_batched", T::PREFIX)
+}
+
+/// SVD of every matrix of `a` (float32 or float64, max(m, n) <= `MAX_DIM`, at least one
+/// matrix, m, n > 0: the caller routes everything else to the CPU) on `gpu`, launched as
+/// `plan` decides with `knobs` (`Knobs::from_env()` in calls). Err: the device
+/// failed (the caller falls back to the CPU). Ok((Err, run)): the device ran and found NaN,
+/// Inf or a matrix that did not converge, the first of them reported as the CPU would.
+#[allow(clippy::type_complexity)]
+pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, check_finite: bool, knobs: &Knobs,
+                      start: Instant) -> Result<(crate::error::Result<Svd<T>>, Run), ClFail> {
+    let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
+    let (count, m, n) = (mats.count, mats.rows, mats.cols);
+    if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM {
+        return Err(classify(0, format!("svd_small: {count} x {m}x{n} {} is not for the small-SVD kernel", T::DTYPE)));
+    }
+    let staged = stage(a)?;
+    // A wide matrix is decomposed as its transpose: A^T = U' S V'^T gives U = V', V^T = U'^T.
+    let trans = m < n;
+    let (km, kn) = if trans { (n, m) } else { (m, n) };
+    let w_colmajor = staged.col_major != trans;
+    let (kju, kjv) = if trans { (jvt, ju) } else { (ju, jvt) };
+    let ku = match kju {
+        Vectors::None => 0,
+        Vectors::Reduced => kn,
+        Vectors::Full => km,
+    };
+    let want_v = kjv != Vectors::None;
+    let elem = std::mem::size_of::<T>();
+    let l = plan(&gpu.info, elem, (km, kn), ku, want_v, knobs)
+        .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
+                                   &l.options(T::DTYPE == "float64", w_colmajor, trans))?;
+    let (ls, lu, lv) = (count * kn, count * km * ku, if want_v { count * kn * kn } else { 0 });
+    let size = elem as u64;
+    let bytes = (staged.data.len() + ls + lu + lv) as u64 * size + count as u64 * 4;
+    if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
+        return Err(classify(-4, format!("{} MiB of input and results do not fit the device's {} MiB", bytes >> 20,
+                                        gpu.info.global_mem >> 20)));
+    }
+    let mut run = Run { kernel: name(m, n), ..Run::default() };
+    let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
+    let ds = alloc::<T>(gpu, ls, CL_MEM_WRITE_ONLY)?;
+    let du = alloc::<T>(gpu, lu, CL_MEM_WRITE_ONLY)?;
+    let dv = alloc::<T>(gpu, lv, CL_MEM_WRITE_ONLY)?;
+    let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
+    let (mut hs, mut hu, mut hv) = (host_vec::<T>(ls)?, host_vec::<T>(lu)?, host_vec::<T>(lv)?);
+    let mut hinfo = crate::alloc::vec("svd", count, 0 as cl_int).map_err(|e| classify(-6, format!("staging on the host: {e}")))?;
+    let q = &gpu.queue;
+    // From the first transfer on, every exit waits for the queue (see gemm.rs: `launch`).
+    let _finish = Finish(q);
+    // SAFETY: the host slice outlives the transfer (`_finish`).
+    unsafe { check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &staged.data, &[]), "copying a to the device")? };
+    run.bytes_to_device = staged.data.len() as u64 * size;
+    match super::fail::injected() {
+        Some(Fault::Launch) => return Err(classify(-5, "launching the svd_small kernel (injected fault)")),
+        Some(Fault::Lost) => return Err(classify(-36, "launching the svd_small kernel (injected fault)")),
+        _ => {}
+    }
+    let stride = if staged.stride == 0 { 0 } else { km * kn };
+    run.kernel_ns = enqueue(gpu, &program.0, &l, count, stride, &da, (&ds, &du, &dv, &dinfo))?;
+    // SAFETY: blocking reads into host buffers of the buffers' lengths.
+    unsafe {
+        check(q.enqueue_read_buffer(&dinfo, CL_BLOCKING, 0, &mut hinfo, &[]), "copying info from the device")?;
+        check(q.enqueue_read_buffer(&ds, CL_BLOCKING, 0, &mut hs, &[]), "copying s from the device")?;
+        if lu > 0 {
+            check(q.enqueue_read_buffer(&du, CL_BLOCKING, 0, &mut hu, &[]), "copying u from the device")?;
+        }
+        if lv > 0 {
+            check(q.enqueue_read_buffer(&dv, CL_BLOCKING, 0, &mut hv, &[]), "copying v from the device")?;
+        }
+    }
+    run.bytes_from_device = (ls + lu + lv) as u64 * size + count as u64 * 4;
+    run.total_ns = start.elapsed().as_nanos() as u64;
+    if let Some((batch, &code)) = hinfo.iter().enumerate().find(|(_, &c)| c != 0) {
+        return Ok((Err(info_error(code, batch, check_finite, routine::<T>(), l.sweeps)), run));
+    }
+    let shaped = |data: Vec<T>, r: usize, c: usize| {
+        let mut shape = mats.batch.clone();
+        shape.extend([r, c]);
+        ArrayD::from_shape_vec(IxDyn(&shape), data).expect("sized above")
+    };
+    let k = kn;
+    // The kernel's U is the caller's U, or (transposed problem) the caller's V^T; its V the other.
+    let (u, vt) = if trans {
+        ((ju != Vectors::None).then(|| shaped(hv, m, m)), (jvt != Vectors::None).then(|| shaped(hu, ku, n)))
+    } else {
+        ((ju != Vectors::None).then(|| shaped(hu, m, ku)), (jvt != Vectors::None).then(|| shaped(hv, n, n)))
+    };
+    let mut shape = mats.batch.clone();
+    shape.push(k);
+    let s = ArrayD::from_shape_vec(IxDyn(&shape), hs.into_iter().map(T::re).collect()).expect("sized above");
+    Ok((Ok(Svd { u, s, vt }), run))
+}
+
+/// One launch over `count` matrices; waits for it and returns its device time in ns.
+#[allow(clippy::type_complexity)]
+fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, l: &Launch, count: usize, stride: usize, a: &Buffer<T>,
+                      (s, u, v, info): (&Buffer<T>, &Buffer<T>, &Buffer<T>, &Buffer<cl_int>)) -> Result<u64, ClFail> {
+    let groups = count.div_ceil(l.mpg);
+    if groups > i32::MAX as usize {
+        return Err(classify(-63, format!("{count} matrices in groups of {} are too many for one launch", l.mpg)));
+    }
+    let kernel = check(Kernel::create(program, "svd_small"), "creating the svd_small kernel")?;
+    // SAFETY: the types match the kernel's parameter list in order.
+    let event = check(unsafe {
+        ExecuteKernel::new(&kernel)
+            .set_arg(&(count as cl_long)).set_arg(&(stride as cl_long)).set_arg(a).set_arg(s).set_arg(u).set_arg(v).set_arg(info)
+            .set_global_work_sizes(&[groups * l.wg]).set_local_work_sizes(&[l.wg])
+            .enqueue_nd_range(&gpu.queue)
+    }, "launching the svd_small kernel")?;
+    device_ns(&event, "svd_small")
+}
+
+/// Kernel-only timing for benchmarks: a dense row-major stack of `count` random m x n matrices
+/// uploaded once, `reps` launches (thin U and V^T when `vectors`, else values only), each
+/// launch's device time in ns, and the kernel's name. Every launch is checked: a matrix the
+/// kernel reports (it should converge on random input) is an error, not a time.
+pub fn bench_svd<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, vectors: bool)
+                            -> Result<(String, Vec<u64>), ClFail> {
+    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || !matches!(T::DTYPE, "float32" | "float64") {
+        return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty float stack, dimensions up to {MAX_DIM}",
+                                         T::DTYPE)));
+    }
+    let trans = m < n;
+    let (km, kn) = if trans { (n, m) } else { (m, n) };
+    let l = plan(&gpu.info, std::mem::size_of::<T>(), (km, kn), if vectors { kn } else { 0 }, vectors, &Knobs::from_env())
+        .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
+    // Row-major input: W = A^T is column-major exactly when the problem is transposed.
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
+                                   &l.options(T::DTYPE == "float64", trans, trans))?;
+    let ha = random_fill::<T>(count * m * n)?;
+    let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
+    let ds = alloc::<T>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
+    let du = alloc::<T>(gpu, count * km * l.ku, CL_MEM_WRITE_ONLY)?;
+    let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, CL_MEM_WRITE_ONLY)?;
+    let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
+    let q = &gpu.queue;
+    let _finish = Finish(q);
+    unsafe { check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")? };
+    let mut times = Vec::with_capacity(reps);
+    let mut hinfo = vec![0 as cl_int; count];
+    for _ in 0..reps {
+        times.push(enqueue(gpu, &program.0, &l, count, m * n, &da, (&ds, &du, &dv, &dinfo))?);
+        unsafe { check(q.enqueue_read_buffer(&dinfo, CL_BLOCKING, 0, &mut hinfo, &[]), "copying info from the device")? };
+        if let Some(i) = hinfo.iter().position(|&c| c != 0) {
+            return Err(classify(0, format!("bench_svd: matrix {i} reported info {}", hinfo[i])));
+        }
+    }
+    Ok((name(m, n), times))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(max_work_group: usize, local_mem: u64) -> DeviceInfo {
+        DeviceInfo {
+            index: 0, platform: "NVIDIA CUDA".into(), platform_version: String::new(), name: "GPU".into(),
+            vendor: "NVIDIA Corporation".into(), kind: "gpu", driver_version: String::new(), opencl_version: String::new(),
+            global_mem: 141 << 30, free_mem: None, nv_pci_bus: None, max_alloc: 35 << 30, local_mem,
+            compute_units: 132, max_work_group, clock_mhz: 1980, fp64: true, nv_compute_capability: Some((9, 0)),
+            unusable: None,
+        }
+    }
+
+    /// Every shape and job plans a group within the device's limits and the budget (or one
+    /// matrix where a single one exceeds it), with whole matrices per group.
+    #[test]
+    fn every_shape_plans_within_the_device() {
+        for info in [device(1024, 48 << 10), device(256, 32 << 10), device(4096, 4 << 20), device(64, 16 << 10)] {
+            for elem in [4, 8] {
+                for m in 1..=MAX_DIM {
+                    for n in 1..=m {
+                        for (ku, want_v) in [(0, false), (n, true), (m, true), (n, false), (0, true)] {
+                            let Some(l) = plan(&info, elem, (m, n), ku, want_v, &Knobs::default()) else {
+                                assert!(local_bytes(elem, (m, n), ku, want_v, 1) > info.local_mem as usize, "{m}x{n}");
+                                continue;
+                            };
+                            assert_eq!(l.wg, l.mpg * n.div_ceil(2));
+                            assert!(l.mpg >= 1 && l.wg <= info.max_work_group, "{l:?}");
+                            assert!(l.local_bytes <= info.local_mem as usize, "{l:?}");
+                            assert!(l.mpg == 1 || l.local_bytes <= LOCAL_BUDGET, "{l:?}");
+                            assert_eq!(l.sweeps, SWEEPS);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The flagship shapes on a Hopper-like device: 4x4 packs 64 matrices (128 pairs) per
+    /// group, 32x32 float64 with U and V two matrices (a warp of pairs), float32 four.
+    #[test]
+    fn launches_of_the_flagship_shapes() {
+        let h = device(1024, 48 << 10);
+        let l = plan(&h, 8, (4, 4), 4, true, &Knobs::default()).unwrap();
+        assert_eq!((l.mpg, l.wg), (64, 128));
+        let l = plan(&h, 8, (32, 32), 32, true, &Knobs::default()).unwrap();
+        assert_eq!((l.mpg, l.wg), (2, 32));
+        let l = plan(&h, 4, (32, 32), 32, true, &Knobs::default()).unwrap();
+        assert_eq!((l.mpg, l.wg), (4, 64));
+        let k = Knobs { mpg: Some(3), sweeps: Some(1) };
+        let l = plan(&h, 8, (5, 3), 3, true, &k).unwrap();
+        assert_eq!((l.mpg, l.wg, l.sweeps), (3, 6, 1));
+        // A matrix that does not fit the device's local memory has no launch.
+        assert!(plan(&device(256, 4 << 10), 8, (32, 32), 32, true, &Knobs::default()).is_none());
+    }
+}

@@ -1,0 +1,250 @@
+//! The small-SVD kernel (kernels/svd_small.cl, opencl::svd_small) on whatever OpenCL device
+//! exists (PoCL in CI), against LAPACK's test ratios (xDRVBD: residual and orthogonality at
+//! most 35) and the CPU routine's singular values. Skips, saying so, when no device is present.
+
+use std::time::Instant;
+
+use lapack_ai_core::opencl::{self, svd_small::{self, Knobs}, Gpu};
+use lapack_ai_core::routines::svd::{self, Driver, Svd, Vectors};
+use lapack_ai_core::{CoreError, Scalar};
+use ndarray::{s, Array2, Array3, ArrayD, Axis, Ix3};
+use num_traits::Float;
+
+fn device() -> Option<std::sync::Arc<Gpu>> {
+    let found = opencl::devices();
+    let Some(dev) = found.list.iter().find(|d| d.unusable.is_none() && d.fp64) else {
+        eprintln!("SKIP: no OpenCL device with fp64: {:?}", found.problem);
+        return None;
+    };
+    Some(opencl::gpu(dev.index).expect("runtime"))
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform().max(1e-300), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    fn matrix(&mut self, m: usize, n: usize) -> Array2<f64> {
+        Array2::from_shape_fn((m, n), |_| self.normal())
+    }
+    /// A random orthogonal n x n matrix (Gram-Schmidt twice on a Gaussian matrix).
+    fn orthogonal(&mut self, n: usize) -> Array2<f64> {
+        let mut q = self.matrix(n, n);
+        for _ in 0..2 {
+            for j in 0..n {
+                for l in 0..j {
+                    let h = q.column(l).dot(&q.column(j));
+                    let ql = q.column(l).to_owned();
+                    q.column_mut(j).scaled_add(-h, &ql);
+                }
+                let nrm = q.column(j).dot(&q.column(j)).sqrt();
+                q.column_mut(j).mapv_inplace(|x| x / nrm);
+            }
+        }
+        q
+    }
+    /// U diag(d) V^T with random orthogonal U, V and the given singular values.
+    fn with_values(&mut self, m: usize, n: usize, d: &[f64]) -> Array2<f64> {
+        let (u, v) = (self.orthogonal(m), self.orthogonal(n));
+        let mut ud = Array2::zeros((m, n));
+        for (j, &dj) in d.iter().enumerate() {
+            ud.column_mut(j).assign(&(&u.column(j) * dj));
+        }
+        ud.dot(&v.t())
+    }
+}
+
+fn one_norm(x: &Array2<f64>) -> f64 {
+    x.columns().into_iter().map(|c| c.iter().map(|v| v.abs()).sum::<f64>()).fold(0.0, f64::max)
+}
+
+fn to_f64<T: Scalar + Float>(x: &ArrayD<T>) -> ArrayD<f64> {
+    x.mapv(|v| v.to_f64().unwrap())
+}
+
+/// LAPACK's ratios for each matrix of a stack, the largest of each: ||A - U S V^T|| /
+/// (||A|| max(m, n) eps), ||I - U^T U|| / (m eps), ||I - V^T V|| / (n eps) (1-norms), after
+/// checking shapes and that S is sorted descending and non-negative.
+fn ratios<T: Scalar + Float>(a: &Array3<f64>, r: &Svd<T>, ju: Vectors, jvt: Vectors) -> [f64; 3] {
+    let eps = T::epsilon().to_f64().unwrap();
+    let (count, m, n) = a.dim();
+    let k = m.min(n);
+    let s = to_f64(&r.s).into_shape_with_order((count, k)).unwrap();
+    let ku = if ju == Vectors::Full { m } else { k };
+    let kv = if jvt == Vectors::Full { n } else { k };
+    let u = r.u.as_ref().map(|u| to_f64(u).into_dimensionality::<Ix3>().unwrap());
+    let vt = r.vt.as_ref().map(|v| to_f64(v).into_dimensionality::<Ix3>().unwrap());
+    assert_eq!(u.as_ref().map(|u| u.dim()), (ju != Vectors::None).then_some((count, m, ku)));
+    assert_eq!(vt.as_ref().map(|v| v.dim()), (jvt != Vectors::None).then_some((count, kv, n)));
+    let mut worst = [0.0f64; 3];
+    for i in 0..count {
+        let si = s.index_axis(Axis(0), i);
+        assert!(si.iter().all(|&x| x >= 0.0) && si.windows(2).into_iter().all(|w| w[0] >= w[1]), "matrix {i}: {si}");
+        if let (Some(u), Some(vt)) = (&u, &vt) {
+            let (ui, vi) = (u.index_axis(Axis(0), i), vt.index_axis(Axis(0), i));
+            let us = &ui.slice(s![.., ..k]) * &si;
+            let res = &a.index_axis(Axis(0), i) - &us.dot(&vi.slice(s![..k, ..]));
+            let an = one_norm(&a.index_axis(Axis(0), i).to_owned());
+            worst[0] = worst[0].max(if an > 0.0 { one_norm(&res) / (an * m.max(n) as f64 * eps) } else { one_norm(&res) });
+        }
+        if let Some(u) = &u {
+            let ui = u.index_axis(Axis(0), i);
+            worst[1] = worst[1].max(one_norm(&(Array2::eye(ku) - ui.t().dot(&ui))) / (m as f64 * eps));
+        }
+        if let Some(vt) = &vt {
+            let vi = vt.index_axis(Axis(0), i);
+            worst[2] = worst[2].max(one_norm(&(Array2::eye(kv) - vi.dot(&vi.t()))) / (n as f64 * eps));
+        }
+    }
+    worst
+}
+
+/// Runs `a` on the device and on the CPU (gesdd), checks the ratios and that the singular
+/// values agree within 35 k eps ||A||_2; returns the ratios.
+fn check<T: Scalar + Float>(gpu: &Gpu, a: &Array3<f64>, fortran: bool, ju: Vectors, jvt: Vectors, what: &str) -> [f64; 3] {
+    let at: Array3<T> = a.mapv(|x| T::from(x).unwrap());
+    // Fortran order: each matrix column-major (a transposed copy, viewed back).
+    let owned;
+    let view = if fortran {
+        owned = at.view().permuted_axes([0, 2, 1]).as_standard_layout().to_owned();
+        owned.view().permuted_axes([0, 2, 1]).into_dyn()
+    } else {
+        at.view().into_dyn()
+    };
+    let (r, run) = svd_small::svd(gpu, view.clone(), ju, jvt, true, &Knobs::default(), Instant::now()).expect("device run");
+    let r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(run.kernel.starts_with("svd-jacobi-") && run.bytes_from_device > 0);
+    // The ratios against the input as the device saw it (rounded to T).
+    let exact = at.mapv(|x| x.to_f64().unwrap());
+    let rt = ratios(&exact, &r, ju, jvt);
+    assert!(rt.iter().all(|&x| x <= 35.0), "{what} {} ({ju:?}, {jvt:?}, fortran={fortran}): ratios {rt:?}", T::DTYPE);
+    let cpu = svd::svd(view, Vectors::None, Vectors::None, Driver::Gesdd, true).unwrap();
+    let (ds, cs) = (to_f64(&r.s), to_f64(&cpu.s));
+    let eps = T::epsilon().to_f64().unwrap();
+    let k = a.dim().1.min(a.dim().2);
+    for (i, (d, c)) in ds.outer_iter().zip(cs.outer_iter()).enumerate() {
+        let norm = c.iter().copied().fold(0.0, f64::max);
+        let err = d.iter().zip(c.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(err <= 35.0 * k as f64 * eps * norm, "{what}: matrix {i}: values {d} against the CPU's {c}");
+    }
+    rt
+}
+
+fn stack(count: usize, m: usize, n: usize, mut f: impl FnMut(usize) -> Array2<f64>) -> Array3<f64> {
+    let mut a = Array3::zeros((count, m, n));
+    for i in 0..count {
+        a.index_axis_mut(Axis(0), i).assign(&f(i));
+    }
+    a
+}
+
+const JOBS: [(Vectors, Vectors); 4] = [(Vectors::Reduced, Vectors::Reduced), (Vectors::Full, Vectors::Full),
+                                       (Vectors::None, Vectors::None), (Vectors::Reduced, Vectors::None)];
+
+#[test]
+fn random_stacks_over_shapes_jobs_layouts_and_dtypes() {
+    let Some(gpu) = device() else { return };
+    let mut rng = Rng(1);
+    // 37 matrices: several groups of the small shapes, the last one partly filled.
+    for (m, n) in [(1, 1), (4, 4), (2, 5), (7, 3), (8, 8), (1, 9), (16, 16), (13, 32), (32, 32), (32, 5)] {
+        let a = stack(37, m, n, |_| rng.matrix(m, n));
+        for (jobs, fortran) in JOBS.iter().zip([false, true, false, true]) {
+            check::<f64>(&gpu, &a, fortran, jobs.0, jobs.1, "random");
+        }
+        check::<f32>(&gpu, &a, false, Vectors::Reduced, Vectors::Reduced, "random");
+        check::<f32>(&gpu, &a, true, Vectors::Full, Vectors::Full, "random");
+    }
+}
+
+/// LAPACK's matrix types: zero, identity, U D V^T with D from 1 to eps (cond 1/eps), the same
+/// scaled near underflow and near overflow, rank-deficient, repeated values.
+#[test]
+fn lapack_matrix_types() {
+    let Some(gpu) = device() else { return };
+    let mut rng = Rng(2);
+    for (m, n) in [(4, 4), (8, 8), (6, 11), (32, 32), (32, 17)] {
+        let k = m.min(n);
+        let graded = |eps: f64| -> Vec<f64> { (0..k).map(|i| if k == 1 { 1.0 } else { eps.powf(i as f64 / (k - 1) as f64) }).collect() };
+        for double in [true, false] {
+            let eps = if double { f64::EPSILON } else { f32::EPSILON as f64 };
+            let (tiny, huge) = if double { (f64::MIN_POSITIVE, f64::MAX) } else { (f32::MIN_POSITIVE as f64, f32::MAX as f64) };
+            let types: Vec<(&str, Box<dyn Fn(&mut Rng) -> Array2<f64>>)> = vec![
+                ("zero", Box::new(|_: &mut Rng| Array2::zeros((m, n)))),
+                ("identity", Box::new(|_: &mut Rng| Array2::eye(m.max(n)).slice(s![..m, ..n]).to_owned())),
+                ("cond 1/eps", Box::new(|r: &mut Rng| r.with_values(m, n, &graded(eps)))),
+                ("near underflow", Box::new(|r: &mut Rng| r.with_values(m, n, &graded(eps)) * (tiny / eps))),
+                ("near overflow", Box::new(|r: &mut Rng| r.with_values(m, n, &graded(eps)) * (huge * eps / k as f64))),
+                ("rank k/2", Box::new(|r: &mut Rng| {
+                    let d: Vec<f64> = (0..k).map(|i| if i < k / 2 { 1.0 + i as f64 } else { 0.0 }).collect();
+                    r.with_values(m, n, &d)
+                })),
+                ("repeated", Box::new(|r: &mut Rng| {
+                    let d: Vec<f64> = (0..k).map(|i| if i < k / 2 { 2.0 } else { 1.0 + 1e-3 * eps * i as f64 }).collect();
+                    r.with_values(m, n, &d)
+                })),
+            ];
+            for (what, make) in &types {
+                let a = stack(5, m, n, |_| make(&mut rng));
+                for (ju, jvt) in [(Vectors::Reduced, Vectors::Reduced), (Vectors::Full, Vectors::Full)] {
+                    if double {
+                        check::<f64>(&gpu, &a, false, ju, jvt, what);
+                    } else {
+                        check::<f32>(&gpu, &a, true, ju, jvt, what);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn non_finite_input_and_non_convergence_are_reported_per_matrix() {
+    let Some(gpu) = device() else { return };
+    let mut rng = Rng(3);
+    let mut a = stack(40, 5, 3, |_| rng.matrix(5, 3));
+    a[[9, 0, 1]] = f64::INFINITY;
+    a[[5, 4, 2]] = f64::NAN;
+    let run = |a: &Array3<f64>, check_finite: bool, knobs: &Knobs| {
+        svd_small::svd(&gpu, a.view().into_dyn(), Vectors::Reduced, Vectors::Reduced, check_finite, knobs, Instant::now()).unwrap().0
+    };
+    // The first bad matrix, as the CPU reports it: NaN is never `always`; Inf is with
+    // check_finite=False (the CPU refuses it even then).
+    assert_eq!(run(&a, true, &Knobs::default()).err(), Some(CoreError::NonFinite { arg: "a", batch: 5, always: false }));
+    a[[5, 4, 2]] = 1.0;
+    assert_eq!(run(&a, true, &Knobs::default()).err(), Some(CoreError::NonFinite { arg: "a", batch: 9, always: false }));
+    assert_eq!(run(&a, false, &Knobs::default()).err(), Some(CoreError::NonFinite { arg: "a", batch: 9, always: true }));
+    a[[9, 0, 1]] = 1.0;
+    // One sweep cannot orthogonalize random columns: not converged, never a wrong result.
+    let one = Knobs { sweeps: Some(1), ..Knobs::default() };
+    let e = run(&a, true, &one).err();
+    assert_eq!(e, Some(CoreError::Lapack { routine: "dgesvj_batched".into(), info: 1, batch: 0 }));
+    // ... while a stack that converges in one sweep (a sweep with no rotation) passes.
+    let diag = stack(3, 5, 3, |i| Array2::eye(5).slice(s![.., ..3]).to_owned() * (i + 1) as f64);
+    let s = run(&diag, true, &one).unwrap().s;
+    assert_eq!(s.index_axis(Axis(0), 2).iter().copied().collect::<Vec<f64>>(), vec![3.0; 3]);
+}
+
+#[test]
+fn one_matrix_broadcast_over_a_stack_and_group_sizes() {
+    let Some(gpu) = device() else { return };
+    let mut rng = Rng(4);
+    let one = rng.matrix(6, 4);
+    let one3 = one.view().insert_axis(Axis(0));
+    let b = one3.broadcast((50, 6, 4)).unwrap().into_dyn();
+    for mpg in [1, 3, 64] {
+        let knobs = Knobs { mpg: Some(mpg), ..Knobs::default() };
+        let (r, run) = svd_small::svd(&gpu, b.clone(), Vectors::Reduced, Vectors::Reduced, true, &knobs, Instant::now()).unwrap();
+        let r = r.unwrap();
+        assert_eq!(run.bytes_to_device, 24 * 8, "the broadcast matrix moves once");
+        let first = r.s.index_axis(Axis(0), 0).to_owned();
+        assert!(r.s.outer_iter().all(|x| x == first));
+        let rt = ratios(&b.to_owned().into_dimensionality::<Ix3>().unwrap(), &r, Vectors::Reduced, Vectors::Reduced);
+        assert!(rt.iter().all(|&x| x <= 35.0), "{rt:?}");
+    }
+}
