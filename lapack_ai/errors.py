@@ -105,7 +105,9 @@ class LinAlgError(_Report, np.linalg.LinAlgError):
             where.append(f"shape {self.shape}")
         if self.dtype:
             where.append(self.dtype)
-        where.append(f"{self.backend}, LAPACK {self.routine} info={self.info}" if self.routine else self.backend)
+        # Our own kernels (INFO_TABLE's "_batched" entries) are not LAPACK's routines.
+        source = "kernel" if (self.routine or "").endswith("_batched") else "LAPACK"
+        where.append(f"{self.backend}, {source} {self.routine} info={self.info}" if self.routine else self.backend)
         s = f"{self.operation or self.routine} failed: {self.meaning} ({', '.join(where)})."
         if self.rcond is not None:
             s += f" rcond \u2248 {self.rcond:.2g}."

@@ -223,6 +223,7 @@ def test_not_converging_is_a_convergence_error(monkeypatch):
         lapack_ai.svd(a, device=SEL)
     e = ei.value
     assert e.routine == "dgesvj_batched" and e.info == 1 and e.batch == (1,) and e.backend == "opencl"
+    assert "opencl, kernel dgesvj_batched info=1" in str(e), str(e)
     assert "did not converge in 1 sweeps" in str(e) and "device='cpu'" in str(e)
     s = lapack_ai.svdvals(a[:1], device=SEL)  # the converged one is returned
     np.testing.assert_allclose(s, [[3, 2, 1, 1, 1, 1]], rtol=1e-15)
