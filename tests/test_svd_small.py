@@ -30,7 +30,10 @@ def clean_runtime():
     """No injected fault, devices enabled, no svd_small crossover stored; the crossovers a test
     stored are put back as they were."""
     _core.inject_fault(None, reset=True)
-    before = json.load(open(CROSSOVERS)) if os.path.exists(CROSSOVERS) else None
+    before = None
+    if os.path.exists(CROSSOVERS):
+        with open(CROSSOVERS) as f:
+            before = json.load(f)
     if before:
         with open(CROSSOVERS, "w") as f:
             json.dump({d: {k: v for k, v in per.items() if not k.startswith("svd_small/")} for d, per in before.items()}, f)

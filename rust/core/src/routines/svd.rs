@@ -64,6 +64,7 @@ pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, dr
     let count = crate::layout::count(&batch)?;
     let problem = Problem { op: "svd", count, m, n, k: n, dtype: T::DTYPE };
     let decision = dispatch::decide_for(&problem, request).map_err(CoreError::Device)?;
+    log::debug!(target: "lapack_ai", "svd {:?} {}: {}", a.shape(), T::DTYPE, decision.reason);
     // Each path records its decision before it can fail, so an error is told where it arose.
     dispatch::record("svd", &decision);
     let Backend::OpenCl(index) = decision.backend else {
