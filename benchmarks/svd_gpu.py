@@ -33,6 +33,7 @@ import numpy as np
 
 import lapack_ai
 from lapack_ai import _core
+from lapack_ai.benchmark import median_time
 
 # (count, m, n) at --scale 1, and issue 17's targets on an H200 (float64, kernel-side).
 BATCHED = [(100_000, 4, 4, 1.0e-3), (10_000, 32, 32, 5.0e-3)]
@@ -65,16 +66,6 @@ def check(a, selector):
     return max(max(r), verr)
 
 
-def median_s(f, reps):
-    f()  # warm-up (and the kernel build)
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
-
-
 def torch_times(a, reps):
     """(kernel-side s, end-to-end s) of torch.linalg.svd on CUDA, or (None, None)."""
     try:
@@ -104,7 +95,7 @@ def torch_times(a, reps):
         u, sv, vh = torch.linalg.svd(torch.from_numpy(a).cuda(), full_matrices=False)
         return u.cpu().numpy(), sv.cpu().numpy(), vh.cpu().numpy()
 
-    out = statistics.median(ts), median_s(e2e, reps)
+    out = statistics.median(ts), median_time(e2e, reps)
     del x
     torch.cuda.empty_cache()
     return out
@@ -120,8 +111,8 @@ def batched(dev, reps, scale, dtypes):
             worst = check(a, dev.selector)
             name, ns = _core.svd_small_kernel_times(dev.index, count, m, n, dt, reps + 1)
             kernel = statistics.median(ns[1:]) / 1e9
-            e2e = median_s(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
-            cpu = median_s(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))
+            e2e = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
+            cpu = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))
             tk, te = torch_times(a, reps)
             # The target is for the full stack in float64 (issue 17), on an H200.
             full = dt == "float64" and count == count0

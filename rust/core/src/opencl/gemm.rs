@@ -651,13 +651,7 @@ mod tests {
     use super::*;
 
     fn h100_like() -> DeviceInfo {
-        DeviceInfo {
-            index: 0, platform: "NVIDIA CUDA".into(), platform_version: String::new(), name: "GPU".into(),
-            vendor: "NVIDIA Corporation".into(), kind: "gpu", driver_version: String::new(), opencl_version: String::new(),
-            global_mem: 80 << 30, free_mem: None, nv_pci_bus: None, max_alloc: 20 << 30, local_mem: 48 << 10,
-            compute_units: 132, max_work_group: 1024, clock_mhz: 1980, fp64: true, nv_compute_capability: Some((9, 0)),
-            unusable: None,
-        }
+        DeviceInfo { global_mem: 80 << 30, max_alloc: 20 << 30, ..DeviceInfo::hopper(1024, 48 << 10) }
     }
 
     /// The float64 tiles that lie inside the matrices (INSIDE) are chosen only for shapes that

@@ -45,6 +45,20 @@ pub struct DeviceInfo {
     pub unusable: Option<String>,
 }
 
+#[cfg(test)]
+impl DeviceInfo {
+    /// A Hopper-like NVIDIA device (H200: 141 GiB, 132 units, sm_90) for launch-plan tests.
+    pub(crate) fn hopper(max_work_group: usize, local_mem: u64) -> Self {
+        DeviceInfo {
+            index: 0, platform: "NVIDIA CUDA".into(), platform_version: String::new(), name: "GPU".into(),
+            vendor: "NVIDIA Corporation".into(), kind: "gpu", driver_version: String::new(), opencl_version: String::new(),
+            global_mem: 141 << 30, free_mem: None, nv_pci_bus: None, max_alloc: 35 << 30, local_mem,
+            compute_units: 132, max_work_group, clock_mhz: 1980, fp64: true, nv_compute_capability: Some((9, 0)),
+            unusable: None,
+        }
+    }
+}
+
 impl DeviceInfo {
     pub fn is_nvidia(&self) -> bool {
         self.platform.contains("NVIDIA") || self.vendor.contains("NVIDIA")

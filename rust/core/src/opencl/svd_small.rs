@@ -291,13 +291,7 @@ mod tests {
     use super::*;
 
     fn device(max_work_group: usize, local_mem: u64) -> DeviceInfo {
-        DeviceInfo {
-            index: 0, platform: "NVIDIA CUDA".into(), platform_version: String::new(), name: "GPU".into(),
-            vendor: "NVIDIA Corporation".into(), kind: "gpu", driver_version: String::new(), opencl_version: String::new(),
-            global_mem: 141 << 30, free_mem: None, nv_pci_bus: None, max_alloc: 35 << 30, local_mem,
-            compute_units: 132, max_work_group, clock_mhz: 1980, fp64: true, nv_compute_capability: Some((9, 0)),
-            unusable: None,
-        }
+        DeviceInfo::hopper(max_work_group, local_mem)
     }
 
     /// Every shape and job plans a group within the device's limits and the budget (or one
