@@ -43,7 +43,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn cpu(reason: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn cpu(reason: impl Into<Cow<'static, str>>) -> Self {
         Decision { backend: Backend::Cpu, strategy: "cpu", reason: reason.into(), device: None }
     }
     /// A tiny product, computed inline on the CPU (no device could win at this size).
@@ -199,16 +199,26 @@ fn small_gemm(p: &Problem) -> bool {
 
 /// The crossover key of stacks of SVDs with max(m, n) up to `svd_small::MAX_DIM`, measured in
 /// matrices (their count), as `SMALL_GEMM_OP`; CPU until calibrate() measures a device winning.
-/// Larger SVDs have no OpenCL kernel yet.
 pub const SMALL_SVD_OP: &str = "svd_small";
 
+/// The crossover key of tall-skinny SVDs (`svd_tall::covers`), measured by size as gemm's
+/// (the cube root of m n^2); CPU until calibrate() measures a device winning.
+pub const TALL_SVD_OP: &str = "svd_tall";
+
 const _: () = assert!(opencl::svd_small::MAX_DIM == 32, "update the reasons that say 32x32");
+const _: () = assert!(opencl::svd_tall::MAX_N == 512 && opencl::svd_tall::MIN_RATIO == 4,
+                      "update the reasons that describe tall-skinny matrices");
+
+/// The SVD's problems: "svd" (thin U and V^T, or none) and "svd_full" (square U and V^T).
+fn is_svd(p: &Problem) -> bool {
+    p.op == "svd" || p.op == "svd_full"
+}
 
 /// Stacks weighed by their count: (crossover key, what they are in a reason, what one is).
 fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)> {
     if small_gemm(p) {
         Some((SMALL_GEMM_OP, "stacks of products up to 16x16x16", "products"))
-    } else if p.op == "svd" {
+    } else if is_svd(p) && p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
         Some((SMALL_SVD_OP, "stacks of SVDs up to 32x32", "matrices"))
     } else {
         None
@@ -217,9 +227,16 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
 
 /// Why `p` has no OpenCL kernel although its operation has one, or None.
 fn not_covered(p: &Problem) -> Option<String> {
-    (p.op == "svd" && p.m.max(p.n) > opencl::svd_small::MAX_DIM).then(|| {
-        format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= {} so far, not {}", opencl::svd_small::MAX_DIM,
-                p.describe())
+    if !is_svd(p) || p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
+        return None;
+    }
+    if p.op == "svd_full" {
+        return Some(format!("the OpenCL SVD gives square U and V^T (full_matrices=True) for matrices up to 32x32 only, not {}; \
+                             tall-skinny ones run with full_matrices=False", p.describe()));
+    }
+    (!opencl::svd_tall::covers(p.m, p.n)).then(|| {
+        format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= 32 and tall-skinny ones (one side at most 512 \
+                 and at most a quarter of the other) so far, not {}", p.describe())
     })
 }
 
@@ -245,7 +262,7 @@ pub fn reload_crossovers() {
 // ---- the decision ----
 
 /// Operations with an OpenCL implementation.
-pub const OPENCL_OPS: &[&str] = &["gemm", "svd"];
+pub const OPENCL_OPS: &[&str] = &["gemm", "svd", "svd_full"];
 
 /// A problem as dispatch sees it: `count` products of (m x k) by (k x n), or for other
 /// routines `count` matrices of m x n (k = n).
@@ -267,12 +284,16 @@ impl Problem<'_> {
             _ => 8,
         }
     }
-    /// Bytes on the device (gemm: A, B and C; svd: A, S and at most square U and V^T).
+    /// Bytes on the device (gemm: A, B and C; svd: A and two more m x n for the thin U and the
+    /// tall-skinny route's Q, plus small factors; svd_full: A, S and square U and V^T).
     pub fn device_bytes(&self) -> u64 {
         // Saturating: a broadcast stack can name more elements than 64 bits count.
         let (c, m, n, k) = (self.count as u64, self.m as u64, self.n as u64, self.k as u64);
+        let small = m.min(n);
         let per = if self.op == "svd" {
-            m.saturating_mul(n).saturating_add(m.saturating_mul(m)).saturating_add(n.saturating_mul(n)).saturating_add(m.min(n))
+            m.saturating_mul(n).saturating_mul(3).saturating_add(small.saturating_mul(small).saturating_mul(2)).saturating_add(small)
+        } else if self.op == "svd_full" {
+            m.saturating_mul(n).saturating_add(m.saturating_mul(m)).saturating_add(n.saturating_mul(n)).saturating_add(small)
         } else {
             m.saturating_mul(k).saturating_add(k.saturating_mul(n)).saturating_add(m.saturating_mul(n))
         };
@@ -291,7 +312,7 @@ impl Problem<'_> {
     }
     /// "has nothing to multiply" and the like, for a stack with no work.
     fn nothing(&self) -> &'static str {
-        if self.op == "svd" { "has nothing to decompose" } else { "has nothing to multiply" }
+        if is_svd(self) { "has nothing to decompose" } else { "has nothing to multiply" }
     }
 }
 
@@ -423,23 +444,32 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     // everything else by its size.
     let stack = small_stack(p);
     let small = stack.is_some();
+    // Tall-skinny SVDs (the SVDs past the small kernel that reach here) are weighed by size,
+    // but like small stacks stay on the CPU until calibrated.
+    let tall = !small && p.op == "svd";
     let (op, measure, default) = match stack {
         Some((key, _, _)) => (key, p.count, usize::MAX),
+        None if tall => (TALL_SVD_OP, p.size(), usize::MAX),
         None => (p.op, p.size(), DEFAULT_CROSSOVER),
     };
-    let (what, unit) = stack.map_or(("", ""), |(_, what, unit)| (what, unit));
+    let (what, unit) = match stack {
+        Some((_, what, unit)) => (what, unit),
+        None if tall => ("tall-skinny SVDs", ""),
+        None => ("", ""),
+    };
+    let amount = |x: usize| if small { format!("{x} {unit}") } else { format!("n={x}") };
     let at = |x: usize| if small { format!("of {x} {unit}") } else { format!("n={x}") };
     let smallest = smallest_crossover(op, p.dtype, default);
     if measure < smallest {
         // Below every device's crossover: decided without even looking for devices.
-        return Ok(Decision::cpu(match (small, smallest) {
+        return Ok(Decision::cpu(match (small || tall, smallest) {
             (false, _) => Cow::Borrowed("cpu: below every OpenCL device's crossover"),
             (true, usize::MAX) if measured(op, p.dtype) => Cow::Owned(format!("cpu: {what} stay on the CPU: no OpenCL device \
                                                  beat it when calibrate() measured them")),
             (true, usize::MAX) => Cow::Owned(format!("cpu: {what} stay on the CPU below the default crossover (not calibrated: \
                                                  calibrate() measures it)")),
             (true, x) => Cow::Owned(format!("cpu: {} is below every OpenCL device's measured crossover for {what} (the smallest: \
-                                             {x} {unit})", p.describe())),
+                                             {})", p.describe(), amount(x))),
         }));
     }
     let found = opencl::devices();

@@ -244,6 +244,28 @@ pub fn svd_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usi
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// svd_tall_kernel_times(index, m, n, dtype, reps, vectors=True) -> (kernel, [ns per
+/// decomposition]): device-side timing of the tall-skinny SVD (CholeskyQR) of a random
+/// row-major m x n matrix already on the device, m >= 4 n, n <= 512: wall time from the
+/// matrix on the device to thin U on the device and S, V^T on the host, host round trips
+/// between the passes included.
+#[pyfunction]
+#[pyo3(signature = (index, m, n, dtype, reps, vectors=true))]
+pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, dtype: &str, reps: usize,
+                             vectors: bool) -> PyResult<(String, Vec<u64>)> {
+    use opencl::svd_tall::bench_tall;
+    if dtype != "float64" && dtype != "float32" {
+        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    }
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        match dtype {
+            "float64" => bench_tall::<f64>(&gpu, m, n, reps, vectors),
+            _ => bench_tall::<f32>(&gpu, m, n, reps, vectors),
+        }
+    }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// gemm_schedule(index, m, n, k, dtype, count, kernel) -> (variant, whole, split, slices): how
 /// gemm would launch an m x n x k product (x count) on the device: tiles computed whole, then
 /// tiles of a last, partly filled wave split into K-slices (tests and benchmarks).

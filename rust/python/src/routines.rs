@@ -234,6 +234,7 @@ fn svd_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, dri
             to_py(py, e, backend)
         })?;
     let routine = match out.run {
+        Some(r) if r.kernel.starts_with("svd-cholqr") => lapack_ai_core::opencl::svd_tall::routine::<T>(),
         Some(_) => lapack_ai_core::opencl::svd_small::routine::<T>(),
         None => format!("{}{}", T::PREFIX, driver),
     };
@@ -243,8 +244,8 @@ fn svd_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, dri
 type SvdOut = (Obj, Obj, Obj, String, Option<String>);
 
 /// svd(a, jobu, jobvt, driver, check_finite, device=None) -> (u | None, s, vt | None, routine,
-/// fallback warning | None): on the CPU (driver), or for stacks up to 32x32 on an OpenCL device
-/// where dispatch picks it or `device` forces it.
+/// fallback warning | None): on the CPU (driver), or for stacks up to 32x32 and tall-skinny
+/// matrices on an OpenCL device where dispatch picks it or `device` forces it.
 #[pyfunction]
 #[pyo3(signature = (a, jobu, jobvt, driver, check_finite, device=None))]
 pub fn svd(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, driver: &str, check_finite: bool,

@@ -103,6 +103,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("gemm_dmma.cl", include_str!("../../../../kernels/gemm_dmma.cl")),
     ("gemm_small.cl", include_str!("../../../../kernels/gemm_small.cl")),
     ("svd_small.cl", include_str!("../../../../kernels/svd_small.cl")),
+    ("svd_tall.cl", include_str!("../../../../kernels/svd_tall.cl")),
 ];
 
 /// The source of kernel file `name` with its `#include "..."` lines replaced by the embedded

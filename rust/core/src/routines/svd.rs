@@ -1,6 +1,7 @@
 //! Singular value decomposition: gesdd (divide and conquer) or gesvd (QR iteration) on the
-//! CPU; stacks of matrices up to 32x32 also on an OpenCL device (one-sided Jacobi,
-//! `opencl::svd_small`), where dispatch chooses it.
+//! CPU; on an OpenCL device, where dispatch chooses it, stacks of matrices up to 32x32
+//! (one-sided Jacobi, `opencl::svd_small`) and tall-skinny matrices with thin or no vectors
+//! (CholeskyQR, `opencl::svd_tall`).
 
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -11,7 +12,7 @@ use crate::dispatch::{self, Backend, Decision, Problem, Request};
 use crate::error::{CoreError, Result};
 use crate::lapack::{gesdd, gesdd_min, gesvd, gesvd_min, grown, work_bytes, FMat};
 use crate::layout::{fill_identity, split_shape, Mats, Stack, VecStack};
-use crate::opencl::{self, gemm::Run};
+use crate::opencl::{self, gemm::Run, svd_tall::Tall};
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
 
@@ -54,15 +55,19 @@ pub struct Outcome {
     pub warning: Option<String>,
 }
 
-/// `svd` through the dispatcher: stacks of matrices up to 32x32 in float32/float64 may run on an
-/// OpenCL device (one-sided Jacobi; `driver` then plays no part), everything else on the CPU.
-/// A device failure (out of memory or resources, build, lost device) falls back to the CPU
-/// with a warning; NaN, Inf and non-convergence found on the device are errors, as on the CPU.
+/// `svd` through the dispatcher: stacks of matrices up to 32x32 and tall-skinny ones (thin or
+/// no vectors) in float32/float64 may run on an OpenCL device (`driver` then plays no part),
+/// everything else on the CPU. A device failure (out of memory or resources, build, lost
+/// device) falls back to the CPU with a warning; NaN, Inf and non-convergence found on the
+/// device are errors, as on the CPU. A tall-skinny matrix CholeskyQR cannot orthogonalize
+/// (rank-deficient, or cond beyond about 1/eps) is decomposed on the CPU, and the decision
+/// says so.
 pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, driver: Driver, check_finite: bool,
                                  request: Option<&Request>) -> Result<(Svd<T>, Outcome)> {
     let (batch, m, n) = split_shape(a.shape())?;
     let count = crate::layout::count(&batch)?;
-    let problem = Problem { op: "svd", count, m, n, k: n, dtype: T::DTYPE };
+    let op = if ju == Vectors::Full || jvt == Vectors::Full { "svd_full" } else { "svd" };
+    let problem = Problem { op, count, m, n, k: n, dtype: T::DTYPE };
     let decision = dispatch::decide_for(&problem, request).map_err(CoreError::Device)?;
     log::debug!(target: "lapack_ai", "svd {:?} {}: {}", a.shape(), T::DTYPE, decision.reason);
     // Each path records its decision before it can fail, so an error is told where it arose.
@@ -75,14 +80,33 @@ pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, dr
     let k = m.min(n);
     let full = |j: Vectors, d: usize| if j == Vectors::Full { d } else { k };
     Need::new().array::<T>(&[count, m, n]).array::<T>(&[count, m, full(ju, m)]).array::<T>(&[count, full(jvt, n), n])
-        .array::<T>(&[count, k]).check("svd")?;
+        .array::<T>(&[count, k]).array::<T>(&[m, n]).check("svd")?;
     let start = std::time::Instant::now();
-    match opencl::gpu(index).and_then(|g| opencl::svd_small::svd(&g, a.view(), ju, jvt, check_finite, &opencl::svd_small::Knobs::from_env(), start)) {
+    let ran = opencl::gpu(index).and_then(|g| {
+        if m.max(n) <= opencl::svd_small::MAX_DIM {
+            let knobs = opencl::svd_small::Knobs::from_env();
+            opencl::svd_small::svd(&g, a.view(), ju, jvt, check_finite, &knobs, start).map(|(r, run)| (r.map(Tall::Done), run))
+        } else {
+            opencl::svd_tall::svd(&g, a.view(), ju, jvt, start).map(|(t, run)| (Ok(t), run))
+        }
+    });
+    match ran {
         Ok((result, run)) => {
             let transfer = dispatch::Transfer { kernel: run.kernel.clone(), bytes_to_device: run.bytes_to_device,
                                                 bytes_from_device: run.bytes_from_device, kernel_ns: run.kernel_ns };
             dispatch::record_run("svd", &decision, Some(transfer));
-            Ok((result?, Outcome { decision, run: Some(run), warning: None }))
+            match result? {
+                Tall::Done(r) => Ok((r, Outcome { decision, run: Some(run), warning: None })),
+                Tall::Refused(e) => Err(e),
+                Tall::Declined(why) => {
+                    let decision = Decision::cpu(format!("cpu: the OpenCL tall-skinny SVD declined {}x{} {}: {why}; LAPACK on the \
+                                                          CPU instead", m, n, T::DTYPE));
+                    log::debug!(target: "lapack_ai", "svd: {}", decision.reason);
+                    dispatch::record("svd", &decision);
+                    let r = svd(a, ju, jvt, driver, check_finite)?;
+                    Ok((r, Outcome { decision, run: None, warning: None }))
+                }
+            }
         }
         Err(fail) => {
             let (decision, warning) = super::device_failed("svd", index, decision, &fail);

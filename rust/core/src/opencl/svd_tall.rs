@@ -1,0 +1,587 @@
+//! Tall-skinny SVDs on an OpenCL device (kernels/svd_tall.cl): m >= `MIN_RATIO` n, n up to
+//! `MAX_N`; a wide matrix is decomposed as its transpose. CholeskyQR (Yamamoto et al., ETNA
+//! 2015) on the device, the small factors on the host:
+//!
+//! 1. G = X^T X (the one pass over the caller's matrix that is only read), R1 = chol(G).
+//!    When that Cholesky breaks down, chol(G + s I) with Fukaya et al.'s shift (shifted
+//!    CholeskyQR3, SISC 2020), which handles cond(X) up to about 1/eps.
+//! 2. Q_{k+1} = Q_k R_{k+1}^{-1} and G = Q_{k+1}^T Q_{k+1}, R_{k+2} = chol(G), until G is within
+//!    1/2 of the identity: Q_{k+1} is then well conditioned and one more factor makes it
+//!    orthogonal to working precision (CholeskyQR2: two passes for cond(X) < eps^(-1/2)).
+//! 3. R = R_last ... R_1 = U_R S V^T by LAPACK's gesdd on the host (n x n), and
+//!    U = Q_k (R_last^{-1} U_R) in the last pass.
+//!
+//! Every pass streams the m x n matrix once or twice: the device's memory speed, with the host
+//! round trips of n x n matrices between passes. A Gram matrix that overflows or underflows
+//! sends the matrix through again with a power-of-two scale (exact); NaN and Inf become the
+//! errors the CPU routine gives. A rank-deficient matrix has no orthonormal Q = X R^{-1}: its
+//! Cholesky factors break down even with the shift, and the call is declined (`Tall::Declined`)
+//! for the CPU's gesdd, as is one whose passes do not converge.
+
+use std::time::Instant;
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use num_traits::{Float, ToPrimitive, Zero};
+use opencl3::kernel::{ExecuteKernel, Kernel};
+use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
+use opencl3::program::Program;
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+
+use super::fail::{check, classify, ClFail, Fault};
+use super::gemm::{alloc, host_vec, stage, Finish, Run};
+use super::gemm_small::{device_ns, random_fill};
+use super::program::source;
+use super::runtime::{DeviceInfo, Gpu};
+use crate::error::CoreError;
+use crate::lapack::{gesdd, potrf, trtrs, FMat, Work};
+use crate::layout::Mats;
+use crate::routines::svd::{Svd, Vectors};
+use crate::Scalar;
+
+/// The narrow side's largest size: its n x n factors are decomposed on the host.
+pub const MAX_N: usize = 512;
+/// The long side is at least this many times the narrow one (else the host's n x n SVD is
+/// most of the work, and LAPACK's own SVD is as fast).
+pub const MIN_RATIO: usize = 4;
+/// Cholesky passes before a matrix is declined: CholeskyQR2 takes 2, shifted CholeskyQR3 3.
+const MAX_PASSES: usize = 4;
+
+/// Whether the tall-skinny route takes an m x n matrix (either orientation); stacks of
+/// matrices up to `svd_small::MAX_DIM` go to the small-SVD kernel instead.
+pub fn covers(m: usize, n: usize) -> bool {
+    let (lo, hi) = (m.min(n), m.max(n));
+    (1..=MAX_N).contains(&lo) && hi > super::svd_small::MAX_DIM && hi >= MIN_RATIO.saturating_mul(lo)
+}
+
+/// What the device made of a stack.
+#[allow(clippy::large_enum_variant)] // one per call, moved once
+pub enum Tall<T: Scalar> {
+    Done(Svd<T>),
+    /// NaN or Inf, or the like: the error the CPU routine gives.
+    Refused(CoreError),
+    /// CholeskyQR cannot orthogonalize matrix `batch` (rank-deficient, or too ill-conditioned);
+    /// the CPU decomposes the stack.
+    Declined(String),
+}
+
+/// The kernels' launch shape for n columns: (tile edge TS, columns per work-item PB), work-items
+/// per group (TS/PB)^2 for the Gram, 16 TS/PB for the product.
+pub fn tile(n: usize) -> (usize, usize) {
+    match n {
+        0..=16 => (16, 2),
+        17..=32 => (32, 2),
+        _ => (64, 4),
+    }
+}
+
+/// Row chunks of the Gram pass: (chunks, rows per chunk). Enough work-groups to fill the
+/// device (`per_unit` per compute unit, LAPACK_AI_SVD_TALL_GROUPS), each summing at least
+/// 256 rows so that the partial sums stay a small fraction of the traffic.
+pub fn chunks(info: &DeviceInfo, m: usize, n: usize) -> (usize, usize) {
+    let per_unit = std::env::var("LAPACK_AI_SVD_TALL_GROUPS").ok().and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&x| x > 0).unwrap_or(4);
+    let tiles = n.div_ceil(tile(n).0);
+    let active = tiles * (tiles + 1) / 2;
+    let target = (per_unit * info.compute_units.max(1) as usize).div_ceil(active).max(1);
+    let rows = m.div_ceil(target).max(256).next_multiple_of(16);
+    (m.div_ceil(rows), rows)
+}
+
+/// The routine named in errors and metrics: x + "gesvd_cholqr".
+pub fn routine<T: Scalar>() -> String {
+    format!("{}gesvd_cholqr", T::PREFIX)
+}
+
+/// The kernel's name in runs, metrics and benchmarks, with the caller's m x n.
+fn name(m: usize, n: usize) -> String {
+    format!("svd-cholqr-{m}x{n}")
+}
+
+/// The device side of one call: the program, its buffers, and the time spent in kernels.
+struct Passes<'g, T: Scalar> {
+    gpu: &'g Gpu,
+    program: &'g Program,
+    /// The kernels' problem: m x n, m >= n.
+    m: usize,
+    n: usize,
+    chunks: usize,
+    rows: usize,
+    ts: usize,
+    wi: usize,
+    q: [Buffer<T>; 2],
+    part: Buffer<T>,
+    g: Buffer<T>,
+    w: Buffer<T>,
+    kernel_ns: u64,
+}
+
+/// Where a pass reads X: a buffer, the offset of the matrix in it, its layout.
+#[derive(Clone, Copy)]
+enum Src<'b, T> {
+    Input(&'b Buffer<T>, usize, bool),
+    Q(usize),
+}
+
+/// What one matrix's passes leave: S and V^T of X (n and n x n row-major, on the host) and,
+/// when U was asked for, which Q buffer holds it (m x n, laid out as asked).
+struct Factored<T: Scalar> {
+    s: Vec<T::Real>,
+    vt: Vec<T>,
+    u: Option<usize>,
+}
+
+enum Outcome<T: Scalar> {
+    Done(Factored<T>),
+    /// 1: NaN, 2: Inf (as svd_small's info).
+    NonFinite(i32),
+    Declined(String),
+}
+
+impl<'g, T: Scalar> Passes<'g, T> {
+    fn new(gpu: &'g Gpu, program: &'g Program, m: usize, n: usize) -> Result<Self, ClFail> {
+        let (chunks, rows) = chunks(&gpu.info, m, n);
+        let (ts, pb) = tile(n);
+        Ok(Passes {
+            gpu, program, m, n, chunks, rows, ts, wi: ts / pb,
+            q: [alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?, alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?],
+            part: alloc::<T>(gpu, chunks * n * n, CL_MEM_READ_WRITE)?,
+            g: alloc::<T>(gpu, n * n, CL_MEM_READ_WRITE)?,
+            w: alloc::<T>(gpu, n * n, CL_MEM_READ_ONLY)?,
+            kernel_ns: 0,
+        })
+    }
+
+    fn source<'s>(&'s self, x: Src<'s, T>) -> (&'s Buffer<T>, usize, bool) {
+        match x {
+            Src::Input(b, off, col) => (b, off, col),
+            Src::Q(i) => (&self.q[i], 0, false),
+        }
+    }
+
+    /// G = (scale X)^T (scale X), read back (n x n, symmetric).
+    fn gram(&mut self, x: Src<'_, T>, scale: T) -> Result<Vec<T>, ClFail> {
+        let (m, n, tiles) = (self.m, self.n, self.n.div_ceil(self.ts));
+        let (buf, off, col) = self.source(x);
+        let k = check(Kernel::create(self.program, "gram"), "creating the gram kernel")?;
+        // SAFETY: the types match the kernel's parameter list in order.
+        let e = check(unsafe {
+            ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(col as cl_int))
+                .set_arg(&(off as cl_long)).set_arg(&(self.rows as cl_long)).set_arg(&scale).set_arg(buf).set_arg(&self.part)
+                .set_global_work_sizes(&[tiles * self.wi, tiles * self.wi, self.chunks]).set_local_work_sizes(&[self.wi, self.wi, 1])
+                .enqueue_nd_range(&self.gpu.queue)
+        }, "launching the gram kernel")?;
+        self.kernel_ns += device_ns(&e, "gram")?;
+        let k = check(Kernel::create(self.program, "gram_sum"), "creating the gram_sum kernel")?;
+        let side = n.next_multiple_of(16);
+        // SAFETY: as above.
+        let e = check(unsafe {
+            ExecuteKernel::new(&k).set_arg(&(n as cl_int)).set_arg(&(self.chunks as cl_int)).set_arg(&self.part).set_arg(&self.g)
+                .set_global_work_sizes(&[side, side]).set_local_work_sizes(&[16, 16]).enqueue_nd_range(&self.gpu.queue)
+        }, "launching the gram_sum kernel")?;
+        self.kernel_ns += device_ns(&e, "gram_sum")?;
+        let mut g = host_vec::<T>(n * n)?;
+        // SAFETY: a blocking read into a host buffer of the buffer's length.
+        unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
+        Ok(g)
+    }
+
+    /// q[to] = X W (W n x n row-major, uploaded here); `col`: q[to] column-major.
+    fn product(&mut self, x: Src<'_, T>, w: &[T], to: usize, col: bool) -> Result<(), ClFail> {
+        let (m, n) = (self.m, self.n);
+        // SAFETY: a blocking write from a host slice of the buffer's length.
+        unsafe { check(self.gpu.queue.enqueue_write_buffer(&mut self.w, CL_BLOCKING, 0, w, &[]), "copying a factor to the device")? };
+        let (buf, off, xcol) = self.source(x);
+        let k = check(Kernel::create(self.program, "product"), "creating the product kernel")?;
+        // SAFETY: as in `gram`.
+        let e = check(unsafe {
+            ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(xcol as cl_int))
+                .set_arg(&(off as cl_long)).set_arg(&(col as cl_int)).set_arg(buf).set_arg(&self.w).set_arg(&self.q[to])
+                .set_global_work_sizes(&[m.div_ceil(64) * self.wi, n.div_ceil(self.ts) * 16]).set_local_work_sizes(&[self.wi, 16])
+                .enqueue_nd_range(&self.gpu.queue)
+        }, "launching the product kernel")?;
+        self.kernel_ns += device_ns(&e, "product")?;
+        Ok(())
+    }
+
+    /// One matrix X (m x n as the kernels see it). `scan`: on the host, the matrix's
+    /// non-finite code (0, 1 NaN, 2 Inf) and its largest magnitude, asked only when the Gram
+    /// matrix is not finite or underflows. `u_col`: U column-major.
+    fn factor(&mut self, x: Src<'_, T>, scan: &dyn Fn() -> (i32, f64), want_u: bool, u_col: bool, work: &mut Work<T>)
+              -> Result<Outcome<T>, ClFail> {
+        let (m, n) = (self.m, self.n);
+        let mut scale = T::one();
+        let mut g = self.gram(x, scale)?;
+        if !gram_usable(&g, n) {
+            let (code, big) = scan();
+            if code != 0 {
+                return Ok(Outcome::NonFinite(code));
+            }
+            if big == 0.0 {
+                return Ok(Outcome::Declined("it is zero".into()));
+            }
+            // A power of two near 1/max|x|: exact, and the squares stay in range.
+            let e = big.log2().floor() as i32 + 1;
+            scale = T::from(2f64.powi(-e)).unwrap_or(T::one());
+            g = self.gram(x, scale)?;
+            if !gram_usable(&g, n) {
+                return Ok(Outcome::Declined("its Gram matrix is out of range even scaled".into()));
+            }
+        }
+        let mut factors: Vec<Vec<T>> = Vec::new();
+        let mut cur = x;
+        let mut next = 0;
+        for pass in 0..MAX_PASSES {
+            let settled = pass > 0 && off_identity(&g, n) <= 0.5;
+            let r = match cholesky(&g, n) {
+                Some(r) => r,
+                None if pass == 0 => {
+                    let shift = shift::<T>(&g, m, n);
+                    let mut gs = g.clone();
+                    (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
+                    match cholesky(&gs, n) {
+                        Some(r) => r,
+                        None => return Ok(Outcome::Declined("its Cholesky factor broke down even shifted (rank-deficient?)".into())),
+                    }
+                }
+                None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down in pass {}", pass + 1))),
+            };
+            if settled {
+                factors.push(r);
+                return self.finish(cur, &factors, scale, next, want_u, u_col, work).map(Outcome::Done);
+            }
+            if pass + 1 == MAX_PASSES {
+                break;
+            }
+            // Q_{k+1} = Q_k R^{-1} (the first pass folds the scale in).
+            let mut w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
+            if pass == 0 && scale != T::one() {
+                w.iter_mut().for_each(|v| *v = *v * scale);
+            }
+            factors.push(r);
+            self.product(cur, &w, next, false)?;
+            cur = Src::Q(next);
+            next = 1 - next;
+            g = self.gram(cur, T::one())?;
+        }
+        Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
+    }
+
+    /// R = R_last ... R_1 (undoing the scale) = U_R S V^T on the host; U = Q_k (R_last^{-1} U_R)
+    /// into q[to].
+    #[allow(clippy::too_many_arguments)]
+    fn finish(&mut self, cur: Src<'_, T>, factors: &[Vec<T>], scale: T, to: usize, want_u: bool, u_col: bool, work: &mut Work<T>)
+              -> Result<Factored<T>, ClFail> {
+        let n = self.n;
+        let lapack = |e: CoreError| classify(0, format!("the host's part of the tall-skinny SVD: {e}"));
+        let mut r = factors[0].clone();
+        for f in &factors[1..] {
+            r = upper_product(f, &r, n);
+        }
+        if scale != T::one() {
+            r.iter_mut().for_each(|v| *v = *v / scale);
+        }
+        // R row-major, read column-major, is R^T = V S U_R^T: gesdd's U is V and its V^T is
+        // U_R^T (column-major), which read row-major are V^T and U_R.
+        let mut a = r;
+        let mut s = vec![T::Real::zero(); n];
+        let mut left = host_vec::<T>(n * n)?;
+        let mut right = host_vec::<T>(n * n)?;
+        {
+            let mut fa = FMat::new(&mut a, n, n);
+            let mut fl = FMat::new(&mut left, n, n);
+            let mut fr = FMat::new(&mut right, n, n);
+            gesdd(b'S', &mut fa, &mut s, Some(&mut fl), Some(&mut fr), work).map_err(lapack)?;
+        }
+        let vt = left;
+        let mut u = None;
+        if want_u {
+            let last = factors.last().expect("at least two factors");
+            let w = solve_upper(last, &right, n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?;
+            self.product(cur, &w, to, u_col)?;
+            u = Some(to);
+        }
+        Ok(Factored { s, vt, u })
+    }
+}
+
+
+/// Finite, with a largest diagonal entry (a squared column norm) far enough from underflow
+/// that eps times it is still a normal number.
+fn gram_usable<T: Scalar>(g: &[T], n: usize) -> bool {
+    let mut big = 0.0f64;
+    for i in 0..n {
+        let d = g[i * n + i].re().to_f64().unwrap_or(f64::NAN);
+        if !d.is_finite() {
+            return false;
+        }
+        big = big.max(d);
+    }
+    let (tiny, eps) = (T::Real::min_positive_value().to_f64().unwrap(), T::Real::epsilon().to_f64().unwrap());
+    g.iter().all(|v| v.re().to_f64().is_some_and(f64::is_finite)) && big >= tiny / (eps * eps)
+}
+
+/// max |G - I| (entrywise), in float64.
+fn off_identity<T: Scalar>(g: &[T], n: usize) -> f64 {
+    let mut worst = 0.0f64;
+    for i in 0..n {
+        for j in 0..n {
+            let v = g[i * n + j].re().to_f64().unwrap_or(f64::INFINITY) - if i == j { 1.0 } else { 0.0 };
+            worst = worst.max(v.abs());
+        }
+    }
+    // Frobenius bounds the 2-norm; the entrywise maximum times n bounds Frobenius.
+    worst * n as f64
+}
+
+/// Fukaya et al.'s shift: 11 (m n + n (n + 1)) eps ||X||_2^2, with trace(G) >= ||X||_2^2.
+fn shift<T: Scalar>(g: &[T], m: usize, n: usize) -> T {
+    let trace: f64 = (0..n).map(|i| g[i * n + i].re().to_f64().unwrap_or(0.0)).sum();
+    let eps = T::Real::epsilon().to_f64().unwrap();
+    T::from(11.0 * ((m * n + n * (n + 1)) as f64) * eps * trace).unwrap_or(T::zero())
+}
+
+/// The upper Cholesky factor R (row-major, G = R^T R) of the row-major symmetric G, or None
+/// when it breaks down.
+fn cholesky<T: Scalar>(g: &[T], n: usize) -> Option<Vec<T>> {
+    // potrf's 'L' factor of G (column-major) read row-major is L^T = R; the entries below R's
+    // diagonal still hold G's.
+    let mut a = g.to_vec();
+    potrf(b'L', &mut FMat::new(&mut a, n, n)).ok()?;
+    for i in 0..n {
+        for j in 0..i {
+            a[i * n + j] = T::zero(); // row-major (i, j), i > j: below R's diagonal
+        }
+    }
+    a.iter().all(|v| v.re().to_f64().is_some_and(f64::is_finite)).then_some(a)
+}
+
+/// R^{-1} of a row-major upper triangular R, row-major.
+fn inverse_upper<T: Scalar>(r: &[T], n: usize) -> Option<Vec<T>> {
+    let mut id = vec![T::zero(); n * n];
+    (0..n).for_each(|i| id[i * n + i] = T::one());
+    solve_upper(r, &id, n)
+}
+
+/// R^{-1} B for row-major R (upper triangular) and B, by LAPACK's trtrs on column-major copies.
+fn solve_upper<T: Scalar>(r: &[T], b: &[T], n: usize) -> Option<Vec<T>> {
+    let mut rc = vec![T::zero(); n * n];
+    let mut x = vec![T::zero(); n * n];
+    for i in 0..n {
+        for j in 0..n {
+            rc[i + j * n] = r[i * n + j];
+            x[i + j * n] = b[i * n + j];
+        }
+    }
+    let fr = FMat::new(&mut rc, n, n);
+    trtrs(b'U', b'N', b'N', &fr.read(), &mut FMat::new(&mut x, n, n)).ok()?;
+    let mut out = vec![T::zero(); n * n];
+    for i in 0..n {
+        for j in 0..n {
+            out[i * n + j] = x[i + j * n];
+        }
+    }
+    Some(out)
+}
+
+/// A B for row-major upper triangular A and B (accumulated in float64).
+fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
+    let mut c = vec![T::zero(); n * n];
+    for i in 0..n {
+        for j in i..n {
+            let s: f64 = (i..=j).map(|k| a[i * n + k].re().to_f64().unwrap() * b[k * n + j].re().to_f64().unwrap()).sum();
+            c[i * n + j] = T::from(s).unwrap();
+        }
+    }
+    c
+}
+
+/// SVD of every matrix of `a` (float32 or float64, `covers(m, n)`, U and V^T thin or absent:
+/// the caller routes everything else to the CPU) on `gpu`. Err: the device failed (the caller
+/// falls back to the CPU). Ok((Tall, run)) otherwise.
+pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, start: Instant) -> Result<(Tall<T>, Run), ClFail> {
+    let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
+    let (count, m, n) = (mats.count, mats.rows, mats.cols);
+    if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || !covers(m, n) || ju == Vectors::Full || jvt == Vectors::Full {
+        return Err(classify(0, format!("svd_tall: {count} x {m}x{n} {} is not for the tall-skinny kernels", T::DTYPE)));
+    }
+    let staged = stage(a)?;
+    // A wide matrix is decomposed as X = A^T: A^T = U' S V'^T gives U = V', V^T = U'^T.
+    let trans = m < n;
+    let (xm, xn) = if trans { (n, m) } else { (m, n) };
+    let x_col = staged.col_major != trans;
+    let (want_xu, want_xv) = if trans { (jvt != Vectors::None, ju != Vectors::None) } else { (ju != Vectors::None, jvt != Vectors::None) };
+    let elem = std::mem::size_of::<T>() as u64;
+    let (chunks, _) = chunks(&gpu.info, xm, xn);
+    let bytes = (staged.data.len() as u64 + 2 * (xm * xn) as u64 + (chunks * xn * xn) as u64 + 2 * (xn * xn) as u64) * elem;
+    if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
+        return Err(classify(-4, format!("{} MiB of input and work space do not fit the device's {} MiB", bytes >> 20,
+                                        gpu.info.global_mem >> 20)));
+    }
+    let (ts, pb) = tile(xn);
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
+                                   &format!("-DREAL_DOUBLE={} -DTS={ts} -DPB={pb}", (T::DTYPE == "float64") as u8))?;
+    let mut run = Run { kernel: name(m, n), ..Run::default() };
+    let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
+    let mut passes = Passes::<T>::new(gpu, &program.0, xm, xn)?;
+    let q = &gpu.queue;
+    let _finish = Finish(q);
+    // SAFETY: the host slice outlives the transfer (`_finish`).
+    unsafe { check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &staged.data, &[]), "copying a to the device")? };
+    run.bytes_to_device = staged.data.len() as u64 * elem;
+    match super::fail::injected() {
+        Some(Fault::Launch) => return Err(classify(-5, "launching the svd_tall kernels (injected fault)")),
+        Some(Fault::Lost) => return Err(classify(-36, "launching the svd_tall kernels (injected fault)")),
+        _ => {}
+    }
+    let k = xn;
+    let (mut hu, mut hvt, mut hs) = (Vec::new(), Vec::new(), Vec::with_capacity(count * k));
+    let mut work = Work::<T>::default();
+    let mut piece = host_vec::<T>(if want_xu { xm * xn } else { 0 })?;
+    for i in 0..count {
+        let off = i * staged.stride;
+        let data = &staged.data[off..off + xm * xn];
+        let scan = || {
+            let code = if data.iter().any(|v| v.has_inf()) { 2 } else if data.iter().any(|v| v.has_nan()) { 1 } else { 0 };
+            (code, data.iter().map(|v| v.re().to_f64().unwrap_or(0.0).abs()).fold(0.0, f64::max))
+        };
+        match passes.factor(Src::Input(&da, off, x_col), &scan, want_xu, trans, &mut work)? {
+            Outcome::NonFinite(code) => {
+                let always = code == 2;
+                return Ok((Tall::Refused(CoreError::NonFinite { arg: "a", batch: i, always }), finish(run, passes.kernel_ns, start)));
+            }
+            Outcome::Declined(why) => {
+                let at = if count > 1 { format!("matrix {i} of the stack: ") } else { String::new() };
+                return Ok((Tall::Declined(format!("{at}{why}")), finish(run, passes.kernel_ns, start)));
+            }
+            Outcome::Done(f) => {
+                if let Some(b) = f.u {
+                    // SAFETY: a blocking read into a host buffer of the buffer's length.
+                    unsafe { check(q.enqueue_read_buffer(&passes.q[b], CL_BLOCKING, 0, &mut piece, &[]), "copying u from the device")? };
+                    run.bytes_from_device += piece.len() as u64 * elem;
+                    hu.extend_from_slice(&piece);
+                }
+                if want_xv {
+                    hvt.extend_from_slice(&f.vt);
+                }
+                hs.extend_from_slice(&f.s);
+            }
+        }
+    }
+    let run = finish(run, passes.kernel_ns, start);
+    let shaped = |data: Vec<T>, r: usize, c: usize| {
+        let mut shape = mats.batch.clone();
+        shape.extend([r, c]);
+        ArrayD::from_shape_vec(IxDyn(&shape), data).expect("sized above")
+    };
+    // X's U (xm x k) and V^T (k x k); for a wide A, A's U is X's V (k x k: the transpose of
+    // X's V^T) and A's V^T is X's U^T, which the last pass wrote column-major (= k x xm row-major).
+    let (u, vt) = if trans {
+        let u = (ju != Vectors::None).then(|| shaped(transposed(&hvt, count, k), k, k));
+        (u, (jvt != Vectors::None).then(|| shaped(hu, k, xm)))
+    } else {
+        ((ju != Vectors::None).then(|| shaped(hu, xm, k)), (jvt != Vectors::None).then(|| shaped(hvt, k, k)))
+    };
+    let mut shape = mats.batch.clone();
+    shape.push(k);
+    let s = ArrayD::from_shape_vec(IxDyn(&shape), hs).expect("sized above");
+    Ok((Tall::Done(Svd { u, s, vt }), run))
+}
+
+fn finish(mut run: Run, kernel_ns: u64, start: Instant) -> Run {
+    run.kernel_ns = kernel_ns;
+    run.total_ns = start.elapsed().as_nanos() as u64;
+    run
+}
+
+/// Each k x k matrix of a stack transposed.
+fn transposed<T: Scalar>(x: &[T], count: usize, k: usize) -> Vec<T> {
+    let mut out = x.to_vec();
+    for c in 0..count {
+        for i in 0..k {
+            for j in 0..k {
+                out[c * k * k + j * k + i] = x[c * k * k + i * k + j];
+            }
+        }
+    }
+    out
+}
+
+/// Kernel-side timing for benchmarks: a row-major random m x n matrix (m >= n, `covers`)
+/// uploaded once, then `reps` decompositions from the matrix on the device to U (thin, when
+/// `vectors`) on the device and S, V^T on the host, each rep's wall time in ns, host round
+/// trips included; and the kernel's name.
+pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool) -> Result<(String, Vec<u64>), ClFail> {
+    if m < n || !covers(m, n) || !matches!(T::DTYPE, "float32" | "float64") {
+        return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need float, m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
+    }
+    let (ts, pb) = tile(n);
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
+                                   &format!("-DREAL_DOUBLE={} -DTS={ts} -DPB={pb}", (T::DTYPE == "float64") as u8))?;
+    let ha = random_fill::<T>(m * n)?;
+    let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
+    let mut passes = Passes::<T>::new(gpu, &program.0, m, n)?;
+    let q = &gpu.queue;
+    let _finish = Finish(q);
+    // SAFETY: a blocking write from a host slice of the buffer's length.
+    unsafe { check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")? };
+    let mut work = Work::<T>::default();
+    let scan = || (0, 1.0);
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        match passes.factor(Src::Input(&da, 0, false), &scan, vectors, false, &mut work)? {
+            Outcome::Done(_) => {}
+            _ => return Err(classify(0, "bench_tall: the random matrix was not decomposed")),
+        }
+        check(q.finish(), "waiting for the queue")?;
+        times.push(t.elapsed().as_nanos() as u64);
+    }
+    Ok((name(m, n), times))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covers_tall_and_wide_beyond_the_small_kernel() {
+        assert!(covers(100_000, 64) && covers(64, 100_000) && covers(33, 1) && covers(2048, 512));
+        assert!(!covers(32, 8) && !covers(4096, 4096) && !covers(2000, 513) && !covers(100, 26) && !covers(0, 40));
+    }
+
+    #[test]
+    fn chunks_fill_the_device_and_cover_every_row() {
+        let h = DeviceInfo::hopper(1024, 48 << 10);
+        for (m, n) in [(100_000, 64), (33, 1), (1 << 24, 16), (4096, 512), (1000, 200)] {
+            let (c, rows) = chunks(&h, m, n);
+            assert!(c * rows >= m && (c - 1) * rows < m && rows % 16 == 0 && rows >= 256, "{m}x{n}: {c} x {rows}");
+        }
+        // 4 groups per unit: 528 wanted, 256 rows each at least.
+        assert_eq!(chunks(&h, 100_000, 64), (391, 256));
+        assert_eq!(chunks(&h, 1 << 24, 16), (528, 31776));
+    }
+
+    #[test]
+    fn host_factors_invert_and_multiply() {
+        let n = 5;
+        let g: Vec<f64> = (0..n * n).map(|k| { let (i, j) = (k / n, k % n); if i == j { 4.0 + i as f64 } else { 1.0 / (1 + i + j) as f64 } }).collect();
+        let r = cholesky(&g, n).unwrap();
+        // R^T R = G
+        for i in 0..n {
+            for j in 0..n {
+                let s: f64 = (0..n).map(|k| r[k * n + i] * r[k * n + j]).sum();
+                assert!((s - g[i * n + j]).abs() < 1e-13, "{i} {j}");
+            }
+        }
+        let w = inverse_upper(&r, n).unwrap();
+        let id = upper_product(&r, &w, n);
+        for i in 0..n {
+            for j in 0..n {
+                assert!((id[i * n + j] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-14);
+            }
+        }
+        let mut bad = g.clone();
+        bad[0] = -1.0;
+        assert!(cholesky(&bad, n).is_none());
+    }
+}
