@@ -12,14 +12,21 @@ S and V^T:
   - end to end from NumPy (transfers included): ``lapack_ai.svd(a, full_matrices=False,
     device=...)`` against ``torch.linalg.svd(torch.from_numpy(a).cuda())`` with the results
     copied back, and lapack_ai's CPU path (LAPACK gesdd over threads).
+Section ``tall`` (issue 17's 100000 x 64 row): one tall-skinny matrix on the CholeskyQR
+kernels (kernels/svd_tall.cl), thin U, S and V^T:
+  - correctness first: LAPACK's ratios and NumPy's values on the matrix about to be timed;
+  - kernel-side: wall time from the matrix on the device to U on the device, host round trips
+    included (``_core.svd_tall_kernel_times``), against ``torch.linalg.svd`` on a CUDA tensor
+    with each cuSOLVER driver torch offers (gesvda, gesvdj, gesvd), timed with CUDA events;
+  - end to end from NumPy, against torch with gesvda (its fastest) and the CPU path.
 Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A short table is
 printed last; medians of --reps runs after one warm-up.
 
-    python benchmarks/svd_gpu.py [batched] [--device 0] [--reps 10] [--scale 1.0]
+    python benchmarks/svd_gpu.py [batched] [tall] [--device 0] [--reps 10] [--scale 1.0]
                                  [--dtypes float64 float32]
 
---scale multiplies every count (default 1 on a GPU, 0.1 on a CPU OpenCL device, where
-10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
+--scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
+CPU OpenCL device, where 10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
 LAPACK_AI_SVD_SMALL_MPG (rust/core/src/opencl/svd_small.rs: `plan`).
 """
 
@@ -37,6 +44,8 @@ from lapack_ai.benchmark import median_time
 
 # (count, m, n) at --scale 1, and issue 17's targets on an H200 (float64, kernel-side).
 BATCHED = [(100_000, 4, 4, 1.0e-3), (10_000, 32, 32, 5.0e-3)]
+# (m, n) at --scale 1 and the issue's target where it sets one (float64, kernel-side, H200).
+TALL = [(100_000, 64, 1.0e-3), (100_000, 16, None), (1_000_000, 32, None), (200_000, 256, None)]
 RATIO_MAX = 35.0
 SAMPLE = 512  # matrices checked per case
 
@@ -101,6 +110,70 @@ def torch_times(a, reps):
     return out
 
 
+def torch_driver_times(a, reps, drivers=("gesvda", "gesvdj", "gesvd")):
+    """{driver: kernel-side s} of torch.linalg.svd on CUDA per cuSOLVER driver, and the end to
+    end time with the first driver; ({}, None) without CUDA."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return {}, None
+        x = torch.from_numpy(a).cuda()
+    except Exception:
+        return {}, None
+    out = {}
+    for drv in drivers:
+        def run(drv=drv):
+            return torch.linalg.svd(x, full_matrices=False, driver=drv)
+
+        run()
+        torch.cuda.synchronize()
+        ts = []
+        for _ in range(reps):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            run()
+            e.record()
+            torch.cuda.synchronize()
+            ts.append(s.elapsed_time(e) / 1e3)
+        out[drv] = statistics.median(ts)
+
+    def e2e():
+        u, sv, vh = torch.linalg.svd(torch.from_numpy(a).cuda(), full_matrices=False, driver=drivers[0])
+        return u.cpu().numpy(), sv.cpu().numpy(), vh.cpu().numpy()
+
+    te = median_time(e2e, reps)
+    del x
+    torch.cuda.empty_cache()
+    return out, te
+
+
+def tall(dev, reps, scale, dtypes):
+    rows = []
+    rng = np.random.default_rng(1)
+    for m0, n, target in TALL:
+        m = max(4 * n, int(m0 * scale))
+        for dt in dtypes:
+            a = rng.standard_normal((m, n)).astype(dt)
+            u, s, vt = lapack_ai.svd(a, full_matrices=False, device=dev.selector)
+            assert lapack_ai.last_decision().kernel.startswith("svd-cholqr"), lapack_ai.last_decision()
+            r = ratios(a, u, s, vt)
+            want = np.linalg.svd(a.astype(np.float64), compute_uv=False)
+            verr = float(np.abs(s - want).max() / (n * np.finfo(a.dtype).eps * want[0]))
+            worst = max(max(r), verr)
+            assert worst <= RATIO_MAX, f"{a.shape} {a.dtype}: ratios {r}, values {verr:.1f} n ulp ||A||"
+            name, ns = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
+            kernel = statistics.median(ns[1:]) / 1e9
+            e2e = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
+            cpu = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))
+            tk, te = torch_driver_times(a, reps)
+            full = dt == "float64" and m == m0
+            rows.append((f"{m} x {n}", dt, worst, kernel, e2e, tk, te, cpu, target if full else None))
+            print(f"{m} x {n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms, end to end {e2e * 1e3:.2f} ms, "
+                  f"cpu {cpu * 1e3:.2f} ms; cusolver {({k: round(v * 1e3, 3) for k, v in tk.items()})} ms", flush=True)
+    return rows
+
+
 def batched(dev, reps, scale, dtypes):
     rows = []
     rng = np.random.default_rng(0)
@@ -128,14 +201,15 @@ def ms(x):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("sections", nargs="*", help="what to run: batched (the default; the only section so far)")
+    ap.add_argument("sections", nargs="*", help="what to run: batched, tall (default: both)")
     ap.add_argument("--device", type=int, default=None, help="OpenCL device index (default: the first GPU)")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--scale", type=float, default=None, help="multiplies every count (default 1 on a GPU, 0.1 else)")
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     args = ap.parse_args()
-    if set(args.sections) - {"batched"}:
-        ap.error(f"unknown section(s) {sorted(set(args.sections) - {'batched'})}; known: batched")
+    sections = args.sections or ["batched", "tall"]
+    if set(sections) - {"batched", "tall"}:
+        ap.error(f"unknown section(s) {sorted(set(sections) - {'batched', 'tall'})}; known: batched, tall")
     devs = [d for d in lapack_ai.devices() if not d.unusable]
     if not devs:
         raise SystemExit(f"no usable OpenCL device: {lapack_ai.devices()}")
@@ -143,7 +217,28 @@ def main() -> None:
     scale = args.scale if args.scale is not None else (1.0 if dev.type == "gpu" else 0.1)
     print(f"device {dev.index}: {dev.name} ({dev.platform}, driver {dev.driver_version}); scale {scale}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    rows = batched(dev, args.reps, scale, args.dtypes) if "batched" in (args.sections or ["batched"]) else []
+    rows = batched(dev, args.reps, scale, args.dtypes) if "batched" in sections else []
+    trows = tall(dev, args.reps, scale, args.dtypes) if "tall" in sections else []
+    if rows:
+        batched_table(rows)
+    if trows:
+        tall_table(trows)
+
+
+def tall_table(rows):
+    print()
+    print("tall-skinny thin SVD (U, S, V^T), medians in ms; kernel: data on the device; e2e: NumPy in and out; "
+          "ratio: largest LAPACK test ratio seen (<= 35); cuSOLVER per driver (torch)")
+    head = f"{'matrix':16} {'dtype':8} {'ratio':>5} {'opencl kernel':>13} {'gesvda':>9} {'gesvdj':>9} {'gesvd':>9} " \
+           f"{'opencl e2e':>10} {'gesvda e2e':>10} {'cpu':>9} {'target':>7}"
+    print(head)
+    print("-" * len(head))
+    for mat, dt, worst, k, e, tk, te, cpu, target in rows:
+        print(f"{mat:16} {dt:8} {worst:5.1f} {ms(k):>13} {ms(tk.get('gesvda')):>9} {ms(tk.get('gesvdj')):>9} "
+              f"{ms(tk.get('gesvd')):>9} {ms(e):>10} {ms(te):>10} {ms(cpu):>9} {ms(target):>7}")
+
+
+def batched_table(rows):
     print()
     print("batched thin SVD (U, S, V^T), medians in ms; kernel: data on the device; e2e: NumPy in and out; "
           "ratio: largest LAPACK test ratio seen (<= 35)")
