@@ -162,7 +162,7 @@ def tall(dev, reps, scale, dtypes):
             verr = float(np.abs(s - want).max() / (n * np.finfo(a.dtype).eps * want[0]))
             worst = max(max(r), verr)
             assert worst <= RATIO_MAX, f"{a.shape} {a.dtype}: ratios {r}, values {verr:.1f} n ulp ||A||"
-            name, ns = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
+            name, ns, _, _ = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
             kernel = statistics.median(ns[1:]) / 1e9
             e2e = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
             cpu = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))

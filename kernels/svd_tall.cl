@@ -3,8 +3,8 @@
 //
 // X is m x n, row-major (X(r, c) at x[xoff + r*n + c]) or column-major (x[xoff + r + c*m]),
 // chosen per call (`colmajor`): the caller's matrix is read as it lies, our own Q's are
-// row-major. Build options: REAL_DOUBLE, TS (tile edge: 16, 32 or 64) and PB (columns per
-// work-item: TS / PB work-items across a tile).
+// row-major. Build options: REAL_DOUBLE, TS (tile edge: 16, 32 or 64) and PB (a work-item
+// computes PB x PB entries: TS / PB work-items across a tile, RB / PB down a product's rows).
 
 #if REAL_DOUBLE
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -15,7 +15,8 @@ typedef float real;
 
 #define WI (TS / PB)  // work-items across a tile
 #define KB 16         // rows of X (gram) or of W (product) per slab in local memory
-#define RB 64         // rows of X per work-group (product): 16 work-items x 4 rows
+#define RB 64         // rows of X per work-group (product)
+#define HI (RB / PB)  // work-items down a product's rows
 
 inline real x_at(__global const real *x, long xoff, long m, int n, int colmajor, long r, int c) {
     return colmajor ? x[xoff + (long)c * m + r] : x[xoff + r * n + c];
@@ -75,40 +76,40 @@ __kernel void gram_sum(const int n, const int chunks, __global const real *restr
 
 // Y = X W, W n x n row-major; Y row-major (ycolmajor = 0, y[r*n + c]) or column-major
 // (y[r + c*m]). A work-group takes RB rows and TS columns.
-__kernel __attribute__((reqd_work_group_size(WI, 16, 1)))
+__kernel __attribute__((reqd_work_group_size(WI, HI, 1)))
 void product(const long m, const int n, const int colmajor, const long xoff, const int ycolmajor,
              __global const real *restrict x, __global const real *restrict w, __global real *restrict y) {
     const int tx = get_local_id(0), ty = get_local_id(1);
     const long r0 = get_group_id(0) * (long)RB;
     const int c0 = get_group_id(1) * TS;
     __local real xs[KB][RB], ws[KB][TS];
-    real acc[4][PB];
-    for (int i = 0; i < 4; i++)
+    real acc[PB][PB];
+    for (int i = 0; i < PB; i++)
         for (int j = 0; j < PB; j++) acc[i][j] = 0;
     const int lid = ty * WI + tx;
     for (int k0 = 0; k0 < n; k0 += KB) {
-        for (int e = lid; e < KB * RB; e += WI * 16) {
+        for (int e = lid; e < KB * RB; e += WI * HI) {
             const int rr = colmajor ? e % RB : e / KB, kk = colmajor ? e / RB : e % KB;
             const long row = r0 + rr;
             xs[kk][rr] = (row < m && k0 + kk < n) ? x_at(x, xoff, m, n, colmajor, row, k0 + kk) : (real)0;
         }
-        for (int e = lid; e < KB * TS; e += WI * 16) {
+        for (int e = lid; e < KB * TS; e += WI * HI) {
             const int kk = e / TS, cc = e % TS;
             ws[kk][cc] = (k0 + kk < n && c0 + cc < n) ? w[(long)(k0 + kk) * n + c0 + cc] : (real)0;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int k = 0; k < KB; k++) {
-            real a[4], b[PB];
-            for (int i = 0; i < 4; i++) a[i] = xs[k][ty + i * 16];
+            real a[PB], b[PB];
+            for (int i = 0; i < PB; i++) a[i] = xs[k][ty + i * HI];
             for (int j = 0; j < PB; j++) b[j] = ws[k][tx + j * WI];
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < PB; i++)
                 for (int j = 0; j < PB; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < PB; i++)
         for (int j = 0; j < PB; j++) {
-            const long r = r0 + ty + i * 16;
+            const long r = r0 + ty + i * HI;
             const int c = c0 + tx + j * WI;
             if (r < m && c < n) y[ycolmajor ? (long)c * m + r : r * n + c] = acc[i][j];
         }

@@ -245,14 +245,14 @@ pub fn svd_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usi
 }
 
 /// svd_tall_kernel_times(index, m, n, dtype, reps, vectors=True) -> (kernel, [ns per
-/// decomposition]): device-side timing of the tall-skinny SVD (CholeskyQR) of a random
-/// row-major m x n matrix already on the device, m >= 4 n, n <= 512: wall time from the
-/// matrix on the device to thin U on the device and S, V^T on the host, host round trips
-/// between the passes included.
+/// decomposition], [ns of it in kernels], [ns of it in the host's factors]): device-side timing
+/// of the tall-skinny SVD (CholeskyQR) of a random row-major m x n matrix already on the
+/// device, m >= 4 n, n <= 512: wall time from the matrix on the device to thin U on the device
+/// and S, V^T on the host, host round trips between the passes included.
 #[pyfunction]
 #[pyo3(signature = (index, m, n, dtype, reps, vectors=true))]
 pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, dtype: &str, reps: usize,
-                             vectors: bool) -> PyResult<(String, Vec<u64>)> {
+                             vectors: bool) -> PyResult<(String, Vec<u64>, Vec<u64>, Vec<u64>)> {
     use opencl::svd_tall::bench_tall;
     if dtype != "float64" && dtype != "float32" {
         return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));

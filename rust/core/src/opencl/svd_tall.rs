@@ -45,6 +45,13 @@ pub const MAX_N: usize = 512;
 pub const MIN_RATIO: usize = 4;
 /// Cholesky passes before a matrix is declined: CholeskyQR2 takes 2, shifted CholeskyQR3 3.
 const MAX_PASSES: usize = 4;
+/// Up to this n the host's factors run on one OpenBLAS thread.
+const SINGLE_THREAD_N: usize = 128;
+/// From this n on, the host's SVD of R1 starts while the device makes the second pass.
+const EARLY_SVD_N: usize = 24;
+/// R2 within this many ulps times n of the identity (entrywise maximum times n) lets R1's
+/// SVD stand for R's.
+const EARLY_ULPS: f64 = 4.0;
 
 /// Whether the tall-skinny route takes an m x n matrix (either orientation); stacks of
 /// matrices up to `svd_small::MAX_DIM` go to the small-SVD kernel instead.
@@ -64,14 +71,17 @@ pub enum Tall<T: Scalar> {
     Declined(String),
 }
 
-/// The kernels' launch shape for n columns: (tile edge TS, columns per work-item PB), work-items
-/// per group (TS/PB)^2 for the Gram, 16 TS/PB for the product.
+/// The kernels' launch shape for n columns: (tile edge TS, a work-item's PB x PB block of
+/// entries); work-items per group (TS/PB)^2 for the Gram, (TS/PB) (64/PB) for the product.
+/// LAPACK_AI_SVD_TALL_PB overrides PB (a sweep's knob).
 pub fn tile(n: usize) -> (usize, usize) {
-    match n {
+    let (ts, pb) = match n {
         0..=16 => (16, 2),
         17..=32 => (32, 2),
         _ => (64, 4),
-    }
+    };
+    let knob = std::env::var("LAPACK_AI_SVD_TALL_PB").ok().and_then(|v| v.trim().parse::<usize>().ok());
+    (ts, knob.filter(|&p| [1, 2, 4, 8].contains(&p) && p <= ts / 2).unwrap_or(pb))
 }
 
 /// Row chunks of the Gram pass: (chunks, rows per chunk). Enough work-groups to fill the
@@ -107,12 +117,20 @@ struct Passes<'g, T: Scalar> {
     chunks: usize,
     rows: usize,
     ts: usize,
+    /// Work-items across a tile, and down a product's 64 rows.
     wi: usize,
+    hi: usize,
     q: [Buffer<T>; 2],
     part: Buffer<T>,
     g: Buffer<T>,
     w: Buffer<T>,
+    /// Host staging of W (written without blocking: the next blocking read drains the queue).
+    hw: Vec<T>,
+    /// Launches not yet added into `kernel_ns`.
+    events: Vec<(opencl3::event::Event, &'static str)>,
     kernel_ns: u64,
+    /// Time spent in the host's share (Cholesky, inverses, the n x n SVD), ns.
+    host_ns: u64,
 }
 
 /// Where a pass reads X: a buffer, the offset of the matrix in it, its layout.
@@ -142,12 +160,15 @@ impl<'g, T: Scalar> Passes<'g, T> {
         let (chunks, rows) = chunks(&gpu.info, m, n);
         let (ts, pb) = tile(n);
         Ok(Passes {
-            gpu, program, m, n, chunks, rows, ts, wi: ts / pb,
+            gpu, program, m, n, chunks, rows, ts, wi: ts / pb, hi: 64 / pb,
             q: [alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?, alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?],
             part: alloc::<T>(gpu, chunks * n * n, CL_MEM_READ_WRITE)?,
             g: alloc::<T>(gpu, n * n, CL_MEM_READ_WRITE)?,
             w: alloc::<T>(gpu, n * n, CL_MEM_READ_ONLY)?,
+            hw: host_vec::<T>(n * n)?,
+            events: Vec::new(),
             kernel_ns: 0,
+            host_ns: 0,
         })
     }
 
@@ -170,7 +191,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
                 .set_global_work_sizes(&[tiles * self.wi, tiles * self.wi, self.chunks]).set_local_work_sizes(&[self.wi, self.wi, 1])
                 .enqueue_nd_range(&self.gpu.queue)
         }, "launching the gram kernel")?;
-        self.kernel_ns += device_ns(&e, "gram")?;
+        self.events.push((e, "gram"));
         let k = check(Kernel::create(self.program, "gram_sum"), "creating the gram_sum kernel")?;
         let side = n.next_multiple_of(16);
         // SAFETY: as above.
@@ -178,28 +199,43 @@ impl<'g, T: Scalar> Passes<'g, T> {
             ExecuteKernel::new(&k).set_arg(&(n as cl_int)).set_arg(&(self.chunks as cl_int)).set_arg(&self.part).set_arg(&self.g)
                 .set_global_work_sizes(&[side, side]).set_local_work_sizes(&[16, 16]).enqueue_nd_range(&self.gpu.queue)
         }, "launching the gram_sum kernel")?;
-        self.kernel_ns += device_ns(&e, "gram_sum")?;
+        self.events.push((e, "gram_sum"));
         let mut g = host_vec::<T>(n * n)?;
         // SAFETY: a blocking read into a host buffer of the buffer's length.
         unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
+        self.settle()?;
         Ok(g)
+    }
+
+    /// Adds the device time of finished launches (waits for any still running).
+    fn settle(&mut self) -> Result<(), ClFail> {
+        for (e, what) in std::mem::take(&mut self.events) {
+            let ns = device_ns(&e, what)?;
+            log::trace!(target: "lapack_ai", "svd_tall {}x{}: {what} {:.1} us", self.m, self.n, ns as f64 / 1e3);
+            self.kernel_ns += ns;
+        }
+        Ok(())
     }
 
     /// q[to] = X W (W n x n row-major, uploaded here); `col`: q[to] column-major.
     fn product(&mut self, x: Src<'_, T>, w: &[T], to: usize, col: bool) -> Result<(), ClFail> {
         let (m, n) = (self.m, self.n);
-        // SAFETY: a blocking write from a host slice of the buffer's length.
-        unsafe { check(self.gpu.queue.enqueue_write_buffer(&mut self.w, CL_BLOCKING, 0, w, &[]), "copying a factor to the device")? };
+        // Any earlier write of `hw` is done: a blocking read (or `settle`) came in between.
+        self.settle()?;
+        self.hw.copy_from_slice(w);
+        // SAFETY: `hw` is not touched again before the queue is drained (the next blocking read,
+        // `settle`, or the caller's `Finish`).
+        unsafe { check(self.gpu.queue.enqueue_write_buffer(&mut self.w, CL_NON_BLOCKING, 0, &self.hw, &[]), "copying a factor to the device")? };
         let (buf, off, xcol) = self.source(x);
         let k = check(Kernel::create(self.program, "product"), "creating the product kernel")?;
         // SAFETY: as in `gram`.
         let e = check(unsafe {
             ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(xcol as cl_int))
                 .set_arg(&(off as cl_long)).set_arg(&(col as cl_int)).set_arg(buf).set_arg(&self.w).set_arg(&self.q[to])
-                .set_global_work_sizes(&[m.div_ceil(64) * self.wi, n.div_ceil(self.ts) * 16]).set_local_work_sizes(&[self.wi, 16])
+                .set_global_work_sizes(&[m.div_ceil(64) * self.wi, n.div_ceil(self.ts) * self.hi]).set_local_work_sizes(&[self.wi, self.hi])
                 .enqueue_nd_range(&self.gpu.queue)
         }, "launching the product kernel")?;
-        self.kernel_ns += device_ns(&e, "product")?;
+        self.events.push((e, "product"));
         Ok(())
     }
 
@@ -227,43 +263,91 @@ impl<'g, T: Scalar> Passes<'g, T> {
                 return Ok(Outcome::Declined("its Gram matrix is out of range even scaled".into()));
             }
         }
-        let mut factors: Vec<Vec<T>> = Vec::new();
-        let mut cur = x;
-        let mut next = 0;
-        for pass in 0..MAX_PASSES {
-            let settled = pass > 0 && off_identity(&g, n) <= 0.5;
-            let r = match cholesky(&g, n) {
-                Some(r) => r,
-                None if pass == 0 => {
-                    let shift = shift::<T>(&g, m, n);
-                    let mut gs = g.clone();
-                    (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
-                    match cholesky(&gs, n) {
-                        Some(r) => r,
-                        None => return Ok(Outcome::Declined("its Cholesky factor broke down even shifted (rank-deficient?)".into())),
+        // OpenBLAS's threads cost more than they save on the host's small matrices.
+        let _single = (n <= SINGLE_THREAD_N).then(crate::threads::single_blas);
+        std::thread::scope(|scope| {
+            let mut factors: Vec<Vec<T>> = Vec::new();
+            let mut cur = x;
+            let mut next = 0;
+            let mut early = None;
+            for pass in 0..MAX_PASSES {
+                let t = Instant::now();
+                let off = off_identity(&g, n);
+                let settled = pass > 0 && off <= 0.5;
+                let r = match cholesky(&g, n) {
+                    Some(r) => r,
+                    None if pass == 0 => {
+                        let shift = shift::<T>(&g, m, n);
+                        let mut gs = g.clone();
+                        (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
+                        match cholesky(&gs, n) {
+                            Some(r) => r,
+                            None => return Ok(Outcome::Declined("its Cholesky factor broke down even shifted (rank-deficient?)".into())),
+                        }
                     }
+                    None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down in pass {}", pass + 1))),
+                };
+                if pass == 0 && n >= EARLY_SVD_N {
+                    // The host's SVD of R1, while the device makes the second pass: if R2 turns
+                    // out to be the identity to a few ulps, R = R2 R1 is R1 (`finish_early`).
+                    let mut r1 = r.clone();
+                    r1.iter_mut().for_each(|v| *v = *v / scale);
+                    early = std::thread::Builder::new().stack_size(crate::threads::ROOMY_STACK)
+                        .spawn_scoped(scope, move || small_svd(r1, n, &mut Work::<T>::default())).ok();
                 }
-                None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down in pass {}", pass + 1))),
-            };
-            if settled {
+                self.host_ns += t.elapsed().as_nanos() as u64;
+                let near = off_identity(&r, n) / T::Real::epsilon().to_f64().unwrap_or(1.0);
+                if pass > 0 {
+                    log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: |G - I| <= {off:.3e}, |R - I| <= {near:.3e} eps",
+                                pass + 1);
+                }
+                if settled {
+                    if pass == 1 && near <= EARLY_ULPS * n as f64 {
+                        let t = Instant::now();
+                        let svd1 = early.take().and_then(|h| h.join().ok()).and_then(|r| r.ok());
+                        self.host_ns += t.elapsed().as_nanos() as u64;
+                        if let Some(svd1) = svd1 {
+                            return self.finish_early(cur, &r, svd1, next, want_u, u_col).map(Outcome::Done);
+                        }
+                    }
+                    factors.push(r);
+                    return self.finish(cur, &factors, scale, next, want_u, u_col, work).map(Outcome::Done);
+                }
+                if pass + 1 == MAX_PASSES {
+                    break;
+                }
+                // Q_{k+1} = Q_k R^{-1} (the first pass folds the scale in).
+                let t = Instant::now();
+                let mut w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
+                if pass == 0 && scale != T::one() {
+                    w.iter_mut().for_each(|v| *v = *v * scale);
+                }
                 factors.push(r);
-                return self.finish(cur, &factors, scale, next, want_u, u_col, work).map(Outcome::Done);
+                self.host_ns += t.elapsed().as_nanos() as u64;
+                self.product(cur, &w, next, false)?;
+                cur = Src::Q(next);
+                next = 1 - next;
+                g = self.gram(cur, T::one())?;
             }
-            if pass + 1 == MAX_PASSES {
-                break;
-            }
-            // Q_{k+1} = Q_k R^{-1} (the first pass folds the scale in).
-            let mut w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
-            if pass == 0 && scale != T::one() {
-                w.iter_mut().for_each(|v| *v = *v * scale);
-            }
-            factors.push(r);
-            self.product(cur, &w, next, false)?;
-            cur = Src::Q(next);
-            next = 1 - next;
-            g = self.gram(cur, T::one())?;
+            Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
+        })
+    }
+
+    /// R2 is the identity to within `EARLY_ULPS` n ulps, so R = R2 R1 is R1 to the accuracy
+    /// LAPACK's tests ask of an SVD (|R - R1| <= 4 n eps |R1|: a ninth of their bound on the
+    /// singular values): S and V^T are R1's, and U = Q1 (R2^{-1} U_R1) into q[to].
+    #[allow(clippy::type_complexity)]
+    fn finish_early(&mut self, cur: Src<'_, T>, r2: &[T], (s, vt, ur): (Vec<T::Real>, Vec<T>, Vec<T>), to: usize, want_u: bool,
+                    u_col: bool) -> Result<Factored<T>, ClFail> {
+        let mut u = None;
+        if want_u {
+            let t = Instant::now();
+            let w = solve_upper(r2, &ur, self.n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?;
+            self.host_ns += t.elapsed().as_nanos() as u64;
+            self.product(cur, &w, to, u_col)?;
+            u = Some(to);
         }
-        Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
+        Ok(Factored { s, vt, u })
     }
 
     /// R = R_last ... R_1 (undoing the scale) = U_R S V^T on the host; U = Q_k (R_last^{-1} U_R)
@@ -272,6 +356,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
     fn finish(&mut self, cur: Src<'_, T>, factors: &[Vec<T>], scale: T, to: usize, want_u: bool, u_col: bool, work: &mut Work<T>)
               -> Result<Factored<T>, ClFail> {
         let n = self.n;
+        let t = Instant::now();
         let lapack = |e: CoreError| classify(0, format!("the host's part of the tall-skinny SVD: {e}"));
         let mut r = factors[0].clone();
         for f in &factors[1..] {
@@ -280,30 +365,33 @@ impl<'g, T: Scalar> Passes<'g, T> {
         if scale != T::one() {
             r.iter_mut().for_each(|v| *v = *v / scale);
         }
-        // R row-major, read column-major, is R^T = V S U_R^T: gesdd's U is V and its V^T is
-        // U_R^T (column-major), which read row-major are V^T and U_R.
-        let mut a = r;
-        let mut s = vec![T::Real::zero(); n];
-        let mut left = host_vec::<T>(n * n)?;
-        let mut right = host_vec::<T>(n * n)?;
-        {
-            let mut fa = FMat::new(&mut a, n, n);
-            let mut fl = FMat::new(&mut left, n, n);
-            let mut fr = FMat::new(&mut right, n, n);
-            gesdd(b'S', &mut fa, &mut s, Some(&mut fl), Some(&mut fr), work).map_err(lapack)?;
-        }
-        let vt = left;
-        let mut u = None;
-        if want_u {
-            let last = factors.last().expect("at least two factors");
-            let w = solve_upper(last, &right, n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?;
+        let (s, vt, right) = small_svd(r, n, work).map_err(lapack)?;
+        let last = factors.last().expect("at least two factors");
+        let w = if want_u { Some(solve_upper(last, &right, n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?) } else { None };
+        self.host_ns += t.elapsed().as_nanos() as u64;
+        if let Some(w) = w {
             self.product(cur, &w, to, u_col)?;
-            u = Some(to);
         }
-        Ok(Factored { s, vt, u })
+        Ok(Factored { s, vt, u: want_u.then_some(to) })
     }
 }
 
+/// The SVD of the row-major n x n R by LAPACK's gesdd: (S, V^T row-major, U_R row-major).
+#[allow(clippy::type_complexity)]
+fn small_svd<T: Scalar>(mut r: Vec<T>, n: usize, work: &mut Work<T>) -> crate::error::Result<(Vec<T::Real>, Vec<T>, Vec<T>)> {
+    // R row-major, read column-major, is R^T = V S U_R^T: gesdd's U is V and its V^T is U_R^T
+    // (column-major), which read row-major are V^T and U_R.
+    let mut s = vec![T::Real::zero(); n];
+    let mut left = vec![T::zero(); n * n];
+    let mut right = vec![T::zero(); n * n];
+    {
+        let mut fa = FMat::new(&mut r, n, n);
+        let mut fl = FMat::new(&mut left, n, n);
+        let mut fr = FMat::new(&mut right, n, n);
+        gesdd(b'S', &mut fa, &mut s, Some(&mut fl), Some(&mut fr), work)?;
+    }
+    Ok((s, left, right))
+}
 
 /// Finite, with a largest diagonal entry (a squared column norm) far enough from underflow
 /// that eps times it is still a normal number.
@@ -434,9 +522,9 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, st
         _ => {}
     }
     let k = xn;
-    let (mut hu, mut hvt, mut hs) = (Vec::new(), Vec::new(), Vec::with_capacity(count * k));
+    let mut hu = host_vec::<T>(if want_xu { count * xm * xn } else { 0 })?;
+    let (mut hvt, mut hs) = (Vec::new(), Vec::with_capacity(count * k));
     let mut work = Work::<T>::default();
-    let mut piece = host_vec::<T>(if want_xu { xm * xn } else { 0 })?;
     for i in 0..count {
         let off = i * staged.stride;
         let data = &staged.data[off..off + xm * xn];
@@ -455,10 +543,10 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, st
             }
             Outcome::Done(f) => {
                 if let Some(b) = f.u {
-                    // SAFETY: a blocking read into a host buffer of the buffer's length.
-                    unsafe { check(q.enqueue_read_buffer(&passes.q[b], CL_BLOCKING, 0, &mut piece, &[]), "copying u from the device")? };
+                    let piece = &mut hu[i * xm * xn..(i + 1) * xm * xn];
+                    // SAFETY: a blocking read into a host slice of the buffer's length.
+                    unsafe { check(q.enqueue_read_buffer(&passes.q[b], CL_BLOCKING, 0, piece, &[]), "copying u from the device")? };
                     run.bytes_from_device += piece.len() as u64 * elem;
-                    hu.extend_from_slice(&piece);
                 }
                 if want_xv {
                     hvt.extend_from_slice(&f.vt);
@@ -467,6 +555,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, st
             }
         }
     }
+    passes.settle()?;
     let run = finish(run, passes.kernel_ns, start);
     let shaped = |data: Vec<T>, r: usize, c: usize| {
         let mut shape = mats.batch.clone();
@@ -509,8 +598,11 @@ fn transposed<T: Scalar>(x: &[T], count: usize, k: usize) -> Vec<T> {
 /// Kernel-side timing for benchmarks: a row-major random m x n matrix (m >= n, `covers`)
 /// uploaded once, then `reps` decompositions from the matrix on the device to U (thin, when
 /// `vectors`) on the device and S, V^T on the host, each rep's wall time in ns, host round
-/// trips included; and the kernel's name.
-pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool) -> Result<(String, Vec<u64>), ClFail> {
+/// trips included, the part of it in kernels and the part in the host's factors; and the
+/// kernel's name.
+#[allow(clippy::type_complexity)]
+pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool)
+                             -> Result<(String, Vec<u64>, Vec<u64>, Vec<u64>), ClFail> {
     if m < n || !covers(m, n) || !matches!(T::DTYPE, "float32" | "float64") {
         return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need float, m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
     }
@@ -526,17 +618,21 @@ pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors
     unsafe { check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")? };
     let mut work = Work::<T>::default();
     let scan = || (0, 1.0);
-    let mut times = Vec::with_capacity(reps);
+    let (mut times, mut kernel, mut host) = (Vec::with_capacity(reps), Vec::with_capacity(reps), Vec::with_capacity(reps));
     for _ in 0..reps {
         let t = Instant::now();
+        (passes.kernel_ns, passes.host_ns) = (0, 0);
         match passes.factor(Src::Input(&da, 0, false), &scan, vectors, false, &mut work)? {
             Outcome::Done(_) => {}
             _ => return Err(classify(0, "bench_tall: the random matrix was not decomposed")),
         }
         check(q.finish(), "waiting for the queue")?;
         times.push(t.elapsed().as_nanos() as u64);
+        passes.settle()?;
+        kernel.push(passes.kernel_ns);
+        host.push(passes.host_ns);
     }
-    Ok((name(m, n), times))
+    Ok((name(m, n), times, kernel, host))
 }
 
 #[cfg(test)]
