@@ -74,10 +74,10 @@ __kernel void gram_sum(const int n, const int chunks, __global const real *restr
     g[(long)i * n + j] = s;
 }
 
-// Y = X W, W n x n row-major; Y row-major (ycolmajor = 0, y[r*n + c]) or column-major
+// Y = (scale X) W, W n x n row-major; Y row-major (ycolmajor = 0, y[r*n + c]) or column-major
 // (y[r + c*m]). A work-group takes RB rows and TS columns.
 __kernel __attribute__((reqd_work_group_size(WI, HI, 1)))
-void product(const long m, const int n, const int colmajor, const long xoff, const int ycolmajor,
+void product(const long m, const int n, const int colmajor, const long xoff, const int ycolmajor, const real scale,
              __global const real *restrict x, __global const real *restrict w, __global real *restrict y) {
     const int tx = get_local_id(0), ty = get_local_id(1);
     const long r0 = get_group_id(0) * (long)RB;
@@ -91,7 +91,7 @@ void product(const long m, const int n, const int colmajor, const long xoff, con
         for (int e = lid; e < KB * RB; e += WI * HI) {
             const int rr = colmajor ? e % RB : e / KB, kk = colmajor ? e / RB : e % KB;
             const long row = r0 + rr;
-            xs[kk][rr] = (row < m && k0 + kk < n) ? x_at(x, xoff, m, n, colmajor, row, k0 + kk) : (real)0;
+            xs[kk][rr] = (row < m && k0 + kk < n) ? scale * x_at(x, xoff, m, n, colmajor, row, k0 + kk) : (real)0;
         }
         for (int e = lid; e < KB * TS; e += WI * HI) {
             const int kk = e / TS, cc = e % TS;

@@ -1,7 +1,7 @@
 """``calibrate()``: time the CPU against each OpenCL device over a size ladder and store, per
 device, the size from which the device wins end to end (NumPy in, NumPy out, transfers
 included); likewise for stacks of small products (every dimension up to 16) and of small SVDs
-(up to 32x32) over ladders of counts. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
+(up to 32x32) over ladders of counts, and for tall-skinny SVDs over a ladder of rows. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
 user's cache directory; until a device is calibrated a default applies (for small stacks: the
 CPU).
 """
@@ -24,6 +24,10 @@ SMALL_SHAPE = (4, 4, 4)
 # Stacks of 4x4 SVDs, by count (1024 to 256 Ki matrices); larger matrices only favour the device.
 SVD_LADDER = tuple(4**e for e in range(5, 10))
 SVD_SHAPE = (4, 4)
+# Tall-skinny SVDs (thin U, S, V^T) of that many rows by TALL_COLS columns; the crossover is a
+# size, the cube root of m n^2 (161 to 1024 here), as dispatch weighs them.
+TALL_LADDER = (1024, 4096, 16384, 65536, 262144)
+TALL_COLS = 64
 
 
 def _progress(total: int, enabled: bool):
@@ -53,7 +57,7 @@ def _progress(total: int, enabled: bool):
 
 def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
               progress: bool = True, store: bool = True, schemes: bool = False, small_counts=SMALL_LADDER,
-              svd_counts=SVD_LADDER) -> dict:
+              svd_counts=SVD_LADDER, svd_tall_rows=TALL_LADDER) -> dict:
     """Measure ``gemm`` on the CPU and on each OpenCL device; store the crossovers.
 
     ``devices``: indices (default: every usable GPU or accelerator). For each device and dtype
@@ -78,6 +82,11 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     ``svd_counts``: stacks of that many 4x4 SVDs (U, S and V^T), end to end on the CPU and on each
     device; the crossover (keys ``(index, dtype, "svd_small")``) decides for every stack of SVDs
     up to 32x32. Until it is measured "auto" keeps them on the CPU.
+
+    ``svd_tall_rows``: tall-skinny SVDs (thin U, S and V^T) of that many rows by ``TALL_COLS``
+    columns; the crossover (keys ``(index, dtype, "svd_tall")``) is a size, the cube root of
+    m n^2, and decides for every tall-skinny SVD the device covers. Until it is measured "auto"
+    keeps them on the CPU.
     """
     from . import linalg
 
@@ -85,7 +94,7 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     if devices is None:
         devices = [d.index for d in found if d.type != "cpu" and not d.unusable]
     devices = list(devices)
-    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts) + len(svd_counts))
+    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts) + len(svd_counts) + len(svd_tall_rows))
     bar = _progress(steps, progress)
     rng = np.random.default_rng(0)
     timings, crossovers, path = [], {}, None
@@ -101,6 +110,11 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                 crossovers[(index, dt, "svd_small")] = cross
                 if store:
                     path = _core.set_crossover(index, "svd_small", dt, cross)
+            if svd_tall_rows:
+                cross = _svd_tall(linalg, index, dt, svd_tall_rows, repeats, rng, timings, bar)
+                crossovers[(index, dt, "svd_tall")] = cross
+                if store:
+                    path = _core.set_crossover(index, "svd_tall", dt, cross)
             if not sizes:
                 continue
             wins = []
@@ -217,6 +231,30 @@ def _svd_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
             dev = median_time(lambda: linalg.svd(a, device=f"opencl:{index}"), repeats)
             timings.append({"device": index, "dtype": dt, "count": count, "svd": SVD_SHAPE, "cpu_s": cpu, "device_s": dev})
             wins.append((count, dev < cpu))
+        if bar:
+            bar.update()
+    return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
+
+
+def _svd_tall(linalg, index, dt, rows, repeats, rng, timings, bar):
+    """The crossover size (cube root of m n^2) of tall-skinny SVDs on device ``index``."""
+    n = TALL_COLS
+    wins = []
+    for m in rows:
+        size = round((m * n * n) ** (1 / 3))
+        if bar:
+            bar.set_postfix_str(f"device {index} {dt} svd {m}x{n}")
+        try:
+            explain("svd", (m, n), dtype=dt, device=f"opencl:{index}", full_matrices=False)
+        except Exception as e:  # cannot hold or run it: the CPU keeps this size
+            timings.append({"device": index, "dtype": dt, "svd_tall": (m, n), "size": size, "skipped": str(e)})
+            wins.append((size, False))
+        else:
+            a = rng.random((m, n), dtype=np.dtype(dt).type) - 0.5
+            cpu = median_time(lambda: linalg.svd(a, full_matrices=False, device="cpu"), repeats)
+            dev = median_time(lambda: linalg.svd(a, full_matrices=False, device=f"opencl:{index}"), repeats)
+            timings.append({"device": index, "dtype": dt, "svd_tall": (m, n), "size": size, "cpu_s": cpu, "device_s": dev})
+            wins.append((size, dev < cpu))
         if bar:
             bar.update()
     return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)

@@ -132,14 +132,17 @@ def _problem(op: str, shapes: tuple) -> tuple[int, int, int, int]:
     return math.prod(shapes[0][:-2]), m, n, n
 
 
-def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None, scheme: str = "auto") -> Decision:
+def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None, scheme: str = "auto",
+            full_matrices: bool = True) -> Decision:
     """Where ``op`` on operands of ``shapes`` would run, and why, without running it.
 
     >>> str(lapack_ai.explain("gemm", (8192, 8192), (8192, 8192)))  # doctest: +SKIP
     'opencl: 8192x8192x8192 float64 needs 1.5 GiB of 79 GiB total on NVIDIA H100 ...'
 
     ``device`` is as for the routines (None = the process default ``LAPACK_AI_DEVICE``);
-    ``scheme`` as for ``gemm_alpha``, whose reason also says which product it runs.
+    ``scheme`` as for ``gemm_alpha``, whose reason also says which product it runs;
+    ``full_matrices`` as for ``svd`` (square U and V^T, NumPy's default; the OpenCL SVD of a
+    tall-skinny matrix needs ``full_matrices=False``).
     Raises DeviceError when a forced device cannot run it.
     """
     import numpy as np
@@ -148,12 +151,14 @@ def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None,
 
     count, m, n, k = _problem(op, shapes)
     dt = np.dtype(dtype).name
+    core_op = "svd_full" if op == "svd" and full_matrices else op
     try:
-        d = _core.explain(op, count, m, n, k, dt, device, scheme)
+        d = _core.explain(core_op, count, m, n, k, dt, device, scheme)
     except ValueError as e:
         if str(e).startswith("gemm_alpha: scheme must be"):  # a bad scheme name, as gemm_alpha raises it
             raise ValueError(str(e)) from None
         raise DeviceError(op, device, str(e)) from None
+    d["operation"] = op
     return Decision(**d)
 
 

@@ -262,8 +262,8 @@ def test_calibrated_count_crossover_drives_auto():
 
 def test_calibrate_measures_small_stacks():
     _core.set_crossover(DEV.index, "gemm", "float64", 77)
-    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(64, 256), svd_counts=(), repeats=1,
-                            progress=False)
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(64, 256), svd_counts=(),
+                            svd_tall_rows=(), repeats=1, progress=False)
     assert set(r["crossovers"]) == {(DEV.index, "float64", "gemm_small")}
     assert [t["count"] for t in r["timings"]] == [64, 256]
     assert all(t["shape"] == (4, 4, 4) and t["cpu_s"] > 0 and t["device_s"] > 0 for t in r["timings"])

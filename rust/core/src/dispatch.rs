@@ -230,14 +230,16 @@ fn not_covered(p: &Problem) -> Option<String> {
     if !is_svd(p) || p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
         return None;
     }
-    if p.op == "svd_full" {
-        return Some(format!("the OpenCL SVD gives square U and V^T (full_matrices=True) for matrices up to 32x32 only, not {}; \
-                             tall-skinny ones run with full_matrices=False", p.describe()));
+    let tall = opencl::svd_tall::covers(p.m, p.n);
+    if tall && p.op == "svd" {
+        None
+    } else if tall {
+        Some(format!("the OpenCL SVD gives square U and V^T (full_matrices=True) for matrices up to 32x32 only, not {}; \
+                      tall-skinny ones like it run with full_matrices=False", p.describe()))
+    } else {
+        Some(format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= 32 and tall-skinny ones (one side at most 512 \
+                      and at most a quarter of the other) so far, not {}", p.describe()))
     }
-    (!opencl::svd_tall::covers(p.m, p.n)).then(|| {
-        format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= 32 and tall-skinny ones (one side at most 512 \
-                 and at most a quarter of the other) so far, not {}", p.describe())
-    })
 }
 
 /// Store a measured crossover (writes the user's cache file).

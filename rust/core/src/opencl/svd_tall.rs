@@ -217,8 +217,8 @@ impl<'g, T: Scalar> Passes<'g, T> {
         Ok(())
     }
 
-    /// q[to] = X W (W n x n row-major, uploaded here); `col`: q[to] column-major.
-    fn product(&mut self, x: Src<'_, T>, w: &[T], to: usize, col: bool) -> Result<(), ClFail> {
+    /// q[to] = (scale X) W (W n x n row-major, uploaded here); `col`: q[to] column-major.
+    fn product(&mut self, x: Src<'_, T>, scale: T, w: &[T], to: usize, col: bool) -> Result<(), ClFail> {
         let (m, n) = (self.m, self.n);
         // Any earlier write of `hw` is done: a blocking read (or `settle`) came in between.
         self.settle()?;
@@ -231,7 +231,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
         // SAFETY: as in `gram`.
         let e = check(unsafe {
             ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(xcol as cl_int))
-                .set_arg(&(off as cl_long)).set_arg(&(col as cl_int)).set_arg(buf).set_arg(&self.w).set_arg(&self.q[to])
+                .set_arg(&(off as cl_long)).set_arg(&(col as cl_int)).set_arg(&scale).set_arg(buf).set_arg(&self.w).set_arg(&self.q[to])
                 .set_global_work_sizes(&[m.div_ceil(64) * self.wi, n.div_ceil(self.ts) * self.hi]).set_local_work_sizes(&[self.wi, self.hi])
                 .enqueue_nd_range(&self.gpu.queue)
         }, "launching the product kernel")?;
@@ -255,8 +255,10 @@ impl<'g, T: Scalar> Passes<'g, T> {
             if big == 0.0 {
                 return Ok(Outcome::Declined("it is zero".into()));
             }
-            // A power of two near 1/max|x|: exact, and the squares stay in range.
-            let e = big.log2().floor() as i32 + 1;
+            // A power of two near 1/max|x|: exact, and the squares stay in range. Itself in
+            // range: subnormal input (max|x| < 2^-1022) is scaled by 2^(max exponent - 8).
+            let top = T::Real::max_value().to_f64().unwrap_or(f64::MAX).log2().floor() as i32 - 8;
+            let e = (big.log2().floor() as i32 + 1).clamp(-top, top);
             scale = T::from(2f64.powi(-e)).unwrap_or(T::one());
             g = self.gram(x, scale)?;
             if !gram_usable(&g, n) {
@@ -290,8 +292,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
                 if pass == 0 && n >= EARLY_SVD_N {
                     // The host's SVD of R1, while the device makes the second pass: if R2 turns
                     // out to be the identity to a few ulps, R = R2 R1 is R1 (`finish_early`).
-                    let mut r1 = r.clone();
-                    r1.iter_mut().for_each(|v| *v = *v / scale);
+                    let r1 = r.clone();
                     early = std::thread::Builder::new().stack_size(crate::threads::ROOMY_STACK)
                         .spawn_scoped(scope, move || small_svd(r1, n, &mut Work::<T>::default())).ok();
                 }
@@ -307,7 +308,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
                         let svd1 = early.take().and_then(|h| h.join().ok()).and_then(|r| r.ok());
                         self.host_ns += t.elapsed().as_nanos() as u64;
                         if let Some(svd1) = svd1 {
-                            return self.finish_early(cur, &r, svd1, next, want_u, u_col).map(Outcome::Done);
+                            return self.finish_early(cur, &r, svd1, scale, next, want_u, u_col).map(Outcome::Done);
                         }
                     }
                     factors.push(r);
@@ -316,15 +317,12 @@ impl<'g, T: Scalar> Passes<'g, T> {
                 if pass + 1 == MAX_PASSES {
                     break;
                 }
-                // Q_{k+1} = Q_k R^{-1} (the first pass folds the scale in).
+                // Q_{k+1} = Q_k R^{-1}, the first pass on the scaled X.
                 let t = Instant::now();
-                let mut w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
-                if pass == 0 && scale != T::one() {
-                    w.iter_mut().for_each(|v| *v = *v * scale);
-                }
+                let w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
                 factors.push(r);
                 self.host_ns += t.elapsed().as_nanos() as u64;
-                self.product(cur, &w, next, false)?;
+                self.product(cur, if pass == 0 { scale } else { T::one() }, &w, next, false)?;
                 cur = Src::Q(next);
                 next = 1 - next;
                 g = self.gram(cur, T::one())?;
@@ -337,20 +335,21 @@ impl<'g, T: Scalar> Passes<'g, T> {
     /// LAPACK's tests ask of an SVD (|R - R1| <= 4 n eps |R1|: a ninth of their bound on the
     /// singular values): S and V^T are R1's, and U = Q1 (R2^{-1} U_R1) into q[to].
     #[allow(clippy::type_complexity)]
-    fn finish_early(&mut self, cur: Src<'_, T>, r2: &[T], (s, vt, ur): (Vec<T::Real>, Vec<T>, Vec<T>), to: usize, want_u: bool,
-                    u_col: bool) -> Result<Factored<T>, ClFail> {
+    #[allow(clippy::too_many_arguments)]
+    fn finish_early(&mut self, cur: Src<'_, T>, r2: &[T], (s, vt, ur): (Vec<T::Real>, Vec<T>, Vec<T>), scale: T, to: usize,
+                    want_u: bool, u_col: bool) -> Result<Factored<T>, ClFail> {
         let mut u = None;
         if want_u {
             let t = Instant::now();
             let w = solve_upper(r2, &ur, self.n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?;
             self.host_ns += t.elapsed().as_nanos() as u64;
-            self.product(cur, &w, to, u_col)?;
+            self.product(cur, T::one(), &w, to, u_col)?;
             u = Some(to);
         }
-        Ok(Factored { s, vt, u })
+        Ok(Factored { s: unscaled(s, scale), vt, u })
     }
 
-    /// R = R_last ... R_1 (undoing the scale) = U_R S V^T on the host; U = Q_k (R_last^{-1} U_R)
+    /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
     /// into q[to].
     #[allow(clippy::too_many_arguments)]
     fn finish(&mut self, cur: Src<'_, T>, factors: &[Vec<T>], scale: T, to: usize, want_u: bool, u_col: bool, work: &mut Work<T>)
@@ -362,18 +361,23 @@ impl<'g, T: Scalar> Passes<'g, T> {
         for f in &factors[1..] {
             r = upper_product(f, &r, n);
         }
-        if scale != T::one() {
-            r.iter_mut().for_each(|v| *v = *v / scale);
-        }
         let (s, vt, right) = small_svd(r, n, work).map_err(lapack)?;
         let last = factors.last().expect("at least two factors");
         let w = if want_u { Some(solve_upper(last, &right, n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?) } else { None };
         self.host_ns += t.elapsed().as_nanos() as u64;
         if let Some(w) = w {
-            self.product(cur, &w, to, u_col)?;
+            self.product(cur, T::one(), &w, to, u_col)?;
         }
-        Ok(Factored { s, vt, u: want_u.then_some(to) })
+        Ok(Factored { s: unscaled(s, scale), vt, u: want_u.then_some(to) })
     }
+}
+
+/// Singular values of the scaled X, for X (a power of two: exact unless they underflow).
+fn unscaled<T: Scalar>(mut s: Vec<T::Real>, scale: T) -> Vec<T::Real> {
+    if scale != T::one() {
+        s.iter_mut().for_each(|v| *v = *v / scale.re());
+    }
+    s
 }
 
 /// The SVD of the row-major n x n R by LAPACK's gesdd: (S, V^T row-major, U_R row-major).
@@ -486,7 +490,8 @@ fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
 /// SVD of every matrix of `a` (float32 or float64, `covers(m, n)`, U and V^T thin or absent:
 /// the caller routes everything else to the CPU) on `gpu`. Err: the device failed (the caller
 /// falls back to the CPU). Ok((Tall, run)) otherwise.
-pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, start: Instant) -> Result<(Tall<T>, Run), ClFail> {
+pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, check_finite: bool, start: Instant)
+                      -> Result<(Tall<T>, Run), ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (count, m, n) = (mats.count, mats.rows, mats.cols);
     if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || !covers(m, n) || ju == Vectors::Full || jvt == Vectors::Full {
@@ -534,7 +539,8 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, st
         };
         match passes.factor(Src::Input(&da, off, x_col), &scan, want_xu, trans, &mut work)? {
             Outcome::NonFinite(code) => {
-                let always = code == 2;
+                // As the CPU routine: Inf is refused even with check_finite=False (refuse_inf).
+                let always = code == 2 && !check_finite;
                 return Ok((Tall::Refused(CoreError::NonFinite { arg: "a", batch: i, always }), finish(run, passes.kernel_ns, start)));
             }
             Outcome::Declined(why) => {

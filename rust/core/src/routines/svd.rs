@@ -87,7 +87,7 @@ pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, dr
             let knobs = opencl::svd_small::Knobs::from_env();
             opencl::svd_small::svd(&g, a.view(), ju, jvt, check_finite, &knobs, start).map(|(r, run)| (r.map(Tall::Done), run))
         } else {
-            opencl::svd_tall::svd(&g, a.view(), ju, jvt, start).map(|(t, run)| (Ok(t), run))
+            opencl::svd_tall::svd(&g, a.view(), ju, jvt, check_finite, start).map(|(t, run)| (Ok(t), run))
         }
     });
     match ran {

@@ -1,0 +1,273 @@
+"""Tall-skinny SVDs (one side at most 512 and at most a quarter of the other) on the OpenCL
+CholeskyQR kernels (kernels/svd_tall.cl, rust/core/src/opencl/svd_tall.rs) on whatever OpenCL
+device this machine has (PoCL in CI): LAPACK's accuracy ratios (xDRVBD) on LAPACK's matrix
+types, tall and wide, both dtypes; what CholeskyQR cannot orthogonalize (zero, rank-deficient)
+declined to the CPU and said so; NaN/Inf as on the CPU; scaling out to underflow and overflow;
+layouts and stacks; full_matrices=True refused on the device; dispatch by a calibrated size;
+fallbacks on every injected fault; the kernel-timing binding; calibration."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lapack_ai
+from lapack_ai import DeviceError, DeviceFallbackWarning, NonFiniteError, _core
+
+from conftest import as_layout, opencl_device
+from svd_checks import THRESHOLD, check_values, matrix_types, ratios, with_values
+
+DEV = opencl_device(module=True)
+SEL = DEV.selector
+
+CROSSOVERS = os.path.join(os.environ["LAPACK_AI_CACHE_DIR"], "crossover.json")
+
+
+@pytest.fixture(autouse=True)
+def clean_runtime():
+    """No injected fault, devices enabled, no svd_tall crossover stored; the crossovers a test
+    stored are put back as they were."""
+    _core.inject_fault(None, reset=True)
+    before = None
+    if os.path.exists(CROSSOVERS):
+        with open(CROSSOVERS) as f:
+            before = json.load(f)
+    if before:
+        with open(CROSSOVERS, "w") as f:
+            json.dump({d: {k: v for k, v in per.items() if not k.startswith("svd_tall/")} for d, per in before.items()}, f)
+    lapack_ai.reload_settings()
+    yield
+    _core.inject_fault(None, reset=True)
+    if before is None:
+        if os.path.exists(CROSSOVERS):
+            os.remove(CROSSOVERS)
+    else:
+        with open(CROSSOVERS, "w") as f:
+            json.dump(before, f)
+    lapack_ai.reload_settings()
+
+
+def kernel(m, n):
+    return f"svd-cholqr-{m}x{n}"
+
+
+def ran_on_device(m, n):
+    d = lapack_ai.last_decision()
+    assert d.strategy == "opencl" and d.device_index == DEV.index and d.kernel == kernel(m, n), d
+    return d
+
+
+def declined(m, n, dtype):
+    d = lapack_ai.last_decision()
+    assert d.strategy == "cpu" and f"the OpenCL tall-skinny SVD declined {m}x{n} {np.dtype(dtype).name}" in d.reason, d
+    return d
+
+
+# Tall, wide, the smallest tall shape past the small kernel, float32; each a build per dtype
+# and tile (about a second on PoCL).
+SHAPES = [(300, 12, np.float64), (2000, 40, np.float64), (40, 700, np.float64), (33, 8, np.float64), (520, 100, np.float64),
+          (500, 20, np.float32), (24, 400, np.float32)]
+# The zero matrix has no orthonormal Q = A R^{-1}: declined to the CPU.
+DECLINED = {"zero"}
+# cond 1/eps, beyond what even shifted CholeskyQR3 promises (about 1/(11 (m n + n^2) eps)), and
+# rank-deficient: on the device when its Cholesky factors hold, else declined; right either way.
+EITHER = {"graded", "cond 1/eps", "near underflow", "near overflow", "rank-deficient"}
+
+
+@pytest.mark.parametrize("m,n,dtype", SHAPES)
+def test_lapack_ratios_on_lapack_matrix_types(m, n, dtype):
+    rng = np.random.default_rng(m * 100 + n)
+    keep = {}
+    for name, x in matrix_types(rng, m, n, dtype).items():
+        a = x.astype(dtype)
+        keep = a.copy()
+        u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+        k = min(m, n)
+        assert u.shape == (m, k) and s.shape == (k,) and vt.shape == (k, n) and u.dtype == s.dtype == vt.dtype == dtype
+        d = lapack_ai.last_decision()
+        if name in DECLINED:
+            declined(m, n, dtype)
+        elif name not in EITHER:
+            assert d.strategy == "opencl" and d.kernel == kernel(m, n), f"{name}: {d}"
+        r = ratios(a, u, s, vt)
+        assert max(r) <= THRESHOLD, f"{name} {m}x{n} {np.dtype(dtype).name} ({d.strategy}): ratios {r}"
+        check_values(s, a)
+        np.testing.assert_array_equal(a, keep)  # input untouched
+    # Values only: the same passes without the last product.
+    a = with_values(rng, m, n, np.linspace(2.0, 1.0, min(m, n))).astype(dtype)
+    s = lapack_ai.svdvals(a, device=SEL)
+    ran_on_device(m, n)
+    check_values(s, a)
+
+
+def test_ill_conditioned_takes_more_passes_and_stays_accurate():
+    """cond 1e6 and 1e12 (float64): past CholeskyQR2's reach (1e8) the shifted first pass and
+    a third pass take over; the ratios stay LAPACK's."""
+    rng = np.random.default_rng(3)
+    for cond in (1e6, 1e12):
+        a = with_values(rng, 3000, 24, np.geomspace(1.0, 1.0 / cond, 24))
+        u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+        ran_on_device(3000, 24)
+        assert max(ratios(a, u, s, vt)) <= THRESHOLD, cond
+        check_values(s, a)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False), min_size=50 * 5,
+                max_size=50 * 5),
+       st.integers(min_value=-1000, max_value=1000), st.lists(st.integers(min_value=-20, max_value=20), min_size=5, max_size=5))
+def test_any_scale_and_column_scaling(values, exponent, column_exponents):
+    """50x5 float64 with entries of any size, scaled by 2^exponent (out to near underflow and
+    overflow, where the Gram matrix would under- or overflow unscaled) and columns by up to
+    2^+-20: on the device, or declined to the CPU; right either way."""
+    a = np.array(values).reshape(50, 5) * np.exp2(np.array(column_exponents, float))
+    with np.errstate(all="ignore"):
+        a = np.ldexp(a, exponent)
+        if not np.isfinite(a).all() or not np.isfinite(np.linalg.svd(a, compute_uv=False)).all():
+            return  # overflowed while building the input, or its norm does
+    u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+    assert lapack_ai.last_decision().strategy in ("opencl", "cpu")
+    assert max(ratios(a, u, s, vt)) <= THRESHOLD
+    check_values(s, a)
+
+
+def test_underflow_and_overflow_scales_run_on_the_device():
+    rng = np.random.default_rng(4)
+    base = with_values(rng, 400, 16, np.linspace(1.0, 0.5, 16))
+    for e in (-1000, -600, 600, 1000):  # -1000: the Gram matrix underflows unscaled
+        a = np.ldexp(base, e)
+        u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+        ran_on_device(400, 16)
+        assert max(ratios(a, u, s, vt)) <= THRESHOLD, e
+        check_values(s, a)
+
+
+# ---- layouts, stacks, jobs ----
+
+@pytest.mark.parametrize("layout", ["F", "strided", "negative", "broadcast", "fortran"])
+def test_layouts_and_stacks(layout):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 160, 12))
+    a = np.asfortranarray(x) if layout == "fortran" else as_layout(x, layout)
+    u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+    ran_on_device(160, 12)
+    assert u.shape == (2, 3, 160, 12) and s.shape == (2, 3, 12) and vt.shape == (2, 3, 12, 12)
+    for i in np.ndindex(2, 3):
+        assert max(ratios(a[i], u[i], s[i], vt[i])) <= THRESHOLD
+    check_values(s, np.ascontiguousarray(a))
+    if layout == "broadcast":  # one matrix moves once
+        assert lapack_ai.last_decision().bytes_to_device == 160 * 12 * 8
+
+
+def test_a_declined_matrix_sends_the_whole_stack_to_the_cpu():
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((3, 200, 10))
+    a[1] = 0.0
+    u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+    d = declined(200, 10, np.float64)
+    assert "matrix 1 of the stack: it is zero" in d.reason
+    for i in range(3):
+        assert max(ratios(a[i], u[i], s[i], vt[i])) <= THRESHOLD
+    check_values(s, a)
+
+
+def test_full_matrices_stay_on_the_cpu_and_say_why():
+    a = np.random.default_rng(7).standard_normal((200, 10))
+    with pytest.raises(DeviceError, match=r"square U and V\^T \(full_matrices=True\) for matrices up to 32x32 only, not 200x10"):
+        lapack_ai.svd(a, device=SEL)
+    d = lapack_ai.explain("svd", (200, 10))  # numpy's default: full_matrices=True
+    assert d.strategy == "cpu"
+    thin = lapack_ai.explain("svd", (200, 10), device=SEL, full_matrices=False)
+    assert thin.strategy == "opencl" and "requested" in thin.reason
+
+
+# ---- NaN and Inf: the CPU's errors ----
+
+@pytest.mark.parametrize("check_finite", [True, False])
+def test_non_finite_input_is_refused_as_on_the_cpu(check_finite):
+    a = np.random.default_rng(8).standard_normal((3, 120, 6))
+    a[2, 100, 1], a[1, 3, 5] = np.inf, np.nan
+    for x in (a, a[2:]):  # NaN first, then only the Inf
+        errs = []
+        for dev in ("cpu", SEL):
+            with pytest.raises(NonFiniteError) as ei:
+                lapack_ai.svd(x, full_matrices=False, device=dev, check_finite=check_finite)
+            errs.append(ei.value)
+        cpu, ocl = errs
+        assert (ocl.batch, ocl.first_index, str(ocl)) == (cpu.batch, cpu.first_index, str(cpu))
+        assert ocl.batch == ((1,) if x is a else (0,))
+
+
+# ---- dispatch: by size, CPU until calibrated ----
+
+def test_auto_keeps_tall_matrices_on_the_cpu_until_calibrated():
+    d = lapack_ai.explain("svd", (100_000, 64), full_matrices=False)
+    assert d.strategy == "cpu" and "tall-skinny SVDs stay on the CPU" in d.reason and "not calibrated" in d.reason, d.reason
+    a = np.random.default_rng(9).standard_normal((600, 20))
+    lapack_ai.svd(a, full_matrices=False)
+    assert lapack_ai.last_decision().strategy == "cpu"
+    # Neither small nor tall-skinny: no kernel.
+    wide = lapack_ai.explain("svd", (700, 200), full_matrices=False)
+    assert wide.strategy == "cpu" and "tall-skinny ones" in wide.reason
+
+
+def test_calibrated_size_crossover_drives_auto():
+    _core.set_crossover(DEV.index, "svd_tall", "float64", 100)  # the cube root of m n^2
+    lapack_ai.reload_settings()
+    above = lapack_ai.explain("svd", (8000, 16), full_matrices=False)  # size 127
+    assert above.strategy == "opencl" and "measured crossover n=100" in above.reason, above.reason
+    below = lapack_ai.explain("svd", (1000, 16), full_matrices=False)  # size 63
+    assert below.strategy == "cpu" and "(the smallest: n=100)" in below.reason, below.reason
+    a = np.random.default_rng(10).standard_normal((16, 8000))  # wide: its transpose is tall
+    with lapack_ai.measure("svd") as m:
+        s = lapack_ai.svdvals(a)  # auto
+    ran_on_device(16, 8000)
+    check_values(s, a)
+    (rec,) = m.records
+    assert rec.backend == "opencl" and rec.routine == f"opencl svd ({kernel(16, 8000)})"
+
+
+def test_calibrate_measures_tall_svds():
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(), svd_counts=(),
+                            svd_tall_rows=(256, 1024), repeats=1, progress=False)
+    assert set(r["crossovers"]) == {(DEV.index, "float64", "svd_tall")}
+    assert [t["svd_tall"] for t in r["timings"]] == [(256, 64), (1024, 64)]
+    assert all(t["cpu_s"] > 0 and t["device_s"] > 0 for t in r["timings"])
+    cross = r["crossovers"][(DEV.index, "float64", "svd_tall")]
+    assert cross in (None, 102, 161)
+    assert _core.crossover(DEV.index, "svd_tall", "float64") == (cross if cross is not None else 2**64 - 1)
+
+
+# ---- failures: each falls back to the CPU with a warning ----
+
+@pytest.mark.parametrize("fault,kind", [("alloc", "out-of-memory"), ("launch", "out-of-memory"), ("build", "build"),
+                                        ("lost", "device-lost")])
+def test_fault_falls_back_to_cpu_with_a_warning(fault, kind):
+    a = np.random.default_rng(11).standard_normal((300, 9))
+    _core.inject_fault(fault)
+    match = "disabled for the rest of this process" if fault == "lost" else "svd on OpenCL device .* computed on the CPU"
+    with pytest.warns(DeviceFallbackWarning, match=match):
+        u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+    assert max(ratios(a, u, s, vt)) <= THRESHOLD
+    d = lapack_ai.last_decision()
+    assert d.strategy == "cpu-fallback" and kind in d.reason, d
+    _core.inject_fault(None, reset=True)
+    lapack_ai.svd(a, full_matrices=False, device=SEL)
+    ran_on_device(300, 9)
+
+
+# ---- the kernel-timing binding (benchmarks) ----
+
+def test_kernel_times():
+    name, wall, kern, host = _core.svd_tall_kernel_times(DEV.index, 2000, 24, "float64", 2)
+    assert name == kernel(2000, 24) and len(wall) == len(kern) == len(host) == 2
+    assert all(0 < k <= w and 0 < h <= w for w, k, h in zip(wall, kern, host))
+    name, wall, _, _ = _core.svd_tall_kernel_times(DEV.index, 400, 20, "float32", 1, vectors=False)
+    assert name == kernel(400, 20) and len(wall) == 1
+    with pytest.raises(RuntimeError, match="m >= 4 n"):
+        _core.svd_tall_kernel_times(DEV.index, 100, 40, "float64", 1)
+    with pytest.raises(ValueError, match="dtype"):
+        _core.svd_tall_kernel_times(DEV.index, 400, 4, "complex128", 1)
