@@ -32,6 +32,9 @@ void gram(const long m, const int n, const int colmajor, const long xoff, const 
     const int ti = get_group_id(0), tj = get_group_id(1);
     if (ti > tj) return;  // the whole group: before any barrier
     __local real xi[KB][TS], xj[KB][TS];
+    // A diagonal tile (the only one when n <= TS) reads its columns once.
+    const bool diagonal = ti == tj;
+    __local real (*bj)[TS] = diagonal ? xi : xj;
     real acc[PB][PB];
     for (int i = 0; i < PB; i++)
         for (int j = 0; j < PB; j++) acc[i][j] = 0;
@@ -44,13 +47,13 @@ void gram(const long m, const int n, const int colmajor, const long xoff, const 
             const long row = r + rr;
             const int ci = ti * TS + cc, cj = tj * TS + cc;
             xi[rr][cc] = (row < r1 && ci < n) ? scale * x_at(x, xoff, m, n, colmajor, row, ci) : (real)0;
-            xj[rr][cc] = (row < r1 && cj < n) ? scale * x_at(x, xoff, m, n, colmajor, row, cj) : (real)0;
+            if (!diagonal) xj[rr][cc] = (row < r1 && cj < n) ? scale * x_at(x, xoff, m, n, colmajor, row, cj) : (real)0;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int k = 0; k < KB; k++) {
             real a[PB], b[PB];
             for (int i = 0; i < PB; i++) a[i] = xi[k][tx + i * WI];
-            for (int j = 0; j < PB; j++) b[j] = xj[k][ty + j * WI];
+            for (int j = 0; j < PB; j++) b[j] = bj[k][ty + j * WI];
             for (int i = 0; i < PB; i++)
                 for (int j = 0; j < PB; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
