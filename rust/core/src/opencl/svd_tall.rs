@@ -47,11 +47,6 @@ pub const MIN_RATIO: usize = 4;
 const MAX_PASSES: usize = 4;
 /// Up to this n the host's factors run on one OpenBLAS thread.
 const SINGLE_THREAD_N: usize = 128;
-/// From this n on, the host's SVD of R1 starts while the device makes the second pass.
-const EARLY_SVD_N: usize = 24;
-/// R2 within this many ulps times n of the identity (entrywise maximum times n) lets R1's
-/// SVD stand for R's.
-const EARLY_ULPS: f64 = 4.0;
 
 /// Whether the tall-skinny route takes an m x n matrix (either orientation); stacks of
 /// matrices up to `svd_small::MAX_DIM` go to the small-SVD kernel instead.
@@ -211,7 +206,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
     fn settle(&mut self) -> Result<(), ClFail> {
         for (e, what) in std::mem::take(&mut self.events) {
             let ns = device_ns(&e, what)?;
-            log::trace!(target: "lapack_ai", "svd_tall {}x{}: {what} {:.1} us", self.m, self.n, ns as f64 / 1e3);
+            log::debug!(target: "lapack_ai", "svd_tall {}x{}: {what} {:.1} us", self.m, self.n, ns as f64 / 1e3);
             self.kernel_ns += ns;
         }
         Ok(())
@@ -267,86 +262,46 @@ impl<'g, T: Scalar> Passes<'g, T> {
         }
         // OpenBLAS's threads cost more than they save on the host's small matrices.
         let _single = (n <= SINGLE_THREAD_N).then(crate::threads::single_blas);
-        std::thread::scope(|scope| {
-            let mut factors: Vec<Vec<T>> = Vec::new();
-            let mut cur = x;
-            let mut next = 0;
-            let mut early = None;
-            for pass in 0..MAX_PASSES {
-                let t = Instant::now();
-                let off = off_identity(&g, n);
-                let settled = pass > 0 && off <= 0.5;
-                let r = match cholesky(&g, n) {
-                    Some(r) => r,
-                    None if pass == 0 => {
-                        let shift = shift::<T>(&g, m, n);
-                        let mut gs = g.clone();
-                        (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
-                        match cholesky(&gs, n) {
-                            Some(r) => r,
-                            None => return Ok(Outcome::Declined("its Cholesky factor broke down even shifted (rank-deficient?)".into())),
-                        }
-                    }
-                    None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down in pass {}", pass + 1))),
-                };
-                if pass == 0 && n >= EARLY_SVD_N {
-                    // The host's SVD of R1, while the device makes the second pass: if R2 turns
-                    // out to be the identity to a few ulps, R = R2 R1 is R1 (`finish_early`).
-                    let r1 = r.clone();
-                    early = std::thread::Builder::new().stack_size(crate::threads::ROOMY_STACK)
-                        .spawn_scoped(scope, move || small_svd(r1, n, &mut Work::<T>::default())).ok();
-                }
-                self.host_ns += t.elapsed().as_nanos() as u64;
-                let near = off_identity(&r, n) / T::Real::epsilon().to_f64().unwrap_or(1.0);
-                if pass > 0 {
-                    log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: |G - I| <= {off:.3e}, |R - I| <= {near:.3e} eps",
-                                pass + 1);
-                }
-                if settled {
-                    if pass == 1 && near <= EARLY_ULPS * n as f64 {
-                        let t = Instant::now();
-                        let svd1 = early.take().and_then(|h| h.join().ok()).and_then(|r| r.ok());
-                        self.host_ns += t.elapsed().as_nanos() as u64;
-                        if let Some(svd1) = svd1 {
-                            return self.finish_early(cur, &r, svd1, scale, next, want_u, u_col).map(Outcome::Done);
-                        }
-                    }
-                    factors.push(r);
-                    return self.finish(cur, &factors, scale, next, want_u, u_col, work).map(Outcome::Done);
-                }
-                if pass + 1 == MAX_PASSES {
-                    break;
-                }
-                // Q_{k+1} = Q_k R^{-1}, the first pass on the scaled X.
-                let t = Instant::now();
-                let w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
-                factors.push(r);
-                self.host_ns += t.elapsed().as_nanos() as u64;
-                self.product(cur, if pass == 0 { scale } else { T::one() }, &w, next, false)?;
-                cur = Src::Q(next);
-                next = 1 - next;
-                g = self.gram(cur, T::one())?;
-            }
-            Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
-        })
-    }
-
-    /// R2 is the identity to within `EARLY_ULPS` n ulps, so R = R2 R1 is R1 to the accuracy
-    /// LAPACK's tests ask of an SVD (|R - R1| <= 4 n eps |R1|: a ninth of their bound on the
-    /// singular values): S and V^T are R1's, and U = Q1 (R2^{-1} U_R1) into q[to].
-    #[allow(clippy::type_complexity)]
-    #[allow(clippy::too_many_arguments)]
-    fn finish_early(&mut self, cur: Src<'_, T>, r2: &[T], (s, vt, ur): (Vec<T::Real>, Vec<T>, Vec<T>), scale: T, to: usize,
-                    want_u: bool, u_col: bool) -> Result<Factored<T>, ClFail> {
-        let mut u = None;
-        if want_u {
+        let mut factors: Vec<Vec<T>> = Vec::new();
+        let mut cur = x;
+        let mut next = 0;
+        for pass in 0..MAX_PASSES {
             let t = Instant::now();
-            let w = solve_upper(r2, &ur, self.n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?;
+            let off = off_identity(&g, n);
+            let settled = pass > 0 && off <= 0.5;
+            let r = match cholesky(&g, n) {
+                Some(r) => r,
+                None if pass == 0 => {
+                    let shift = shift::<T>(&g, m, n);
+                    let mut gs = g.clone();
+                    (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
+                    match cholesky(&gs, n) {
+                        Some(r) => r,
+                        None => return Ok(Outcome::Declined("its Cholesky factor broke down even shifted (rank-deficient?)".into())),
+                    }
+                }
+                None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down in pass {}", pass + 1))),
+            };
             self.host_ns += t.elapsed().as_nanos() as u64;
-            self.product(cur, T::one(), &w, to, u_col)?;
-            u = Some(to);
+            log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: |G - I| <= {off:.3e}", pass + 1);
+            if settled {
+                factors.push(r);
+                return self.finish(cur, &factors, scale, next, want_u, u_col, work).map(Outcome::Done);
+            }
+            if pass + 1 == MAX_PASSES {
+                break;
+            }
+            // Q_{k+1} = Q_k R^{-1}, the first pass on the scaled X.
+            let t = Instant::now();
+            let w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
+            factors.push(r);
+            self.host_ns += t.elapsed().as_nanos() as u64;
+            self.product(cur, if pass == 0 { scale } else { T::one() }, &w, next, false)?;
+            cur = Src::Q(next);
+            next = 1 - next;
+            g = self.gram(cur, T::one())?;
         }
-        Ok(Factored { s: unscaled(s, scale), vt, u })
+        Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
     }
 
     /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
@@ -687,3 +642,4 @@ mod tests {
         assert!(cholesky(&bad, n).is_none());
     }
 }
+
