@@ -29,6 +29,9 @@ pocon      c, anorm, uplo='L'                   rcond
 gemm_alpha alpha, a, b, beta=0, c=None,         alpha op(a) op(b) + beta c  (d and s only:
            trans_a=0, trans_b=0, overwrite_c=0, scipy.linalg.blas.xgemm's arguments, by a
            scheme='auto', device=None           fast 4x4 scheme; see lapack_ai.gemm_alpha)
+gesvdocl   a, jobu='A', jobvt='A',              u, s, vt  (d and s only: gesvd's jobs 'A',
+           device='opencl'                      'S', 'N' on an OpenCL device; DeviceError
+                                                where no kernel covers the shape and jobs)
 =========  ===================================  ==========================================
 """
 
@@ -187,8 +190,31 @@ def _gemm_alpha(prefix: str, dtype):
     return {prefix + "gemm_alpha": gemm_alpha}
 
 
+def _gesvdocl(prefix: str, dtype):
+    def gesvdocl(a, jobu="A", jobvt="A", *, check_finite=True, device="opencl"):
+        op = prefix + "gesvdocl"
+        a = _mat(a, "a", dtype, op)
+        if jobu not in ("A", "S", "N") or jobvt not in ("A", "S", "N"):
+            raise ValueError(f"{op}: jobu and jobvt must be 'A', 'S' or 'N' (gesvd's 'O' overwrites a, which is never "
+                             f"modified here), got {jobu!r}, {jobvt!r}")
+        if device != "opencl" and not str(device).startswith("opencl:"):
+            raise ValueError(f"{op}: device must be 'opencl' or 'opencl:<index or name>', got {device!r}; "
+                             f"{prefix}gesvd is LAPACK's on the CPU")
+        u, s, vt, *_ = _call(op, _core.svd, {"a": a}, jobu, jobvt, "gesvd", check_finite, device)
+        return u, s, vt
+
+    gesvdocl.__name__ = gesvdocl.__qualname__ = prefix + "gesvdocl"
+    gesvdocl.__doc__ = (f"{prefix.upper()}GESVDOCL in {np.dtype(dtype).name}: {prefix}gesvd's jobs ('A', 'S', 'N' for U "
+                        "and V^T) on an OpenCL device: stacks up to 32x32 by one-sided Jacobi, tall-skinny matrices (one "
+                        "side at most 512 and at most a quarter of the other; jobs 'S' or 'N') by CholeskyQR. Raises "
+                        "DeviceError where no kernel covers the shape and jobs, or no device can run it; a device "
+                        "failure falls back to the CPU with DeviceFallbackWarning, as lapack_ai.svd does.")
+    return {prefix + "gesvdocl": gesvdocl}
+
+
 for _name, _f in {**_make("d", np.float64), **_make("s", np.float32), **_make("z", np.complex128),
-                  **_make("c", np.complex64), **_gemm_alpha("d", np.float64), **_gemm_alpha("s", np.float32)}.items():
+                  **_make("c", np.complex64), **_gemm_alpha("d", np.float64), **_gemm_alpha("s", np.float32),
+                  **_gesvdocl("d", np.float64), **_gesvdocl("s", np.float32)}.items():
     globals()[_name] = _instrument(_f, _name)
 del _name, _f
-__all__ += ["dgemm_alpha", "sgemm_alpha"]
+__all__ += ["dgemm_alpha", "sgemm_alpha", "dgesvdocl", "sgesvdocl"]

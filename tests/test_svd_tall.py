@@ -271,3 +271,25 @@ def test_kernel_times():
         _core.svd_tall_kernel_times(DEV.index, 100, 40, "float64", 1)
     with pytest.raises(ValueError, match="dtype"):
         _core.svd_tall_kernel_times(DEV.index, 400, 4, "complex128", 1)
+
+
+# ---- LAPACK-style: dgesvdocl / sgesvdocl ----
+
+def test_gesvdocl_jobs_on_the_device():
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((400, 20))
+    u, s, vt = lapack_ai.lapack.dgesvdocl(a, "S", "S", device=SEL)
+    ran_on_device(400, 20)
+    assert u.shape == (400, 20) and vt.shape == (20, 20) and max(ratios(a, u, s, vt)) <= THRESHOLD
+    u, s32, vt = lapack_ai.lapack.sgesvdocl(a.T, "N", "N", device=SEL)
+    ran_on_device(20, 400)
+    assert u is None and vt is None and s32.dtype == np.float32
+    check_values(s32, a.T.astype(np.float32))
+    u, s, vt = lapack_ai.lapack.dgesvdocl(a[:30, :5], "A", "A", device=SEL)  # small: square U too
+    assert u.shape == (30, 30) and vt.shape == (5, 5) and lapack_ai.last_decision().kernel == "svd-jacobi-30x5"
+    with pytest.raises(DeviceError, match="tall-skinny ones like it run with full_matrices=False"):
+        lapack_ai.lapack.dgesvdocl(a, "A", "S", device=SEL)
+    with pytest.raises(ValueError, match="'A', 'S' or 'N'"):
+        lapack_ai.lapack.dgesvdocl(a, "O", "S", device=SEL)
+    with pytest.raises(ValueError, match="device must be 'opencl'"):
+        lapack_ai.lapack.dgesvdocl(a, "S", "S", device="cpu")
