@@ -70,9 +70,10 @@ pub enum Tall<T: Scalar> {
 /// entries); work-items per group (TS/PB)^2 for the Gram, (TS/PB) (64/PB) for the product.
 /// LAPACK_AI_SVD_TALL_PB overrides PB (a sweep's knob).
 pub fn tile(n: usize) -> (usize, usize) {
+    // Swept on an H200 (docs/benchmarks.md): 4x4 blocks from 17 columns on, 2x2 below.
     let (ts, pb) = match n {
         0..=16 => (16, 2),
-        17..=32 => (32, 2),
+        17..=32 => (32, 4),
         _ => (64, 4),
     };
     let knob = std::env::var("LAPACK_AI_SVD_TALL_PB").ok().and_then(|v| v.trim().parse::<usize>().ok());
