@@ -112,6 +112,13 @@ const LOCAL_BUDGET_MATRIX: usize = 32 << 10;
 /// from local memory feeds several FMAs. On the H200 16x16 float64 went from 0.78 of copy
 /// bandwidth at 64 work-items a product to 0.82 at 32 and 0.91 at 16 (LAPACK_AI_SMALL_GEMM_ROWS).
 const MAX_ITEMS_PER_PRODUCT: usize = 16;
+
+/// float32 16x16 outputs: two work-items per column (8 rows each) and scalar loads. The H200
+/// went from 0.68 of copy bandwidth (16 rows, 16-byte loads) to 0.82, the H100 from 0.92 to
+/// 1.00 (2026-12-05, docs/benchmarks.md).
+fn f32_16x16(elem: usize, m: usize, n: usize) -> bool {
+    elem == 4 && m == 16 && n == 16
+}
 /// Rounds of products per group at most (element): more matrices per group, more loads in
 /// flight per work-item before the barrier.
 const MAX_ROUNDS: usize = 8;
@@ -184,7 +191,10 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n, k): (usize, usize, usize), (b
             let divisors = (1..=m).filter(|d| m % d == 0);
             let r = match knobs.rows.filter(|r| m % r == 0) {
                 Some(r) => r,
-                None => divisors.clone().find(|d| (m / d) * n <= MAX_ITEMS_PER_PRODUCT.min(wg_max)).unwrap_or(m),
+                None => {
+                    let most = if f32_16x16(elem, m, n) { 2 * MAX_ITEMS_PER_PRODUCT } else { MAX_ITEMS_PER_PRODUCT };
+                    divisors.clone().find(|d| (m / d) * n <= most.min(wg_max)).unwrap_or(m)
+                }
             };
             let tpm = (m / r) * n;
             let mut wpr = (wg_max / tpm).max(1);
@@ -207,7 +217,8 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n, k): (usize, usize, usize), (b
     }
     let tpm = if variant == SmallVariant::Matrix { 1 } else { (m / r) * n };
     // Vector loads need every group's run to start on a vector: a multiple of VW elements.
-    let mut vw = knobs.vw.unwrap_or(16 / elem).clamp(1, 4);
+    let vw_default = if f32_16x16(elem, m, n) && variant == SmallVariant::Element { 1 } else { 16 / elem };
+    let mut vw = knobs.vw.unwrap_or(vw_default).clamp(1, 4);
     let runs = [(!ba).then_some(m * k), (!bb).then_some(k * n), (variant == SmallVariant::Matrix).then_some(m * n)];
     while vw > 1 && (vw == 3 || runs.iter().flatten().any(|x| (mpg * x) % vw != 0)) {
         vw -= 1;
