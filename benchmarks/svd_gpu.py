@@ -16,7 +16,8 @@ Section ``tall`` (issue 17's 100000 x 64 row): one tall-skinny matrix on the Cho
 kernels (kernels/svd_tall.cl), thin U, S and V^T:
   - correctness first: LAPACK's ratios and NumPy's values on the matrix about to be timed;
   - kernel-side: wall time from the matrix on the device to U on the device, host round trips
-    included (``_core.svd_tall_kernel_times``), against ``torch.linalg.svd`` on a CUDA tensor
+    included (``_core.svd_tall_kernel_times``; the line per case also gives its shares in
+    kernels and in the host's n x n factors), against ``torch.linalg.svd`` on a CUDA tensor
     with each cuSOLVER driver torch offers (gesvda, gesvdj, gesvd), timed with CUDA events;
   - end to end from NumPy, against torch with gesvda (its fastest) and the CPU path.
 Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A short table is
@@ -162,14 +163,16 @@ def tall(dev, reps, scale, dtypes):
             verr = float(np.abs(s - want).max() / (n * np.finfo(a.dtype).eps * want[0]))
             worst = max(max(r), verr)
             assert worst <= RATIO_MAX, f"{a.shape} {a.dtype}: ratios {r}, values {verr:.1f} n ulp ||A||"
-            name, ns, _, _ = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
+            name, ns, kern, host = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
             kernel = statistics.median(ns[1:]) / 1e9
+            shares = f"of which kernels {statistics.median(kern[1:]) / 1e6:.3f} ms, host {statistics.median(host[1:]) / 1e6:.3f} ms"
+
             e2e = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
             cpu = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))
             tk, te = torch_driver_times(a, reps)
             full = dt == "float64" and m == m0
             rows.append((f"{m} x {n}", dt, worst, kernel, e2e, tk, te, cpu, target if full else None))
-            print(f"{m} x {n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms, end to end {e2e * 1e3:.2f} ms, "
+            print(f"{m} x {n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms ({shares}), end to end {e2e * 1e3:.2f} ms, "
                   f"cpu {cpu * 1e3:.2f} ms; cusolver {({k: round(v * 1e3, 3) for k, v in tk.items()})} ms", flush=True)
     return rows
 
