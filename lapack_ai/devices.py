@@ -129,7 +129,8 @@ def _problem(op: str, shapes: tuple) -> tuple[int, int, int, int]:
         count = max(math.prod(batch[0]), math.prod(batch[1]))
         return count, m, n, k
     m, n = shapes[0][-2:]
-    return math.prod(shapes[0][:-2]), m, n, n
+    # The SVD weighs max(m, n) min(m, n)^2 (as the core does); other routines m n^2.
+    return math.prod(shapes[0][:-2]), m, n, (min(m, n) if op == "svd" else n)
 
 
 def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None, scheme: str = "auto",
@@ -151,7 +152,8 @@ def explain(op: str, *shapes, dtype: str = "float64", device: str | None = None,
 
     count, m, n, k = _problem(op, shapes)
     dt = np.dtype(dtype).name
-    core_op = "svd_full" if op == "svd" and full_matrices else op
+    # Square vectors are other than thin ones only on the long side.
+    core_op = "svd_full" if op == "svd" and full_matrices and m != n else op
     try:
         d = _core.explain(core_op, count, m, n, k, dt, device, scheme)
     except ValueError as e:

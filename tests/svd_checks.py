@@ -67,5 +67,6 @@ def check_values(s, a):
     assert s.shape == want.shape and s.dtype == a.dtype
     assert (s >= 0).all() and (np.diff(s, axis=-1) <= 0).all()
     err = np.abs(s.astype(np.float64) - want).max(axis=-1)
-    bound = THRESHOLD * k * float(np.finfo(a.dtype).eps) * want.max(axis=-1, initial=0.0)
+    bound = np.atleast_1d(THRESHOLD * k * float(np.finfo(a.dtype).eps) * want.max(axis=-1, initial=0.0))
+    err = np.atleast_1d(err)
     assert (err <= bound).all(), f"values off by {err.max():.3g} (bound {bound[np.argmax(err - bound)]:.3g})"

@@ -33,7 +33,7 @@ use super::gemm_small::{device_ns, random_fill};
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::error::CoreError;
-use crate::lapack::{gesdd, potrf, trtrs, FMat, Work};
+use crate::lapack::{gesdd, lansy, pocon, potrf, trtrs, FMat, Work};
 use crate::layout::Mats;
 use crate::routines::svd::{Svd, Vectors};
 use crate::Scalar;
@@ -43,8 +43,9 @@ pub const MAX_N: usize = 512;
 /// The long side is at least this many times the narrow one (else the host's n x n SVD is
 /// most of the work, and LAPACK's own SVD is as fast).
 pub const MIN_RATIO: usize = 4;
-/// Cholesky passes before a matrix is declined: CholeskyQR2 takes 2, shifted CholeskyQR3 3.
-const MAX_PASSES: usize = 4;
+/// Cholesky passes before a matrix is declined: CholeskyQR2 takes 2, shifted CholeskyQR3 3,
+/// rank-deficient input a few more shifted ones.
+const MAX_PASSES: usize = 6;
 /// Up to this n the host's factors run on one OpenBLAS thread.
 const SINGLE_THREAD_N: usize = 128;
 
@@ -155,6 +156,12 @@ impl<'g, T: Scalar> Passes<'g, T> {
     fn new(gpu: &'g Gpu, program: &'g Program, m: usize, n: usize) -> Result<Self, ClFail> {
         let (chunks, rows) = chunks(&gpu.info, m, n);
         let (ts, pb) = tile(n);
+        let group = (ts / pb) * (ts / pb).max(64 / pb);
+        if gpu.info.max_work_group > 0 && group > gpu.info.max_work_group {
+            // CL_INVALID_WORK_GROUP_SIZE before anything is enqueued: the CPU takes over.
+            return Err(classify(-54, format!("the tall-skinny SVD's work-groups of {group} exceed the device's {}",
+                                             gpu.info.max_work_group)));
+        }
         Ok(Passes {
             gpu, program, m, n, chunks, rows, ts, wi: ts / pb, hi: 64 / pb,
             q: [alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?, alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?],
@@ -193,7 +200,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
         // SAFETY: as above.
         let e = check(unsafe {
             ExecuteKernel::new(&k).set_arg(&(n as cl_int)).set_arg(&(self.chunks as cl_int)).set_arg(&self.part).set_arg(&self.g)
-                .set_global_work_sizes(&[side, side]).set_local_work_sizes(&[16, 16]).enqueue_nd_range(&self.gpu.queue)
+                .set_global_work_sizes(&[side, side]).enqueue_nd_range(&self.gpu.queue)
         }, "launching the gram_sum kernel")?;
         self.events.push((e, "gram_sum"));
         let mut g = host_vec::<T>(n * n)?;
@@ -266,35 +273,41 @@ impl<'g, T: Scalar> Passes<'g, T> {
         let mut factors: Vec<Vec<T>> = Vec::new();
         let mut cur = x;
         let mut next = 0;
+        // Q = X R^{-1} is formed with R's inverse: only from an R whose condition is at most
+        // eps^(-3/8) (G's at most eps^(-3/4); 7e5 in float64, 400 in float32). A worse one, or
+        // a Cholesky that breaks down, is replaced by the factor of G + s I (Fukaya et al.'s
+        // shift), and the passes go on from the better conditioned Q.
+        let min_rcond = T::Real::epsilon().to_f64().unwrap_or(0.0).powf(0.75);
         for pass in 0..MAX_PASSES {
             let t = Instant::now();
             let off = off_identity(&g, n);
             let settled = pass > 0 && off <= 0.5;
-            let r = match cholesky(&g, n) {
-                Some(r) => r,
-                None if pass == 0 => {
+            let r = match cholesky(&g, n, work) {
+                Some((r, rcond)) if settled || rcond >= min_rcond => r,
+                _ => {
                     let shift = shift::<T>(&g, m, n);
                     let mut gs = g.clone();
                     (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
-                    match cholesky(&gs, n) {
-                        Some(r) => r,
-                        None => return Ok(Outcome::Declined("its Cholesky factor broke down even shifted (rank-deficient?)".into())),
+                    match cholesky(&gs, n, work) {
+                        Some((r, _)) => r,
+                        None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down even shifted (pass {})", pass + 1))),
                     }
                 }
-                None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down in pass {}", pass + 1))),
             };
             self.host_ns += t.elapsed().as_nanos() as u64;
             log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: |G - I| <= {off:.3e}", pass + 1);
             if settled {
                 factors.push(r);
-                return self.finish(cur, &factors, scale, next, want_u, u_col, work).map(Outcome::Done);
+                return self.finish(cur, &factors, scale, next, want_u, u_col, work);
             }
             if pass + 1 == MAX_PASSES {
                 break;
             }
             // Q_{k+1} = Q_k R^{-1}, the first pass on the scaled X.
             let t = Instant::now();
-            let w = inverse_upper(&r, n).ok_or_else(|| classify(0, "inverting a Cholesky factor"))?;
+            let Some(w) = inverse_upper(&r, n) else {
+                return Ok(Outcome::Declined(format!("its Cholesky factor of pass {} is singular", pass + 1)));
+            };
             factors.push(r);
             self.host_ns += t.elapsed().as_nanos() as u64;
             self.product(cur, if pass == 0 { scale } else { T::one() }, &w, next, false)?;
@@ -307,24 +320,35 @@ impl<'g, T: Scalar> Passes<'g, T> {
 
     /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
     /// into q[to].
+    /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
+    /// into q[to]. A host routine that fails (gesdd not converging) declines the matrix.
     #[allow(clippy::too_many_arguments)]
     fn finish(&mut self, cur: Src<'_, T>, factors: &[Vec<T>], scale: T, to: usize, want_u: bool, u_col: bool, work: &mut Work<T>)
-              -> Result<Factored<T>, ClFail> {
+              -> Result<Outcome<T>, ClFail> {
         let n = self.n;
         let t = Instant::now();
-        let lapack = |e: CoreError| classify(0, format!("the host's part of the tall-skinny SVD: {e}"));
         let mut r = factors[0].clone();
         for f in &factors[1..] {
             r = upper_product(f, &r, n);
         }
-        let (s, vt, right) = small_svd(r, n, work).map_err(lapack)?;
+        let (s, vt, right) = match small_svd(r, n, work) {
+            Ok(x) => x,
+            Err(e) => return Ok(Outcome::Declined(format!("the host's SVD of its n x n factor failed: {e}"))),
+        };
         let last = factors.last().expect("at least two factors");
-        let w = if want_u { Some(solve_upper(last, &right, n).ok_or_else(|| classify(0, "solving with a Cholesky factor"))?) } else { None };
+        let w = if want_u {
+            match solve_upper(last, &right, n) {
+                Some(w) => Some(w),
+                None => return Ok(Outcome::Declined("its last Cholesky factor is singular".into())),
+            }
+        } else {
+            None
+        };
         self.host_ns += t.elapsed().as_nanos() as u64;
         if let Some(w) = w {
             self.product(cur, T::one(), &w, to, u_col)?;
         }
-        Ok(Factored { s: unscaled(s, scale), vt, u: want_u.then_some(to) })
+        Ok(Outcome::Done(Factored { s: unscaled(s, scale), vt, u: want_u.then_some(to) }))
     }
 }
 
@@ -388,19 +412,21 @@ fn shift<T: Scalar>(g: &[T], m: usize, n: usize) -> T {
     T::from(11.0 * ((m * n + n * (n + 1)) as f64) * eps * trace).unwrap_or(T::zero())
 }
 
-/// The upper Cholesky factor R (row-major, G = R^T R) of the row-major symmetric G, or None
-/// when it breaks down.
-fn cholesky<T: Scalar>(g: &[T], n: usize) -> Option<Vec<T>> {
+/// The upper Cholesky factor R (row-major, G = R^T R) of the row-major symmetric G and G's
+/// reciprocal condition number (LAPACK's pocon, 1-norm), or None when it breaks down.
+fn cholesky<T: Scalar>(g: &[T], n: usize, work: &mut Work<T>) -> Option<(Vec<T>, f64)> {
     // potrf's 'L' factor of G (column-major) read row-major is L^T = R; the entries below R's
     // diagonal still hold G's.
     let mut a = g.to_vec();
+    let anorm = lansy(b'1', b'L', &FMat::new(&mut a, n, n), work).ok()?;
     potrf(b'L', &mut FMat::new(&mut a, n, n)).ok()?;
+    let rcond = pocon(b'L', &FMat::new(&mut a, n, n), anorm, work).ok()?.to_f64()?;
     for i in 0..n {
         for j in 0..i {
             a[i * n + j] = T::zero(); // row-major (i, j), i > j: below R's diagonal
         }
     }
-    a.iter().all(|v| v.re().to_f64().is_some_and(f64::is_finite)).then_some(a)
+    a.iter().all(|v| v.re().to_f64().is_some_and(f64::is_finite)).then_some((a, rcond))
 }
 
 /// R^{-1} of a row-major upper triangular R, row-major.
@@ -623,7 +649,9 @@ mod tests {
     fn host_factors_invert_and_multiply() {
         let n = 5;
         let g: Vec<f64> = (0..n * n).map(|k| { let (i, j) = (k / n, k % n); if i == j { 4.0 + i as f64 } else { 1.0 / (1 + i + j) as f64 } }).collect();
-        let r = cholesky(&g, n).unwrap();
+        let mut w = Work::<f64>::default();
+        let (r, rcond) = cholesky(&g, n, &mut w).unwrap();
+        assert!(rcond > 0.1 && rcond <= 1.0, "{rcond}");
         // R^T R = G
         for i in 0..n {
             for j in 0..n {
@@ -640,7 +668,7 @@ mod tests {
         }
         let mut bad = g.clone();
         bad[0] = -1.0;
-        assert!(cholesky(&bad, n).is_none());
+        assert!(cholesky(&bad, n, &mut w).is_none());
     }
 }
 

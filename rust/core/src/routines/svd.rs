@@ -66,8 +66,11 @@ pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, dr
                                  request: Option<&Request>) -> Result<(Svd<T>, Outcome)> {
     let (batch, m, n) = split_shape(a.shape())?;
     let count = crate::layout::count(&batch)?;
-    let op = if ju == Vectors::Full || jvt == Vectors::Full { "svd_full" } else { "svd" };
-    let problem = Problem { op, count, m, n, k: n, dtype: T::DTYPE };
+    // Square vectors differ from thin ones only on the long side (U of a tall matrix, V^T of a
+    // wide one); the size weighs max(m, n) min(m, n)^2 either way round.
+    let long_full = (ju == Vectors::Full && m > n) || (jvt == Vectors::Full && n > m);
+    let op = if long_full { "svd_full" } else { "svd" };
+    let problem = Problem { op, count, m, n, k: m.min(n), dtype: T::DTYPE };
     let decision = dispatch::decide_for(&problem, request).map_err(CoreError::Device)?;
     log::debug!(target: "lapack_ai", "svd {:?} {}: {}", a.shape(), T::DTYPE, decision.reason);
     // Each path records its decision before it can fail, so an error is told where it arose.
@@ -87,7 +90,8 @@ pub fn svd_dispatched<T: Scalar>(a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, dr
             let knobs = opencl::svd_small::Knobs::from_env();
             opencl::svd_small::svd(&g, a.view(), ju, jvt, check_finite, &knobs, start).map(|(r, run)| (r.map(Tall::Done), run))
         } else {
-            opencl::svd_tall::svd(&g, a.view(), ju, jvt, check_finite, start).map(|(t, run)| (Ok(t), run))
+            let thin = |j: Vectors| if j == Vectors::Full { Vectors::Reduced } else { j }; // the short side's: the same
+            opencl::svd_tall::svd(&g, a.view(), thin(ju), thin(jvt), check_finite, start).map(|(t, run)| (Ok(t), run))
         }
     });
     match ran {
