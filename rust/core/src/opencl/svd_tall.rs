@@ -649,8 +649,8 @@ mod tests {
     fn host_factors_invert_and_multiply() {
         let n = 5;
         let g: Vec<f64> = (0..n * n).map(|k| { let (i, j) = (k / n, k % n); if i == j { 4.0 + i as f64 } else { 1.0 / (1 + i + j) as f64 } }).collect();
-        let mut w = Work::<f64>::default();
-        let (r, rcond) = cholesky(&g, n, &mut w).unwrap();
+        let mut work = Work::<f64>::default();
+        let (r, rcond) = cholesky(&g, n, &mut work).unwrap();
         assert!(rcond > 0.1 && rcond <= 1.0, "{rcond}");
         // R^T R = G
         for i in 0..n {
@@ -668,7 +668,7 @@ mod tests {
         }
         let mut bad = g.clone();
         bad[0] = -1.0;
-        assert!(cholesky(&bad, n, &mut w).is_none());
+        assert!(cholesky(&bad, n, &mut work).is_none());
     }
 }
 
