@@ -108,6 +108,36 @@ def opencl_device(*, module: bool = False):
     return next((d for d in devs if str(d.index) == pick), devs[0])
 
 
+def fresh_crossovers(prefix: str):
+    """For an autouse fixture (``yield from fresh_crossovers("svd_small/")``): no injected
+    fault, devices enabled, no stored crossover whose key starts with ``prefix`` during the
+    test; the crossover file is put back as it was afterwards."""
+    import json
+
+    import lapack_ai
+    from lapack_ai import _core
+
+    path = os.path.join(os.environ["LAPACK_AI_CACHE_DIR"], "crossover.json")
+    _core.inject_fault(None, reset=True)
+    before = None
+    if os.path.exists(path):
+        with open(path) as f:
+            before = json.load(f)
+    if before:
+        with open(path, "w") as f:
+            json.dump({d: {k: v for k, v in per.items() if not k.startswith(prefix)} for d, per in before.items()}, f)
+    lapack_ai.reload_settings()
+    yield
+    _core.inject_fault(None, reset=True)
+    if before is None:
+        if os.path.exists(path):
+            os.remove(path)
+    else:
+        with open(path, "w") as f:
+            json.dump(before, f)
+    lapack_ai.reload_settings()
+
+
 @pytest.fixture
 def opencl_sel():
     """The ``device=`` string of the OpenCL device tests use (``opencl_device``)."""

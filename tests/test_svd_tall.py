@@ -6,8 +6,6 @@ declined to the CPU and said so; NaN/Inf as on the CPU; scaling out to underflow
 layouts and stacks; full_matrices=True refused on the device; dispatch by a calibrated size;
 fallbacks on every injected fault; the kernel-timing binding; calibration."""
 
-import json
-import os
 
 import numpy as np
 import pytest
@@ -17,37 +15,17 @@ from hypothesis import strategies as st
 import lapack_ai
 from lapack_ai import DeviceError, DeviceFallbackWarning, NonFiniteError, _core
 
-from conftest import as_layout, opencl_device
+from conftest import as_layout, fresh_crossovers, opencl_device
 from svd_checks import THRESHOLD, check_values, matrix_types, ratios, with_values
 
 DEV = opencl_device(module=True)
 SEL = DEV.selector
 
-CROSSOVERS = os.path.join(os.environ["LAPACK_AI_CACHE_DIR"], "crossover.json")
-
 
 @pytest.fixture(autouse=True)
 def clean_runtime():
-    """No injected fault, devices enabled, no svd_tall crossover stored; the crossovers a test
-    stored are put back as they were."""
-    _core.inject_fault(None, reset=True)
-    before = None
-    if os.path.exists(CROSSOVERS):
-        with open(CROSSOVERS) as f:
-            before = json.load(f)
-    if before:
-        with open(CROSSOVERS, "w") as f:
-            json.dump({d: {k: v for k, v in per.items() if not k.startswith("svd_tall/")} for d, per in before.items()}, f)
-    lapack_ai.reload_settings()
-    yield
-    _core.inject_fault(None, reset=True)
-    if before is None:
-        if os.path.exists(CROSSOVERS):
-            os.remove(CROSSOVERS)
-    else:
-        with open(CROSSOVERS, "w") as f:
-            json.dump(before, f)
-    lapack_ai.reload_settings()
+    """No injected fault, devices enabled, no svd_tall crossover stored during a test."""
+    yield from fresh_crossovers("svd_tall/")
 
 
 def kernel(m, n):
