@@ -189,72 +189,65 @@ def _schemes(backends, dtypes, repeats, store, timings, crossovers):
     return path
 
 
-def _small_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
-    """The crossover in products of stacks of SMALL_SHAPE products on device ``index``."""
-    m, n, k = SMALL_SHAPE
+def _ladder(index, dt, points, repeats, timings, bar, *, facts, check, operands, run):
+    """The crossover of one ladder on device ``index``: the first point from which the device
+    won end to end at every later one, or None. Per point p: ``facts(p)`` gives (the value
+    stored as the crossover, the fields of its timing record, its progress label); ``check(p)``
+    raises when the device cannot hold or run it (the CPU keeps it); ``operands(p)`` makes the
+    inputs and ``run(operands, device)`` calls the routine."""
     wins = []
-    for count in counts:
+    for p in points:
+        value, fields, label = facts(p)
         if bar:
-            bar.set_postfix_str(f"device {index} {dt} {count} x {m}x{n}x{k}")
+            bar.set_postfix_str(f"device {index} {dt} {label}")
         try:
-            explain("gemm", (count, m, k), (count, k, n), dtype=dt, device=f"opencl:{index}")
-        except Exception as e:  # cannot hold or run it: the CPU keeps this count
-            timings.append({"device": index, "dtype": dt, "count": count, "shape": SMALL_SHAPE, "skipped": str(e)})
-            wins.append((count, False))
+            check(p)
+        except Exception as e:  # cannot hold or run it: the CPU keeps this point
+            timings.append({"device": index, "dtype": dt, **fields, "skipped": str(e)})
+            wins.append((value, False))
         else:
-            a = rng.random((count, m, k), dtype=np.dtype(dt).type) - 0.5
-            b = rng.random((count, k, n), dtype=np.dtype(dt).type) - 0.5
-            cpu = median_time(lambda: linalg.gemm(a, b, device="cpu"), repeats)
-            dev = median_time(lambda: linalg.gemm(a, b, device=f"opencl:{index}"), repeats)
-            timings.append({"device": index, "dtype": dt, "count": count, "shape": SMALL_SHAPE, "cpu_s": cpu, "device_s": dev})
-            wins.append((count, dev < cpu))
+            ops = operands(p)
+            cpu = median_time(lambda: run(ops, "cpu"), repeats)
+            dev = median_time(lambda: run(ops, f"opencl:{index}"), repeats)
+            timings.append({"device": index, "dtype": dt, **fields, "cpu_s": cpu, "device_s": dev})
+            wins.append((value, dev < cpu))
         if bar:
             bar.update()
     return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
+
+
+def _small_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
+    """The crossover in products of stacks of SMALL_SHAPE products on device ``index``."""
+    m, n, k = SMALL_SHAPE
+    ty = np.dtype(dt).type
+    return _ladder(index, dt, counts, repeats, timings, bar,
+                   facts=lambda c: (c, {"count": c, "shape": SMALL_SHAPE}, f"{c} x {m}x{n}x{k}"),
+                   check=lambda c: explain("gemm", (c, m, k), (c, k, n), dtype=dt, device=f"opencl:{index}"),
+                   operands=lambda c: (rng.random((c, m, k), dtype=ty) - 0.5, rng.random((c, k, n), dtype=ty) - 0.5),
+                   run=lambda ops, device: linalg.gemm(*ops, device=device))
 
 
 def _svd_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
     """The crossover in matrices of stacks of SVD_SHAPE SVDs on device ``index``."""
     m, n = SVD_SHAPE
-    wins = []
-    for count in counts:
-        if bar:
-            bar.set_postfix_str(f"device {index} {dt} svd {count} x {m}x{n}")
-        try:
-            explain("svd", (count, m, n), dtype=dt, device=f"opencl:{index}")
-        except Exception as e:  # cannot hold or run it: the CPU keeps this count
-            timings.append({"device": index, "dtype": dt, "count": count, "svd": SVD_SHAPE, "skipped": str(e)})
-            wins.append((count, False))
-        else:
-            a = rng.random((count, m, n), dtype=np.dtype(dt).type) - 0.5
-            cpu = median_time(lambda: linalg.svd(a, device="cpu"), repeats)
-            dev = median_time(lambda: linalg.svd(a, device=f"opencl:{index}"), repeats)
-            timings.append({"device": index, "dtype": dt, "count": count, "svd": SVD_SHAPE, "cpu_s": cpu, "device_s": dev})
-            wins.append((count, dev < cpu))
-        if bar:
-            bar.update()
-    return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
+    ty = np.dtype(dt).type
+    return _ladder(index, dt, counts, repeats, timings, bar,
+                   facts=lambda c: (c, {"count": c, "svd": SVD_SHAPE}, f"svd {c} x {m}x{n}"),
+                   check=lambda c: explain("svd", (c, m, n), dtype=dt, device=f"opencl:{index}"),
+                   operands=lambda c: rng.random((c, m, n), dtype=ty) - 0.5,
+                   run=lambda a, device: linalg.svd(a, device=device))
 
 
 def _svd_tall(linalg, index, dt, rows, repeats, rng, timings, bar):
     """The crossover size (cube root of m n^2) of tall-skinny SVDs on device ``index``."""
     n = TALL_COLS
-    wins = []
-    for m in rows:
+    ty = np.dtype(dt).type
+
+    def facts(m):
         size = round((m * n * n) ** (1 / 3))
-        if bar:
-            bar.set_postfix_str(f"device {index} {dt} svd {m}x{n}")
-        try:
-            explain("svd", (m, n), dtype=dt, device=f"opencl:{index}", full_matrices=False)
-        except Exception as e:  # cannot hold or run it: the CPU keeps this size
-            timings.append({"device": index, "dtype": dt, "svd_tall": (m, n), "size": size, "skipped": str(e)})
-            wins.append((size, False))
-        else:
-            a = rng.random((m, n), dtype=np.dtype(dt).type) - 0.5
-            cpu = median_time(lambda: linalg.svd(a, full_matrices=False, device="cpu"), repeats)
-            dev = median_time(lambda: linalg.svd(a, full_matrices=False, device=f"opencl:{index}"), repeats)
-            timings.append({"device": index, "dtype": dt, "svd_tall": (m, n), "size": size, "cpu_s": cpu, "device_s": dev})
-            wins.append((size, dev < cpu))
-        if bar:
-            bar.update()
-    return next((c for i, (c, _) in enumerate(wins) if all(w for _, w in wins[i:])), None)
+        return size, {"svd_tall": (m, n), "size": size}, f"svd {m}x{n}"
+
+    return _ladder(index, dt, rows, repeats, timings, bar, facts=facts,
+                   check=lambda m: explain("svd", (m, n), dtype=dt, device=f"opencl:{index}", full_matrices=False),
+                   operands=lambda m: rng.random((m, n), dtype=ty) - 0.5,
+                   run=lambda a, device: linalg.svd(a, full_matrices=False, device=device))

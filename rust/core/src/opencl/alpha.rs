@@ -16,7 +16,7 @@ use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
-use super::fail::{check, classify, ClFail, Fault};
+use super::fail::{check, classify, ClFail};
 use super::gemm::{alloc, host_vec, stacked_on_device, Finish, Run};
 use super::runtime::Gpu;
 use crate::alpha::{peeled, short_name, Scheme};
@@ -113,11 +113,7 @@ fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T
         }
     }
     let mut run = Run { bytes_to_device: ((m * k + k * n + if read_c { m * n } else { 0 }) * elem) as u64, ..Run::default() };
-    match super::fail::injected() {
-        Some(Fault::Launch) => return Err(classify(-5, "launching the gemm_alpha kernels (injected fault)")),
-        Some(Fault::Lost) => return Err(classify(-36, "launching the gemm_alpha kernels (injected fault)")),
-        _ => {}
-    }
+    super::fail::launch_fault("gemm_alpha kernels")?;
     let int = |x: usize| x as cl_int;
     let long = |x: usize| x as cl_long;
     let mut variant = String::new();

@@ -111,6 +111,16 @@ pub fn injected() -> Option<Fault> {
     *FAULT.lock().unwrap()
 }
 
+/// The injected launch-time faults: Err as launching `what` would fail (out of resources, or
+/// the device lost), Ok when none is injected.
+pub fn launch_fault(what: &str) -> Result<(), ClFail> {
+    match injected() {
+        Some(Fault::Launch) => Err(classify(-5, format!("launching the {what} (injected fault)"))),
+        Some(Fault::Lost) => Err(classify(-36, format!("launching the {what} (injected fault)"))),
+        _ => Ok(()),
+    }
+}
+
 pub fn parse_fault(s: &str) -> Option<Fault> {
     match s {
         "alloc" => Some(Fault::Alloc),

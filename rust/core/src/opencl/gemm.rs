@@ -480,11 +480,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
         run.bytes_to_device += total as u64 * size;
     }
 
-    match super::fail::injected() {
-        Some(Fault::Launch) => return Err(classify(-5, "launching the gemm kernel (injected fault)")),
-        Some(Fault::Lost) => return Err(classify(-36, "launching the gemm kernel (injected fault)")),
-        _ => {}
-    }
+    super::fail::launch_fault("gemm kernel")?;
     let args = Args { m: p.m, n: p.n, k: p.k, alpha, beta, read_c, a: &da, lda: p.a.ld, sa: p.a.stride,
                       b: &db, ldb: p.b.ld, sb: p.b.stride, c: &dc, ldc: p.n, sc: p.m * p.n };
     run.kernel_ns = enqueue(gpu, &program.0, v, &sched, &args)?;

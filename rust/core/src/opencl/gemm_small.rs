@@ -17,7 +17,7 @@ use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
-use super::fail::{check, classify, ClFail, Fault};
+use super::fail::{check, classify, ClFail};
 use super::gemm::{alloc, host_vec, stage, uniform, Finish, Operand, Run};
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
@@ -304,11 +304,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
         unsafe { check(q.enqueue_write_buffer(&mut dc, CL_NON_BLOCKING, 0, host_c, &[]), "copying c to the device")? };
         run.bytes_to_device += total as u64 * size;
     }
-    match super::fail::injected() {
-        Some(Fault::Launch) => return Err(classify(-5, "launching the gemm_small kernel (injected fault)")),
-        Some(Fault::Lost) => return Err(classify(-36, "launching the gemm_small kernel (injected fault)")),
-        _ => {}
-    }
+    super::fail::launch_fault("gemm_small kernel")?;
     run.kernel_ns = enqueue(gpu, &program.0, &l, count, alpha, beta, read_c, (&da, &db, &dc))?;
     // With beta = 0 the CPU fallback overwrites C without reading it, so a failed read into C
     // could not hurt; otherwise read aside and copy once the read succeeded.

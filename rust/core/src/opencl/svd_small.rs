@@ -18,7 +18,7 @@ use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_WRITE_ONLY};
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
-use super::fail::{check, classify, ClFail, Fault};
+use super::fail::{check, classify, ClFail};
 use super::gemm::{alloc, host_vec, stage, Finish, Run};
 use super::gemm_small::{device_ns, random_fill};
 use super::program::source;
@@ -188,11 +188,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     // SAFETY: the host slice outlives the transfer (`_finish`).
     unsafe { check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &staged.data, &[]), "copying a to the device")? };
     run.bytes_to_device = staged.data.len() as u64 * size;
-    match super::fail::injected() {
-        Some(Fault::Launch) => return Err(classify(-5, "launching the svd_small kernel (injected fault)")),
-        Some(Fault::Lost) => return Err(classify(-36, "launching the svd_small kernel (injected fault)")),
-        _ => {}
-    }
+    super::fail::launch_fault("svd_small kernel")?;
     let stride = if staged.stride == 0 { 0 } else { km * kn };
     run.kernel_ns = enqueue(gpu, &program.0, &l, count, stride, &da, (&ds, &du, &dv, &dinfo))?;
     // SAFETY: blocking reads into host buffers of the buffers' lengths.

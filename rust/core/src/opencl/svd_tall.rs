@@ -27,7 +27,7 @@ use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::program::Program;
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
-use super::fail::{check, classify, ClFail, Fault};
+use super::fail::{check, classify, ClFail};
 use super::gemm::{alloc, host_vec, stage, Finish, Run};
 use super::gemm_small::{device_ns, random_fill};
 use super::program::source;
@@ -503,11 +503,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     // SAFETY: the host slice outlives the transfer (`_finish`).
     unsafe { check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &staged.data, &[]), "copying a to the device")? };
     run.bytes_to_device = staged.data.len() as u64 * elem;
-    match super::fail::injected() {
-        Some(Fault::Launch) => return Err(classify(-5, "launching the svd_tall kernels (injected fault)")),
-        Some(Fault::Lost) => return Err(classify(-36, "launching the svd_tall kernels (injected fault)")),
-        _ => {}
-    }
+    super::fail::launch_fault("svd_tall kernels")?;
     let k = xn;
     let mut hu = host_vec::<T>(if want_xu { count * xm * xn } else { 0 })?;
     let (mut hvt, mut hs) = (Vec::new(), Vec::with_capacity(count * k));
