@@ -415,6 +415,38 @@ def test_kernel_binaries_are_cached_on_disk(tmp_path):
     assert "kernel binary loaded" in second.stderr
 
 
+def test_every_routine_through_small_pinned_chunks():
+    """Copies go through pinned staging in chunks (4 KiB here, so small arrays take the chunked
+    paths): every OpenCL routine's results match the CPU's, C's old values included."""
+    code = f"""
+import numpy as np, lapack_ai as la
+rng = np.random.default_rng(5)
+dev = {SEL!r}
+def close(x, y, tol):
+    assert np.allclose(x, y, rtol=tol, atol=tol * np.abs(y).max()), float(np.abs(x - y).max())
+for dt, tol in [(np.float64, 1e-11), (np.float32, 2e-3)]:
+    a, b, c = (rng.standard_normal(s).astype(dt) for s in [(70, 90), (90, 50), (70, 50)])
+    close(la.gemm(a, b, c.copy(), alpha=2.0, beta=-1.0, device=dev), 2 * a @ b - c, tol)
+    close(la.gemm_alpha(a[:64, :88], b[:88, :48], scheme="rank49", device=dev), a[:64, :88] @ b[:88, :48], tol)
+    x, y = rng.standard_normal((3000, 4, 4)).astype(dt), rng.standard_normal((3000, 4, 4)).astype(dt)
+    close(la.gemm(x, y, device=dev), x @ y, tol)
+    st = rng.standard_normal((300, 8, 6)).astype(dt)
+    close(la.svdvals(st, device=dev), np.linalg.svd(st, compute_uv=False), tol)
+    t = rng.standard_normal((3000, 40)).astype(dt)
+    u, s, vt = la.svd(t, full_matrices=False, device=dev)
+    close(u * s @ vt, t, 20 * tol)
+print("OK")
+"""
+    r = run_py(code, LAPACK_AI_STAGING_KIB="4")
+    assert r.returncode == 0 and r.stdout.strip().endswith("OK"), r.stdout + r.stderr
+
+
+def test_transfer_times_binding():
+    """benchmarks/transfers.py's binding: four positive times, the copies checked inside."""
+    ns = _core.transfer_times(DEV.index, 1 << 20, 1)
+    assert len(ns) == 4 and all(t > 0 for t in ns)
+
+
 def test_no_driver_registered_says_so(tmp_path):
     r = run_py("import lapack_ai; d = lapack_ai.devices(); print(len(d)); print(d.problem)",
                OCL_ICD_VENDORS=str(tmp_path))

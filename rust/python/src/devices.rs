@@ -266,6 +266,18 @@ pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, d
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// transfer_times(index, bytes, reps=5) -> [ns]: the best time to copy `bytes` to the device
+/// and back, directly from pageable memory and through pinned staging: [direct up, direct
+/// down, staged up, staged down] (benchmarks/transfers.py).
+#[pyfunction]
+#[pyo3(signature = (index, bytes, reps=5))]
+pub fn transfer_times(py: Python<'_>, index: usize, bytes: usize, reps: usize) -> PyResult<[u64; 4]> {
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        opencl::staging::bench(&gpu, bytes, reps)
+    }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// gemm_schedule(index, m, n, k, dtype, count, kernel) -> (variant, whole, split, slices): how
 /// gemm would launch an m x n x k product (x count) on the device: tiles computed whole, then
 /// tiles of a last, partly filled wave split into K-slices (tests and benchmarks).

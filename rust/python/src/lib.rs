@@ -80,7 +80,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
               wrap_pyfunction!(devices::cgroup, m)?, wrap_pyfunction!(devices::gemm_kernel_times, m)?,
               wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::gemm_alpha_on, m)?, wrap_pyfunction!(devices::gemm_schedule, m)?, wrap_pyfunction!(devices::inject_fault, m)?,
               wrap_pyfunction!(devices::gemm_small_kernel_times, m)?, wrap_pyfunction!(devices::svd_small_kernel_times, m)?,
-              wrap_pyfunction!(devices::svd_tall_kernel_times, m)?] {
+              wrap_pyfunction!(devices::svd_tall_kernel_times, m)?,
+              wrap_pyfunction!(devices::transfer_times, m)?] {
         m.add_function(f)?;
     }
     for f in [wrap_pyfunction!(calls::timed_call, m)?, wrap_pyfunction!(calls::take_records, m)?,

@@ -14,9 +14,10 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
-use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+use opencl3::types::{cl_int, cl_long};
 
 use super::fail::{check, classify, ClFail};
+use super::staging;
 use super::gemm::{alloc, host_vec, stacked_on_device, Finish, Run};
 use super::runtime::Gpu;
 use crate::alpha::{peeled, short_name, Scheme};
@@ -104,13 +105,10 @@ fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T
     let dt = alloc::<T>(gpu, g * bk * bn, CL_MEM_READ_WRITE)?;
     let dm = alloc::<T>(gpu, g * bm * bn, CL_MEM_READ_WRITE)?;
     let _finish = Finish(q); // every exit waits for the transfers reading host memory
-    // SAFETY: the host slices outlive the transfers (`_finish`, and the blocking read below).
-    unsafe {
-        check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &ha, &[]), "copying a to the device")?;
-        check(q.enqueue_write_buffer(&mut db, CL_NON_BLOCKING, 0, &hb, &[]), "copying b to the device")?;
-        if let Some(hc) = &hc {
-            check(q.enqueue_write_buffer(&mut dc, CL_NON_BLOCKING, 0, hc, &[]), "copying c to the device")?;
-        }
+    staging::upload(gpu, &mut da, 0, &ha, "copying a to the device")?;
+    staging::upload(gpu, &mut db, 0, &hb, "copying b to the device")?;
+    if let Some(hc) = &hc {
+        staging::upload(gpu, &mut dc, 0, hc, "copying c to the device")?;
     }
     let mut run = Run { bytes_to_device: ((m * k + k * n + if read_c { m * n } else { 0 }) * elem) as u64, ..Run::default() };
     super::fail::launch_fault("gemm_alpha kernels")?;
@@ -153,12 +151,10 @@ fn on_device<T: Scalar>(gpu: &Gpu, s: &Scheme, a: ArrayView2<T>, b: ArrayView2<T
     drop(hc); // its upload finished before the kernels we waited for (in-order queue)
     // Straight into C when it is row-major and dense (no second pass over m x n on the host).
     if let Some(dst) = c.as_slice_mut() {
-        // SAFETY: `dst` holds m * n elements; the read blocks until it is done.
-        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, dst, &[]), "copying c from the device")? };
+        staging::download(gpu, &dc, 0, dst, "copying c from the device")?;
     } else {
         let mut out = host_vec::<T>(m * n)?;
-        // SAFETY: `out` holds m * n elements; the read blocks until it is done.
-        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, &mut out, &[]), "copying c from the device")? };
+        staging::download(gpu, &dc, 0, &mut out, "copying c from the device")?;
         c.assign(&Array2::from_shape_vec((m, n), out).expect("sized"));
     }
     run.bytes_from_device = (m * n * elem) as u64;

@@ -14,8 +14,9 @@ use ndarray::{ArrayViewD, ArrayViewMutD};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::command_queue::CommandQueue;
-use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING};
 
+use super::staging;
 use super::fail::{check, classify, ClFail, Fault};
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
@@ -462,11 +463,8 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     // transfers read (the caller's arrays, staging copies) outlives them, and the CPU fallback
     // never writes C while a transfer still reads it.
     let _finish = Finish(q);
-    // SAFETY: host slices outlive the transfers (`_finish`, and the blocking read at the end).
-    unsafe {
-        check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &p.a.data, &[]), "copying a to the device")?;
-        check(q.enqueue_write_buffer(&mut db, CL_NON_BLOCKING, 0, &p.b.data, &[]), "copying b to the device")?;
-    }
+    staging::upload(gpu, &mut da, 0, &p.a.data, "copying a to the device")?;
+    staging::upload(gpu, &mut db, 0, &p.b.data, "copying b to the device")?;
     run.bytes_to_device = (p.a.data.len() + p.b.data.len()) as u64 * size;
     // C's host memory: the caller's (direct) or the staging copy.
     let direct = staged.is_none();
@@ -476,7 +474,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
         None => unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr(), total) },
     };
     if read_c {
-        unsafe { check(q.enqueue_write_buffer(&mut dc, CL_NON_BLOCKING, 0, host_c, &[]), "copying c to the device")? };
+        staging::upload(gpu, &mut dc, 0, host_c, "copying c to the device")?;
         run.bytes_to_device += total as u64 * size;
     }
 
@@ -487,10 +485,10 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     // Read into a scratch buffer unless a failure could not hurt C: with beta = 0 the CPU
     // fallback overwrites C without reading it.
     if direct && !read_c {
-        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, host_c, &[]), "copying c from the device")? };
+        staging::download(gpu, &dc, 0, host_c, "copying c from the device")?;
     } else {
         let mut tmp = host_vec::<T>(total)?;
-        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, &mut tmp, &[]), "copying c from the device")? };
+        staging::download(gpu, &dc, 0, &mut tmp, "copying c from the device")?;
         host_c.copy_from_slice(&tmp);
     }
     run.bytes_from_device = total as u64 * size;
@@ -608,6 +606,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let mut db = alloc::<T>(gpu, k * n, CL_MEM_READ_ONLY)?;
     let dc = alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?;
     let _finish = Finish(q); // every exit waits for what was enqueued
+
     unsafe {
         check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;

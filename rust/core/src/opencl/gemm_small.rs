@@ -15,9 +15,10 @@ use std::time::Instant;
 use ndarray::{ArrayViewD, ArrayViewMutD};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
-use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING};
 
 use super::fail::{check, classify, ClFail};
+use super::staging;
 use super::gemm::{alloc, host_vec, stage, uniform, Finish, Operand, Run};
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
@@ -288,11 +289,8 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let q = &gpu.queue;
     // From the first transfer on, every exit waits for the queue (see gemm.rs: `launch`).
     let _finish = Finish(q);
-    // SAFETY: host slices outlive the transfers (`_finish`, and the blocking read at the end).
-    unsafe {
-        check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &ka.data, &[]), "copying a to the device")?;
-        check(q.enqueue_write_buffer(&mut db, CL_NON_BLOCKING, 0, &kb.data, &[]), "copying b to the device")?;
-    }
+    staging::upload(gpu, &mut da, 0, &ka.data, "copying a to the device")?;
+    staging::upload(gpu, &mut db, 0, &kb.data, "copying b to the device")?;
     run.bytes_to_device = (ka.data.len() + kb.data.len()) as u64 * size;
     let direct = staged.is_none();
     let host_c: &mut [T] = match staged.as_deref_mut() {
@@ -301,7 +299,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
         None => unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr(), total) },
     };
     if read_c {
-        unsafe { check(q.enqueue_write_buffer(&mut dc, CL_NON_BLOCKING, 0, host_c, &[]), "copying c to the device")? };
+        staging::upload(gpu, &mut dc, 0, host_c, "copying c to the device")?;
         run.bytes_to_device += total as u64 * size;
     }
     super::fail::launch_fault("gemm_small kernel")?;
@@ -309,10 +307,10 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     // With beta = 0 the CPU fallback overwrites C without reading it, so a failed read into C
     // could not hurt; otherwise read aside and copy once the read succeeded.
     if direct && !read_c {
-        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, host_c, &[]), "copying c from the device")? };
+        staging::download(gpu, &dc, 0, host_c, "copying c from the device")?;
     } else {
         let mut tmp = host_vec::<T>(total)?;
-        unsafe { check(q.enqueue_read_buffer(&dc, CL_BLOCKING, 0, &mut tmp, &[]), "copying c from the device")? };
+        staging::download(gpu, &dc, 0, &mut tmp, "copying c from the device")?;
         host_c.copy_from_slice(&tmp);
     }
     run.bytes_from_device = total as u64 * size;
@@ -372,6 +370,7 @@ pub fn bench_small<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, k: us
     let mut db = alloc::<T>(gpu, hb.len(), CL_MEM_READ_ONLY)?;
     let mut dc = alloc::<T>(gpu, hc.len(), CL_MEM_READ_WRITE)?;
     let _finish = Finish(q);
+
     unsafe {
         check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;

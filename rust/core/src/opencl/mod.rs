@@ -14,6 +14,7 @@ pub mod gemm_small;
 pub mod nvml;
 pub mod program;
 pub mod runtime;
+pub mod staging;
 pub mod svd_small;
 pub mod svd_tall;
 

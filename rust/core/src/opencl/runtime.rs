@@ -280,6 +280,8 @@ pub fn reenable() {
 
 /// One device's context, queue and compiled programs, created on first use.
 pub struct Gpu {
+    /// Pinned staging for copies (first: released before the queue and context).
+    pub staging: super::staging::Shared,
     pub info: DeviceInfo,
     pub device: Device,
     pub context: Context,
@@ -305,7 +307,7 @@ pub fn gpu(index: usize) -> Result<Arc<Gpu>, ClFail> {
     let queue = check(unsafe { CommandQueue::create(&context, device.id(), CL_QUEUE_PROFILING_ENABLE) },
                       "creating the command queue")?;
     log::info!(target: "lapack_ai", "OpenCL device {index} ready: {} ({})", info.name, info.platform);
-    let g = Arc::new(Gpu { programs: Programs::new(&info), info, device, context, queue });
+    let g = Arc::new(Gpu { staging: Default::default(), programs: Programs::new(&info), info, device, context, queue });
     map.insert(index, g.clone());
     Ok(g)
 }

@@ -16,9 +16,10 @@ use std::time::Instant;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_WRITE_ONLY};
-use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
+use opencl3::types::{cl_int, cl_long, CL_BLOCKING};
 
 use super::fail::{check, classify, ClFail};
+use super::staging;
 use super::gemm::{alloc, host_vec, stage, Finish, Run};
 use super::gemm_small::{device_ns, random_fill};
 use super::program::source;
@@ -185,22 +186,18 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let q = &gpu.queue;
     // From the first transfer on, every exit waits for the queue (see gemm.rs: `launch`).
     let _finish = Finish(q);
-    // SAFETY: the host slice outlives the transfer (`_finish`).
-    unsafe { check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &staged.data, &[]), "copying a to the device")? };
+    staging::upload(gpu, &mut da, 0, &staged.data, "copying a to the device")?;
     run.bytes_to_device = staged.data.len() as u64 * size;
     super::fail::launch_fault("svd_small kernel")?;
     let stride = if staged.stride == 0 { 0 } else { km * kn };
     run.kernel_ns = enqueue(gpu, &program.0, &l, count, stride, &da, (&ds, &du, &dv, &dinfo))?;
-    // SAFETY: blocking reads into host buffers of the buffers' lengths.
-    unsafe {
-        check(q.enqueue_read_buffer(&dinfo, CL_BLOCKING, 0, &mut hinfo, &[]), "copying info from the device")?;
-        check(q.enqueue_read_buffer(&ds, CL_BLOCKING, 0, &mut hs, &[]), "copying s from the device")?;
-        if lu > 0 {
-            check(q.enqueue_read_buffer(&du, CL_BLOCKING, 0, &mut hu, &[]), "copying u from the device")?;
-        }
-        if lv > 0 {
-            check(q.enqueue_read_buffer(&dv, CL_BLOCKING, 0, &mut hv, &[]), "copying v from the device")?;
-        }
+    staging::download(gpu, &dinfo, 0, &mut hinfo, "copying info from the device")?;
+    staging::download(gpu, &ds, 0, &mut hs, "copying s from the device")?;
+    if lu > 0 {
+        staging::download(gpu, &du, 0, &mut hu, "copying u from the device")?;
+    }
+    if lv > 0 {
+        staging::download(gpu, &dv, 0, &mut hv, "copying v from the device")?;
     }
     run.bytes_from_device = (ls + lu + lv) as u64 * size + count as u64 * 4;
     run.total_ns = start.elapsed().as_nanos() as u64;
@@ -274,7 +271,7 @@ pub fn bench_svd<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: u
     let mut hinfo = vec![0 as cl_int; count];
     for _ in 0..reps {
         times.push(enqueue(gpu, &program.0, &l, count, m * n, &da, (&ds, &du, &dv, &dinfo))?);
-        unsafe { check(q.enqueue_read_buffer(&dinfo, CL_BLOCKING, 0, &mut hinfo, &[]), "copying info from the device")? };
+        staging::download(gpu, &dinfo, 0, &mut hinfo, "copying info from the device")?;
         if let Some(i) = hinfo.iter().position(|&c| c != 0) {
             return Err(classify(0, format!("bench_svd: matrix {i} reported info {}", hinfo[i])));
         }

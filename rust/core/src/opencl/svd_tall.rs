@@ -28,6 +28,7 @@ use opencl3::program::Program;
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
 use super::fail::{check, classify, ClFail};
+use super::staging;
 use super::gemm::{alloc, host_vec, stage, Finish, Run};
 use super::gemm_small::{device_ns, random_fill};
 use super::program::source;
@@ -500,8 +501,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let mut passes = Passes::<T>::new(gpu, &program.0, xm, xn)?;
     let q = &gpu.queue;
     let _finish = Finish(q);
-    // SAFETY: the host slice outlives the transfer (`_finish`).
-    unsafe { check(q.enqueue_write_buffer(&mut da, CL_NON_BLOCKING, 0, &staged.data, &[]), "copying a to the device")? };
+    staging::upload(gpu, &mut da, 0, &staged.data, "copying a to the device")?;
     run.bytes_to_device = staged.data.len() as u64 * elem;
     super::fail::launch_fault("svd_tall kernels")?;
     let k = xn;
@@ -528,8 +528,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
             Outcome::Done(f) => {
                 if let Some(b) = f.u {
                     let piece = &mut hu[i * xm * xn..(i + 1) * xm * xn];
-                    // SAFETY: a blocking read into a host slice of the buffer's length.
-                    unsafe { check(q.enqueue_read_buffer(&passes.q[b], CL_BLOCKING, 0, piece, &[]), "copying u from the device")? };
+                    staging::download(gpu, &passes.q[b], 0, piece, "copying u from the device")?;
                     run.bytes_from_device += piece.len() as u64 * elem;
                 }
                 if want_xv {
