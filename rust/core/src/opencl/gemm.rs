@@ -319,9 +319,11 @@ pub(super) fn stage<'a, T: Scalar>(a: ArrayViewD<'a, T>) -> Result<Operand<'a, T
     Ok(Operand { data: owned.into(), col_major: false, ld: c.max(1), stride: r * c })
 }
 
-/// A host staging buffer, allocated fallibly (an out-of-memory class failure: the CPU takes over).
+/// A host buffer for results or staging, allocated fallibly (an out-of-memory class failure:
+/// the CPU takes over). Zeroed by the allocator, not written: the copy from the device is the
+/// first touch of its (huge) pages.
 pub(super) fn host_vec<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
-    crate::alloc::vec("gemm", len, T::zero()).map_err(|e| classify(-6, format!("staging on the host: {e}")))
+    crate::alloc::zeroed("gemm", len).map_err(|e| classify(-6, format!("staging on the host: {e}")))
 }
 
 /// Waits for the queue when dropped: every exit from a function that enqueued transfers from

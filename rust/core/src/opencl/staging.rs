@@ -115,6 +115,7 @@ pub fn upload<T: Copy + Send + Sync>(gpu: &Gpu, dst: &mut Buffer<T>, at: usize, 
     let Ok(mut slot) = gpu.staging.try_lock() else { return straight(dst) };
     let Some(st) = chunks(gpu, &mut slot) else { return straight(dst) };
     let per = st.chunk / size;
+    let t = std::time::Instant::now();
     let mut pending: [Option<Event>; 2] = [None, None];
     let result = (|| {
         for (i, piece) in src.chunks(per).enumerate() {
@@ -132,6 +133,7 @@ pub fn upload<T: Copy + Send + Sync>(gpu: &Gpu, dst: &mut Buffer<T>, at: usize, 
         }
         pending.iter().flatten().try_for_each(|e| check(e.wait(), what))
     })();
+    rate(what, std::mem::size_of_val(src), t);
     settle(gpu, result)
 }
 
@@ -151,6 +153,7 @@ pub fn download<T: Copy + Send + Sync>(gpu: &Gpu, src: &Buffer<T>, at: usize, ds
     }
     let st = slot.made.as_ref().expect("made above");
     let per = st.chunk / size;
+    let t = std::time::Instant::now();
     let lens: Vec<usize> = dst.chunks(per).map(<[T]>::len).collect();
     let count = lens.len();
     let mut pending: Vec<Option<Event>> = (0..count).map(|_| None).collect();
@@ -174,7 +177,14 @@ pub fn download<T: Copy + Send + Sync>(gpu: &Gpu, src: &Buffer<T>, at: usize, ds
         }
         Ok(())
     })();
+    rate(what, std::mem::size_of_val(dst), t);
     settle(gpu, result)
+}
+
+fn rate(what: &str, bytes: usize, t: std::time::Instant) {
+    let s = t.elapsed().as_secs_f64();
+    log::debug!(target: "lapack_ai", "staging: {what}: {:.1} MiB in {:.2} ms ({:.1} GB/s)", bytes as f64 / 1048576.0, s * 1e3,
+                bytes as f64 / s / 1e9);
 }
 
 /// On failure, wait for the queue before the chunks are released to the next copy.

@@ -181,7 +181,10 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let du = alloc::<T>(gpu, lu, CL_MEM_WRITE_ONLY)?;
     let dv = alloc::<T>(gpu, lv, CL_MEM_WRITE_ONLY)?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
+    let t_host = Instant::now();
     let (mut hs, mut hu, mut hv) = (host_vec::<T>(ls)?, host_vec::<T>(lu)?, host_vec::<T>(lv)?);
+    log::debug!(target: "lapack_ai", "svd_small: staging and results' allocation {:.2} ms after the call began, {:.2} ms",
+                t_host.duration_since(start).as_secs_f64() * 1e3, t_host.elapsed().as_secs_f64() * 1e3);
     let mut hinfo = crate::alloc::vec("svd", count, 0 as cl_int).map_err(|e| classify(-6, format!("staging on the host: {e}")))?;
     let q = &gpu.queue;
     // From the first transfer on, every exit waits for the queue (see gemm.rs: `launch`).
@@ -201,6 +204,8 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     }
     run.bytes_from_device = (ls + lu + lv) as u64 * size + count as u64 * 4;
     run.total_ns = start.elapsed().as_nanos() as u64;
+    log::debug!(target: "lapack_ai", "svd_small: {:.2} ms from the call to the results on the host (kernel {:.2} ms)",
+                run.total_ns as f64 / 1e6, run.kernel_ns as f64 / 1e6);
     if let Some((batch, &code)) = hinfo.iter().enumerate().find(|(_, &c)| c != 0) {
         return Ok((Err(info_error(code, batch, check_finite, routine::<T>(), l.sweeps)), run));
     }
