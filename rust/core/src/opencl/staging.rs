@@ -74,6 +74,10 @@ fn make(gpu: &Gpu, chunk: usize) -> Result<Staging, ClFail> {
     };
     let (b0, p0) = one()?;
     let (b1, p1) = one()?;
+    if [p0, p1].iter().any(|p| p.is_null() || (*p as usize) % 64 != 0) {
+        // Chunks are read as slices of any element type: they must be aligned for all of them.
+        return Err(super::fail::classify(0, "pinned staging is not 64-byte aligned"));
+    }
     Ok(Staging { _bufs: [b0, b1], ptrs: [p0, p1], chunk })
 }
 
