@@ -441,6 +441,22 @@ print("OK")
     assert r.returncode == 0 and r.stdout.strip().endswith("OK"), r.stdout + r.stderr
 
 
+def test_threads_share_the_device_and_its_staging():
+    """Calls from several threads at once: one holds the pinned chunks, the others copy
+    directly; every result is right."""
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(11)
+    pairs = [(rng.standard_normal((300, 260)), rng.standard_normal((260, 280))) for _ in range(6)]
+
+    def one(p):
+        a, b = p
+        return np.abs(lapack_ai.gemm(a, b, device=SEL) - a @ b).max() / np.abs(a @ b).max()
+
+    with ThreadPoolExecutor(6) as pool:
+        errs = list(pool.map(one, pairs))
+    assert max(errs) < 1e-13, errs
+
+
 def test_transfer_times_binding():
     """benchmarks/transfers.py's binding: four positive times, the copies checked inside."""
     ns = _core.transfer_times(DEV.index, 1 << 20, 1)
