@@ -30,7 +30,7 @@ use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 use super::fail::{check, classify, ClFail};
 use super::staging;
 use super::gemm::{alloc, host_vec, stage, Finish, Run};
-use super::gemm_small::{device_ns, random_fill};
+use super::gemm_small::device_ns;
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::error::CoreError;
@@ -578,6 +578,21 @@ fn transposed<T: Scalar>(x: &[T], count: usize, k: usize) -> Vec<T> {
     out
 }
 
+/// Uniform random entries in [-0.5, 0.5), none repeated: gemm_small's cyclic fill repeats its
+/// block every 2^16 entries, and a tall matrix of 256 distinct rows repeated is as ill
+/// conditioned as a random 256 x 256 one (beyond CholeskyQR in float32, so declined).
+fn random_rows<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
+    let mut v = host_vec::<T>(len)?;
+    let mut seed = 0x9E3779B97F4A7C15u64;
+    v.iter_mut().for_each(|o| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        *o = T::from((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5).unwrap_or_else(T::zero);
+    });
+    Ok(v)
+}
+
 /// Kernel-side timing for benchmarks: a row-major random m x n matrix (m >= n, `covers`)
 /// uploaded once, then `reps` decompositions from the matrix on the device to U (thin, when
 /// `vectors`) on the device and S, V^T on the host, each rep's wall time in ns, host round
@@ -592,7 +607,7 @@ pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors
     let (ts, pb) = tile(n);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
                                    &format!("-DREAL_DOUBLE={} -DTS={ts} -DPB={pb}", (T::DTYPE == "float64") as u8))?;
-    let ha = random_fill::<T>(m * n)?;
+    let ha = random_rows::<T>(m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let mut passes = Passes::<T>::new(gpu, &program.0, m, n)?;
     let q = &gpu.queue;
