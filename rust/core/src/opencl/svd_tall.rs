@@ -286,12 +286,6 @@ impl<'g, T: Scalar> Passes<'g, T> {
             let r = match cholesky(&g, n, work) {
                 Some((r, rcond)) if settled || rcond >= min_rcond => r,
                 _ => {
-                    if shift_factor::<T>(m, n) >= 1.0 {
-                        // The shift would exceed trace(G) >= ||X||_2^2: shifted passes cannot
-                        // improve Q's condition (float32 from about 10^5 entries).
-                        return Ok(Outcome::Declined(format!("its Gram matrix is too ill-conditioned for CholeskyQR in {} at \
-                                                             this size (pass {}; the shift would exceed its norm)", T::DTYPE, pass + 1)));
-                    }
                     let shift = shift::<T>(&g, m, n);
                     let mut gs = g.clone();
                     (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
@@ -412,15 +406,11 @@ fn off_identity<T: Scalar>(g: &[T], n: usize) -> f64 {
     worst * n as f64
 }
 
-/// Fukaya et al.'s shift over ||X||_2^2: 11 (m n + n (n + 1)) eps.
-fn shift_factor<T: Scalar>(m: usize, n: usize) -> f64 {
-    11.0 * ((m * n + n * (n + 1)) as f64) * T::Real::epsilon().to_f64().unwrap()
-}
-
 /// Fukaya et al.'s shift: 11 (m n + n (n + 1)) eps ||X||_2^2, with trace(G) >= ||X||_2^2.
 fn shift<T: Scalar>(g: &[T], m: usize, n: usize) -> T {
     let trace: f64 = (0..n).map(|i| g[i * n + i].re().to_f64().unwrap_or(0.0)).sum();
-    T::from(shift_factor::<T>(m, n) * trace).unwrap_or(T::zero())
+    let eps = T::Real::epsilon().to_f64().unwrap();
+    T::from(11.0 * ((m * n + n * (n + 1)) as f64) * eps * trace).unwrap_or(T::zero())
 }
 
 /// The upper Cholesky factor R (row-major, G = R^T R) of the row-major symmetric G and G's
