@@ -2,12 +2,12 @@
 //! take every path: direct, one chunk, both chunks in turn, a short last chunk, offsets.
 //! (Its own test binary: the chunk size is read once per process.)
 
-use lapack_ai_core::opencl::staging::{download, upload};
+use lapack_ai_core::opencl::staging::{download, upload, Plain};
 use opencl3::memory::{Buffer, CL_MEM_READ_WRITE};
 
 mod common;
 
-fn roundtrip<T: Copy + Send + Sync + PartialEq + std::fmt::Debug>(gpu: &lapack_ai_core::opencl::Gpu, make: impl Fn(usize) -> T) {
+fn roundtrip<T: Plain + PartialEq + std::fmt::Debug>(gpu: &lapack_ai_core::opencl::Gpu, make: impl Fn(usize) -> T) {
     let size = std::mem::size_of::<T>();
     let chunk = 4096 / size;
     for len in [1, 100, chunk / 4 - 1, chunk / 4, chunk - 1, chunk, chunk + 1, 2 * chunk, 2 * chunk + 3, 7 * chunk + 5] {

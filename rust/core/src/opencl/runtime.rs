@@ -289,6 +289,13 @@ pub struct Gpu {
     pub programs: Programs,
 }
 
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        // The pinned chunks are unmapped while the queue still exists.
+        super::staging::release(self);
+    }
+}
+
 static GPUS: Mutex<Option<HashMap<usize, Arc<Gpu>>>> = Mutex::new(None);
 
 /// The runtime for device `index`, created on first use (thread-safe: one per device).

@@ -11,7 +11,7 @@ use std::ffi::c_void;
 use std::sync::Mutex;
 
 use opencl3::event::Event;
-use opencl3::memory::{Buffer, CL_MAP_READ, CL_MAP_WRITE, CL_MEM_ALLOC_HOST_PTR, CL_MEM_READ_WRITE};
+use opencl3::memory::{Buffer, ClMem, CL_MAP_READ, CL_MAP_WRITE, CL_MEM_ALLOC_HOST_PTR, CL_MEM_READ_WRITE};
 use opencl3::types::{cl_mem, CL_BLOCKING, CL_NON_BLOCKING};
 use rayon::prelude::*;
 
@@ -29,8 +29,7 @@ const PIECE: usize = 1 << 20;
 
 /// Two pinned chunks, mapped for the life of the device's runtime.
 pub struct Staging {
-    /// Held for the mapped pointers into them.
-    _bufs: [Buffer<u8>; 2],
+    bufs: [Buffer<u8>; 2],
     ptrs: [*mut u8; 2],
     chunk: usize,
 }
@@ -66,19 +65,44 @@ fn make(gpu: &Gpu, chunk: usize) -> Result<Staging, ClFail> {
         let buf = check(unsafe { Buffer::<u8>::create(&gpu.context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, chunk,
                                                       std::ptr::null_mut::<c_void>()) }, "allocating pinned staging")?;
         let mut ptr: cl_mem = std::ptr::null_mut();
-        // SAFETY: a blocking map of the whole buffer; the pointer stays valid while it is mapped
-        // (until the buffer is released with the runtime).
+        // SAFETY: a blocking map of the whole buffer; the pointer stays valid until `unmap`.
         check(unsafe { gpu.queue.enqueue_map_buffer(&buf, CL_BLOCKING, CL_MAP_READ | CL_MAP_WRITE, 0, chunk, &mut ptr, &[]) },
               "mapping pinned staging")?;
         Ok((buf, ptr as *mut u8))
     };
     let (b0, p0) = one()?;
-    let (b1, p1) = one()?;
-    if [p0, p1].iter().any(|p| p.is_null() || (*p as usize) % 64 != 0) {
+    let (b1, p1) = match one() {
+        Ok(x) => x,
+        Err(e) => {
+            unmap(gpu, &[(&b0, p0)]);
+            return Err(e);
+        }
+    };
+    if [p0, p1].iter().any(|p| p.is_null() || !(*p as usize).is_multiple_of(64)) {
         // Chunks are read as slices of any element type: they must be aligned for all of them.
+        unmap(gpu, &[(&b0, p0), (&b1, p1)]);
         return Err(super::fail::classify(0, "pinned staging is not 64-byte aligned"));
     }
-    Ok(Staging { _bufs: [b0, b1], ptrs: [p0, p1], chunk })
+    Ok(Staging { bufs: [b0, b1], ptrs: [p0, p1], chunk })
+}
+
+/// Unmaps mapped chunks and waits, so that their buffers are released unmapped.
+fn unmap(gpu: &Gpu, chunks: &[(&Buffer<u8>, *mut u8)]) {
+    for (buf, ptr) in chunks {
+        // SAFETY: `ptr` is the pointer the map of `buf` returned, not used after this.
+        if let Err(e) = unsafe { gpu.queue.enqueue_unmap_mem_object(buf.get(), *ptr as *mut c_void, &[]) } {
+            log::warn!(target: "lapack_ai", "unmapping pinned staging failed: {e}");
+        }
+    }
+    let _ = gpu.queue.finish();
+}
+
+/// Unmaps the device's chunks (the runtime's Drop, while its queue still exists).
+pub(super) fn release(gpu: &Gpu) {
+    let mut slot = gpu.staging.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(st) = slot.made.take() {
+        unmap(gpu, &[(&st.bufs[0], st.ptrs[0]), (&st.bufs[1], st.ptrs[1])]);
+    }
 }
 
 /// The chunks, made on first use; None when staging is off, could not be made, or another
@@ -101,13 +125,24 @@ fn chunks<'s>(gpu: &Gpu, slot: &'s mut Slot) -> Option<&'s Staging> {
     slot.made.as_ref()
 }
 
-fn par_copy<T: Copy + Send + Sync>(dst: &mut [T], src: &[T]) {
+/// Element types whose every bit pattern is a value: copies from the device write raw bytes
+/// into them.
+///
+/// # Safety
+/// Implement only for plain numbers (no invalid bit patterns, no padding).
+pub unsafe trait Plain: Copy + Send + Sync + 'static {}
+// SAFETY: the four LAPACK types (sealed: f32, f64 and pairs of them), and plain integers.
+unsafe impl<T: crate::Scalar> Plain for T {}
+unsafe impl Plain for i32 {}
+unsafe impl Plain for u8 {}
+
+fn par_copy<T: Plain>(dst: &mut [T], src: &[T]) {
     let per = (PIECE / std::mem::size_of::<T>().max(1)).max(1);
     dst.par_chunks_mut(per).zip(src.par_chunks(per)).for_each(|(d, s)| d.copy_from_slice(s));
 }
 
 /// Copies `src` into `dst` from element `at` on; returns when `src` is no longer needed.
-pub fn upload<T: Copy + Send + Sync>(gpu: &Gpu, dst: &mut Buffer<T>, at: usize, src: &[T], what: &str) -> Result<(), ClFail> {
+pub fn upload<T: Plain>(gpu: &Gpu, dst: &mut Buffer<T>, at: usize, src: &[T], what: &str) -> Result<(), ClFail> {
     let size = std::mem::size_of::<T>();
     let straight = |dst: &mut Buffer<T>| {
         // SAFETY: a blocking write from a host slice inside the buffer's bounds (the caller's).
@@ -142,7 +177,7 @@ pub fn upload<T: Copy + Send + Sync>(gpu: &Gpu, dst: &mut Buffer<T>, at: usize, 
 }
 
 /// Copies elements `at..at + dst.len()` of `src` into `dst`; returns when `dst` holds them.
-pub fn download<T: Copy + Send + Sync>(gpu: &Gpu, src: &Buffer<T>, at: usize, dst: &mut [T], what: &str) -> Result<(), ClFail> {
+pub fn download<T: Plain>(gpu: &Gpu, src: &Buffer<T>, at: usize, dst: &mut [T], what: &str) -> Result<(), ClFail> {
     let size = std::mem::size_of::<T>();
     let straight = |dst: &mut [T]| {
         // SAFETY: a blocking read into a host slice inside the buffer's bounds (the caller's).
