@@ -19,7 +19,7 @@ fn forgotten_runtimes_release_their_chunks() {
     let index = opencl::devices().list.iter().find(|d| d.name == first.info.name).map(|d| d.index).unwrap();
     drop(first);
     let data = vec![1.5f64; 1 << 21]; // 16 MiB: both 8 MiB chunks filled
-    let mut cycle = || {
+    let cycle = || {
         let gpu = opencl::gpu(index).unwrap();
         // SAFETY: no host pointer.
         let mut buf = unsafe { Buffer::<f64>::create(&gpu.context, CL_MEM_READ_WRITE, data.len(), std::ptr::null_mut()) }.unwrap();
