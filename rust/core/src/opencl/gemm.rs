@@ -608,7 +608,6 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
     let mut db = alloc::<T>(gpu, k * n, CL_MEM_READ_ONLY)?;
     let dc = alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?;
     let _finish = Finish(q); // every exit waits for what was enqueued
-
     unsafe {
         check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")?;
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;

@@ -1,7 +1,7 @@
 //! Copies between host memory and the device through pinned (page-locked) staging buffers.
 //!
-//! A driver copies pageable memory (a NumPy array) through its own bounce buffers: 7-12 GB/s on
-//! the H200, against 55 GB/s from pinned memory (docs/benchmarks.md). Here each device keeps two
+//! A driver copies pageable memory (a NumPy array) through its own bounce buffers, several times
+//! slower than pinned memory (GEMM end to end: docs/benchmarks.md). Here each device keeps two
 //! pinned chunks, mapped once (`CL_MEM_ALLOC_HOST_PTR`, NVIDIA's documented route to pinned
 //! memory): the host threads copy one chunk while the device copies the other. Copies of less
 //! than `DIRECT_BELOW` bytes, and every copy while another thread holds the chunks or where they
