@@ -20,10 +20,16 @@ kernels (kernels/svd_tall.cl), thin U, S and V^T:
     kernels and in the host's n x n factors), against ``torch.linalg.svd`` on a CUDA tensor
     with each cuSOLVER driver torch offers (gesvda, gesvdj, gesvd), timed with CUDA events;
   - end to end from NumPy, against torch with gesvda (its fastest) and the CPU path.
+Section ``eigh``: stacks of symmetric eigenproblems on the same kernel in its EIG mode
+(one-sided Jacobi on A + c I), 100000 x 4x4 and 10000 x 32x32, eigenvalues and eigenvectors:
+  - correctness first: xDRVST's ratios (residual, orthogonality) and NumPy's eigenvalues;
+  - kernel-side (``_core.eigh_small_kernel_times``) against ``torch.linalg.eigh`` on CUDA
+    tensors (cuSOLVER's syevjBatched for stacks up to 32x32), and end to end from NumPy
+    against torch and lapack_ai's CPU path (LAPACK syevd over threads).
 Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A short table is
 printed last; medians of --reps runs after one warm-up.
 
-    python benchmarks/svd_gpu.py [batched] [tall] [--device 0] [--reps 10] [--scale 1.0]
+    python benchmarks/svd_gpu.py [batched] [tall] [eigh] [--device 0] [--reps 10] [--scale 1.0]
                                  [--dtypes float64 float32]
 
 --scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
@@ -166,21 +172,90 @@ def batched(dev, reps, scale, dtypes):
     return rows
 
 
+def eigh_check(a, selector):
+    """The device's eigh of a sample of ``a``: xDRVST's ratios and NumPy's eigenvalues."""
+    x = a[:SAMPLE]
+    w, v = lapack_ai.eigh(x, device=selector)
+    n = a.shape[-1]
+    eps = float(np.finfo(a.dtype).eps)
+    x64, w64, v64 = (y.astype(np.float64) for y in (x, w, v))
+    one = lambda y: np.abs(y).sum(axis=-2).max(axis=-1)  # noqa: E731
+    norm = np.maximum(one(x64), np.finfo(np.float64).tiny)
+    res = one(x64 - (v64 * w64[..., None, :]) @ np.swapaxes(v64, -1, -2)) / (norm * n * eps)
+    orth = one(np.eye(n) - np.swapaxes(v64, -1, -2) @ v64) / (n * eps)
+    verr = np.abs(w64 - np.linalg.eigvalsh(x64)).max(axis=-1) / (n * eps * norm)
+    worst = float(max(res.max(), orth.max(), verr.max()))
+    assert worst <= RATIO_MAX, f"{a.shape} {a.dtype}: eigh ratios {worst:.1f}"
+    return worst
+
+
+def torch_eigh_times(a, reps):
+    """(kernel-side s, end-to-end s) of torch.linalg.eigh on CUDA; (None, None) without CUDA."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None, None
+        x = torch.from_numpy(a).cuda()
+    except Exception:
+        return None, None
+    torch.linalg.eigh(x)
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        torch.linalg.eigh(x)
+        e.record()
+        torch.cuda.synchronize()
+        ts.append(s.elapsed_time(e) / 1e3)
+
+    def e2e():
+        w, v = torch.linalg.eigh(torch.from_numpy(a).cuda())
+        return w.cpu().numpy(), v.cpu().numpy()
+
+    te = median_time(e2e, reps)
+    del x
+    torch.cuda.empty_cache()
+    return statistics.median(ts), te
+
+
+def eigh(dev, reps, scale, dtypes):
+    rows = []
+    rng = np.random.default_rng(2)
+    for count0, n, _, _ in BATCHED:
+        count = max(1, int(count0 * scale))
+        for dt in dtypes:
+            x = rng.standard_normal((count, n, n)).astype(dt)
+            a = x + np.swapaxes(x, -1, -2)
+            worst = eigh_check(a, dev.selector)
+            name, ns = _core.eigh_small_kernel_times(dev.index, count, n, dt, reps + 1)
+            kernel = statistics.median(ns[1:]) / 1e9
+            e2e = median_time(lambda: lapack_ai.eigh(a, device=dev.selector), reps)
+            cpu = median_time(lambda: lapack_ai.eigh(a, device="cpu"), max(1, reps // 3))
+            tk, te = torch_eigh_times(a, reps)
+            rows.append((f"{count} x {n}x{n}", dt, name, worst, kernel, e2e, tk, te, cpu, None))
+            print(f"eigh {count} x {n}x{n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms, end to end {e2e * 1e3:.2f} ms, "
+                  f"cpu {cpu * 1e3:.2f} ms", flush=True)
+    return rows
+
+
 def ms(x):
     return "-" if x is None else f"{x * 1e3:.3f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("sections", nargs="*", help="what to run: batched, tall (default: both)")
+    ap.add_argument("sections", nargs="*", help="what to run: batched, tall, eigh (default: all)")
     ap.add_argument("--device", type=int, default=None, help="OpenCL device index (default: the first GPU)")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--scale", type=float, default=None, help="multiplies every count (default 1 on a GPU, 0.1 else)")
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     args = ap.parse_args()
-    sections = args.sections or ["batched", "tall"]
-    if set(sections) - {"batched", "tall"}:
-        ap.error(f"unknown section(s) {sorted(set(sections) - {'batched', 'tall'})}; known: batched, tall")
+    known = {"batched", "tall", "eigh"}
+    sections = args.sections or sorted(known)
+    if set(sections) - known:
+        ap.error(f"unknown section(s) {sorted(set(sections) - known)}; known: {', '.join(sorted(known))}")
     devs = [d for d in lapack_ai.devices() if not d.unusable]
     if not devs:
         raise SystemExit(f"no usable OpenCL device: {lapack_ai.devices()}")
@@ -190,8 +265,11 @@ def main() -> None:
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     rows = batched(dev, args.reps, scale, args.dtypes) if "batched" in sections else []
     trows = tall(dev, args.reps, scale, args.dtypes) if "tall" in sections else []
+    erows = eigh(dev, args.reps, scale, args.dtypes) if "eigh" in sections else []
     if rows:
         batched_table(rows)
+    if erows:
+        batched_table(erows, "batched eigh (eigenvalues and eigenvectors)", "xDRVST")
     if trows:
         tall_table(trows)
 
@@ -209,10 +287,10 @@ def tall_table(rows):
               f"{ms(tk.get('gesvd')):>9} {ms(e):>10} {ms(te):>10} {ms(cpu):>9} {ms(target):>7}")
 
 
-def batched_table(rows):
+def batched_table(rows, what="batched thin SVD (U, S, V^T)", tests="xDRVBD"):
     print()
-    print("batched thin SVD (U, S, V^T), medians in ms; kernel: data on the device; e2e: NumPy in and out; "
-          "ratio: largest LAPACK test ratio seen (<= 35)")
+    print(f"{what}, medians in ms; kernel: data on the device; e2e: NumPy in and out; "
+          f"ratio: largest LAPACK ({tests}) test ratio seen (<= 35)")
     head = f"{'stack':16} {'dtype':8} {'ratio':>5} {'opencl kernel':>13} {'opencl e2e':>10} {'cusolver kernel':>15} " \
            f"{'cusolver e2e':>12} {'cpu':>9} {'target':>7}"
     print(head)

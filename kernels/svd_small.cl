@@ -18,7 +18,15 @@
 //   TRANS       the outputs are the transposed problem's: U is written column-major (the
 //               caller's V^T) and V row-major (the caller's U); else U row-major, V^T as
 //               V column-major;
-//   MPG, SWEEPS.
+//   MPG, SWEEPS;
+//   EIG         symmetric eigenproblems instead (M = N, KU = 0): the triangle LOWER names is
+//               mirrored onto the other, B = A + c I with c Gershgorin's bound on -lambda_min
+//               (so B is positive semidefinite and its SVD is its eigendecomposition, V = U),
+//               and the outputs are lambda = sigma - c ascending and V's columns in that
+//               order, row-major (the caller's eigenvectors). The shift costs an absolute
+//               error of eps c <= eps ||A||_1, within the backward error LAPACK's xSYEV allows.
+//               FULL_CHECK: NaN and Inf are looked for in the whole input (check_finite=True,
+//               as the CPU does), else in the triangle read.
 // Outputs per matrix: s (N values, descending, unscaled), u (M x KU), v (N x N), and info:
 // 0, 1 (NaN in the input), 2 (Inf), 3 (not converged in SWEEPS sweeps). Matrix indices are
 // 64-bit (a stack may hold more than 2^31 elements).
@@ -35,6 +43,12 @@
 
 #if N > M || N < 1
 #error "need 1 <= N <= M"
+#endif
+#ifndef EIG
+#define EIG 0
+#endif
+#if EIG && (M != N || KU != 0)
+#error "EIG needs M == N and KU == 0"
 #endif
 #define NP (N + (N & 1))         // columns with a phantom zero column when N is odd
 #define P (NP / 2)               // pairs: work-items per matrix
@@ -70,6 +84,9 @@ void svd_small(const long count, const long a_stride, __global const real* restr
     __local int mrot[MPG];        // ... per matrix
     __local int code[MPG];        // info per matrix
     __local int ex[MPG];          // the scaling exponent per matrix
+#if EIG
+    __local real shf[MPG];        // the shift c per matrix, scaled
+#endif
     __local int pending;          // some matrix of the group rotated during the sweep
 
     // The group's matrices, read as consecutive elements (a_stride 0: one matrix broadcast).
@@ -87,6 +104,23 @@ void svd_small(const long count, const long a_stride, __global const real* restr
     barrier(CLK_LOCAL_MEM_FENCE);
 
     __local real* W = A + mat * UC * LDA;
+#if EIG
+    int pre = 0;  // NaN (1) or Inf (2) anywhere in the input, found before the mirroring
+#if FULL_CHECK
+    if (p == 0 && mat < here)
+        for (int e = 0; e < N * LDA; e++)
+            if (e % LDA < M)
+                pre = isnan(W[e]) ? max(pre, 1) : isinf(W[e]) ? 2 : pre;
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+    // The other triangle is never read: each item fills its home columns from the triangle
+    // named (whose entries no item writes).
+    for (int j = 2 * p; j < min(2 * p + 2, N); j++)
+        for (int i = 0; i < N; i++)
+            if (LOWER ? i < j : i > j)
+                W[j * LDA + i] = W[i * LDA + j];
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
     // Non-finite input is reported, never decomposed; the largest entry sets a power-of-two
     // scale (exact) that keeps every squared norm away from overflow and underflow.
     if (p == 0 && mat < here) {
@@ -102,6 +136,9 @@ void svd_small(const long count, const long a_stride, __global const real* restr
                 else
                     big = fmax(big, fabs(x));
             }
+#if EIG
+        c = max(c, pre);
+#endif
         code[mat] = c;
         ex[mat] = big > 0 ? ilogb(big) + 1 : 0;
     }
@@ -118,6 +155,25 @@ void svd_small(const long count, const long a_stride, __global const real* restr
 #endif
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+#if EIG
+    // c = max(0, max_j sum_{i != j} |w_ij| - w_jj) on the scaled matrix (at most N), onto the
+    // diagonal: B = W + c I is positive semidefinite.
+    if (p == 0) {
+        real c = 0;
+        if (active)
+            for (int j = 0; j < N; j++) {
+                real r = -W[j * LDA + j];
+                for (int i = 0; i < N; i++)
+                    r += i == j ? 0 : fabs(W[j * LDA + i]);
+                c = fmax(c, r);
+            }
+        shf[mat] = c;
+        if (active)
+            for (int j = 0; j < N; j++)
+                W[j * LDA + j] += c;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
 
     for (int sweep = 1;; sweep++) {
         int mine = 0;
@@ -267,7 +323,11 @@ void svd_small(const long count, const long a_stride, __global const real* restr
         info[first + mat] = code[mat] ? code[mat] : (mrot[mat] ? 3 : 0);
     for (int e = t; e < here * N; e += WG) {
         const int k = e / N, q = e % N;
+#if EIG
+        s[first * N + e] = ldexp(sig[k * N + perm[k * UC + N - 1 - q]] - shf[k], ex[k]);  // ascending
+#else
         s[first * N + e] = ldexp(sig[k * N + perm[k * UC + q]], ex[k]);
+#endif
     }
 #if KU
     for (int e = t; e < here * M * KU; e += WG) {
@@ -283,7 +343,9 @@ void svd_small(const long count, const long a_stride, __global const real* restr
 #if WANT_V
     for (int e = t; e < here * N * N; e += WG) {
         const int k = e / (N * N), r = e % (N * N);
-#if TRANS
+#if EIG
+        const int i = r / N, q = N - 1 - r % N;  // row-major, eigenvalues ascending
+#elif TRANS
         const int i = r / N, q = r % N;   // V row-major, columns in order: the caller's U
 #else
         const int i = r % N, q = r / N;   // V^T row-major: row q is V's column perm[q]

@@ -57,7 +57,7 @@ def _progress(total: int, enabled: bool):
 
 def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repeats: int = 3,
               progress: bool = True, store: bool = True, schemes: bool = False, small_counts=SMALL_LADDER,
-              svd_counts=SVD_LADDER, svd_tall_rows=TALL_LADDER) -> dict:
+              svd_counts=SVD_LADDER, svd_tall_rows=TALL_LADDER, eigh_counts=SVD_LADDER) -> dict:
     """Measure ``gemm`` on the CPU and on each OpenCL device; store the crossovers.
 
     ``devices``: indices (default: every usable GPU or accelerator). For each device and dtype
@@ -83,6 +83,10 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     device; the crossover (keys ``(index, dtype, "svd_small")``) decides for every stack of SVDs
     up to 32x32. Until it is measured "auto" keeps them on the CPU.
 
+    ``eigh_counts``: stacks of that many 4x4 symmetric eigenproblems (values and vectors), as
+    ``svd_counts`` (keys ``(index, dtype, "eigh_small")``), deciding for every stack of ``eigh``
+    up to 32x32.
+
     ``svd_tall_rows``: tall-skinny SVDs (thin U, S and V^T) of that many rows by ``TALL_COLS``
     columns; the crossover (keys ``(index, dtype, "svd_tall")``) is a size, the cube root of
     m n^2, and decides for every tall-skinny SVD the device covers. Until it is measured "auto"
@@ -94,7 +98,8 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
     if devices is None:
         devices = [d.index for d in found if d.type != "cpu" and not d.unusable]
     devices = list(devices)
-    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts) + len(svd_counts) + len(svd_tall_rows))
+    steps = len(devices) * len(dtypes) * (len(sizes) + len(small_counts) + len(svd_counts) + len(svd_tall_rows)
+                                          + len(eigh_counts))
     bar = _progress(steps, progress)
     rng = np.random.default_rng(0)
     timings, crossovers, path = [], {}, None
@@ -110,6 +115,11 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                 crossovers[(index, dt, "svd_small")] = cross
                 if store:
                     path = _core.set_crossover(index, "svd_small", dt, cross)
+            if eigh_counts:
+                cross = _eigh_stacks(linalg, index, dt, eigh_counts, repeats, rng, timings, bar)
+                crossovers[(index, dt, "eigh_small")] = cross
+                if store:
+                    path = _core.set_crossover(index, "eigh_small", dt, cross)
             if svd_tall_rows:
                 cross = _svd_tall(linalg, index, dt, svd_tall_rows, repeats, rng, timings, bar)
                 crossovers[(index, dt, "svd_tall")] = cross
@@ -236,6 +246,17 @@ def _svd_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
                    check=lambda c: explain("svd", (c, m, n), dtype=dt, device=f"opencl:{index}"),
                    operands=lambda c: rng.random((c, m, n), dtype=ty) - 0.5,
                    run=lambda a, device: linalg.svd(a, device=device))
+
+
+def _eigh_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
+    """The crossover in matrices of stacks of SVD_SHAPE symmetric eigenproblems on device ``index``."""
+    m, n = SVD_SHAPE
+    ty = np.dtype(dt).type
+    return _ladder(index, dt, counts, repeats, timings, bar,
+                   facts=lambda c: (c, {"count": c, "eigh": SVD_SHAPE}, f"eigh {c} x {m}x{n}"),
+                   check=lambda c: explain("eigh", (c, m, n), dtype=dt, device=f"opencl:{index}"),
+                   operands=lambda c: rng.random((c, m, n), dtype=ty) - 0.5,
+                   run=lambda a, device: linalg.eigh(a, device=device))
 
 
 def _svd_tall(linalg, index, dt, rows, repeats, rng, timings, bar):

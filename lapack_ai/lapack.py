@@ -133,7 +133,7 @@ def _make(prefix: str, dtype):
         _square(op, a)
         if jobz not in ("V", "N") or uplo not in ("L", "U"):
             raise ValueError(f"{op}: jobz must be 'V' or 'N' and uplo 'L' or 'U', got {jobz!r}, {uplo!r}")
-        return _call(op, _core.eigh, {"a": a}, uplo == "L", jobz == "V", check_finite)
+        return _call(op, _core.eigh, {"a": a}, uplo == "L", jobz == "V", check_finite, "cpu")[:2]
 
     def gelsd(a, b, rcond=-1.0, *, check_finite=True):
         op = prefix + "gelsd"

@@ -264,8 +264,8 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
         if device is not None and _core.parse_device(device) not in ("auto", "cpu"):
             from .errors import DeviceError
 
-            raise DeviceError("svd", device, "svd(hermitian=True) runs eigh, which has no OpenCL implementation yet; "
-                              "use device='cpu' or 'auto'")
+            raise DeviceError("svd", device, "svd(hermitian=True) runs eigh on the CPU (its OpenCL kernel is not routed "
+                              "from svd); use device='cpu' or 'auto', or eigh(device=...)")
         return _svd_hermitian(a, compute_uv, check_finite)
     if driver not in ("gesdd", "gesvd"):
         raise ValueError(f"svd: driver must be 'gesdd' or 'gesvd', got {driver!r}")
@@ -364,26 +364,44 @@ def _qr_other(a, mode, check_finite):
     return packed if type(a) is np.ndarray else _wrap(a, packed)
 
 
-def eigh(a, UPLO="L", *, b=None, check_finite=True):
+def eigh(a, UPLO="L", *, b=None, check_finite=True, device=None):
     """Eigenvalues (ascending) and eigenvectors of symmetric or Hermitian matrices, as
     ``numpy.linalg.eigh``. Only the triangle named by ``UPLO`` is read.
 
     With ``b`` (symmetric/Hermitian positive definite, same shape): the generalized problem
     ``a @ v = w * b @ v`` by xSYGVD/xHEGVD, eigenvectors normalised so ``v^H b v = I``; raises
-    NotPositiveDefiniteError naming b's leading minor when b is not positive definite."""
-    if b is not None:
-        return EighResult(*_eigh_general("eigh", a, b, _uplo("eigh", UPLO), True, check_finite))
-    w, v = _core_first("eigh", _core.eigh, a, _uplo("eigh", UPLO), True, check_finite)
-    return EighResult(w, v if type(a) is np.ndarray else _wrap(a, v))
+    NotPositiveDefiniteError naming b's leading minor when b is not positive definite.
+
+    ``device``: as for ``svd``. Stacks of real float32/float64 matrices up to 32x32 can run on
+    an OpenCL device (one-sided Jacobi on ``a`` shifted to be positive semidefinite); "auto"
+    sends them there from the count of matrices ``calibrate()`` measured a win at. If the
+    device fails during the call the CPU computes the result and a DeviceFallbackWarning says
+    why. DeviceError when a forced device cannot run the call (larger or complex matrices,
+    ``b``)."""
+    w, v = _eigh(a, UPLO, b, True, check_finite, device, "eigh")
+    return EighResult(w, v if type(a) is np.ndarray or b is not None else _wrap(a, v))
 
 
-def eigvalsh(a, UPLO="L", *, b=None, check_finite=True):
+def eigvalsh(a, UPLO="L", *, b=None, check_finite=True, device=None):
     """Eigenvalues (ascending) of symmetric or Hermitian matrices, as ``numpy.linalg.eigvalsh``;
-    with ``b``, of the generalized problem (see ``eigh``)."""
+    with ``b``, of the generalized problem (see ``eigh``, also for ``device``)."""
+    return _eigh(a, UPLO, b, False, check_finite, device, "eigvalsh")[0]
+
+
+def _eigh(a, UPLO, b, vectors, check_finite, device, op):
+    if device is not None or _steers():
+        device = _device_request(device)  # the caller's, else a config_context override
     if b is not None:
-        return _eigh_general("eigvalsh", a, b, _uplo("eigvalsh", UPLO), False, check_finite)[0]
-    w, _ = _core_first("eigvalsh", _core.eigh, a, _uplo("eigvalsh", UPLO), False, check_finite)
-    return w
+        if device is not None and _core.parse_device(device) not in ("auto", "cpu"):
+            from .errors import DeviceError
+
+            raise DeviceError(op, device, "the generalized eigenproblem (b=...) has no OpenCL implementation yet; "
+                              "use device='cpu' or 'auto'")
+        return _eigh_general(op, a, b, _uplo(op, UPLO), vectors, check_finite)
+    w, v, warning = _core_first(op, _core.eigh, a, _uplo(op, UPLO), vectors, check_finite, device)
+    if warning:
+        warnings.warn(warning, DeviceFallbackWarning, stacklevel=3)
+    return w, v
 
 
 def _eigh_general(op, a, b, lower, vectors, check_finite):

@@ -173,7 +173,8 @@ def _eigh_facts(vectors):
         n = shapes[0][-1]
         if kw.get("b") is not None:  # generalized: Cholesky of b, reduction, then syevd
             return p + "sygvd", (9.0 if vectors else 4 / 3) * n**3 + 7 / 3 * n**3
-        return p + "syevd", (9.0 if vectors else 4 / 3) * n**3
+        run = f"opencl eigh ({d[4] or 'kernel'})" if d and d[0] == "opencl" else p + "syevd"
+        return run, (9.0 if vectors else 4 / 3) * n**3
     return facts
 
 

@@ -37,8 +37,9 @@ TRIGGERS = {
 # Entries no finite input is known to trigger (NaN never reaches them: xGESDD rejects it with
 # info < 0, eig and schur refuse it); their mapping is tested directly.
 UNTRIGGERED = {"gesdd", "geev", "gees"}
-# Triggered on an OpenCL device (tests/test_svd_small.py, with the sweep cap set to 1).
-DEVICE_TRIGGERED = {"gesvj_batched"}
+# Triggered on an OpenCL device (tests/test_svd_small.py and test_eigh_small.py, with the sweep
+# cap set to 1).
+DEVICE_TRIGGERED = {"gesvj_batched", "syevj_batched"}
 
 
 def test_every_positive_entry_has_a_trigger():

@@ -262,7 +262,7 @@ def test_calibrated_count_crossover_drives_auto():
 
 def test_calibrate_measures_small_stacks():
     _core.set_crossover(DEV.index, "gemm", "float64", 77)
-    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(64, 256), svd_counts=(),
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(64, 256), eigh_counts=(), svd_counts=(),
                             svd_tall_rows=(), repeats=1, progress=False)
     assert set(r["crossovers"]) == {(DEV.index, "float64", "gemm_small")}
     assert [t["count"] for t in r["timings"]] == [64, 256]

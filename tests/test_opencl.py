@@ -350,7 +350,7 @@ def test_calibrated_crossover_drives_auto():
 
 
 def test_calibrate_stores_crossovers():
-    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(8, 16), dtypes=("float64",), small_counts=(), svd_counts=(),
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(8, 16), dtypes=("float64",), small_counts=(), eigh_counts=(), svd_counts=(),
                             svd_tall_rows=(), repeats=1, progress=False)
     assert set(r["crossovers"]) == {(DEV.index, "float64")}
     assert len(r["timings"]) == 2 and all(t["cpu_s"] > 0 and t["device_s"] > 0 for t in r["timings"])

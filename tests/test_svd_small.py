@@ -188,7 +188,7 @@ def test_calibrated_count_crossover_drives_auto():
 
 
 def test_calibrate_measures_small_svd_stacks():
-    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(), svd_counts=(16, 64), svd_tall_rows=(),
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(), eigh_counts=(), svd_counts=(16, 64), svd_tall_rows=(),
                             repeats=1, progress=False)
     assert set(r["crossovers"]) == {(DEV.index, "float64", "svd_small")}
     assert [t["count"] for t in r["timings"]] == [16, 64]

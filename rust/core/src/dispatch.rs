@@ -205,6 +205,10 @@ pub const SMALL_SVD_OP: &str = "svd_small";
 /// (the cube root of m n^2); CPU until calibrate() measures a device winning.
 pub const TALL_SVD_OP: &str = "svd_tall";
 
+/// The crossover key of stacks of symmetric eigenproblems up to `svd_small::MAX_DIM` (the same
+/// kernel in its EIG mode), measured in matrices as `SMALL_SVD_OP`.
+pub const SMALL_EIGH_OP: &str = "eigh_small";
+
 const _: () = assert!(opencl::svd_small::MAX_DIM == 32, "update the reasons that say 32x32");
 const _: () = assert!(opencl::svd_tall::MAX_N == 512 && opencl::svd_tall::MIN_RATIO == 4,
                       "update the reasons that describe tall-skinny matrices");
@@ -220,6 +224,8 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
         Some((SMALL_GEMM_OP, "stacks of products up to 16x16x16", "products"))
     } else if is_svd(p) && p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
         Some((SMALL_SVD_OP, "stacks of SVDs up to 32x32", "matrices"))
+    } else if p.op == "eigh" && p.n <= opencl::svd_small::MAX_DIM {
+        Some((SMALL_EIGH_OP, "stacks of eigh up to 32x32", "matrices"))
     } else {
         None
     }
@@ -227,6 +233,9 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
 
 /// Why `p` has no OpenCL kernel although its operation has one, or None.
 fn not_covered(p: &Problem) -> Option<String> {
+    if p.op == "eigh" && p.n > opencl::svd_small::MAX_DIM {
+        return Some(format!("the OpenCL eigh covers stacks of matrices up to 32x32 so far, not {}", p.describe()));
+    }
     if !is_svd(p) || p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
         return None;
     }
@@ -264,7 +273,7 @@ pub fn reload_crossovers() {
 // ---- the decision ----
 
 /// Operations with an OpenCL implementation.
-pub const OPENCL_OPS: &[&str] = &["gemm", "svd", "svd_full"];
+pub const OPENCL_OPS: &[&str] = &["gemm", "svd", "svd_full", "eigh"];
 
 /// A problem as dispatch sees it: `count` products of (m x k) by (k x n), or for other
 /// routines `count` matrices of m x n (k = n).
@@ -287,13 +296,16 @@ impl Problem<'_> {
         }
     }
     /// Bytes on the device (gemm: A, B and C; svd: A and two more m x n for the thin U and the
-    /// tall-skinny route's Q, plus small factors; svd_full: A, S and square U and V^T).
+    /// tall-skinny route's Q, plus small factors; svd_full: A, S and square U and V^T; eigh: A,
+    /// the eigenvectors and the eigenvalues).
     pub fn device_bytes(&self) -> u64 {
         // Saturating: a broadcast stack can name more elements than 64 bits count.
         let (c, m, n, k) = (self.count as u64, self.m as u64, self.n as u64, self.k as u64);
         let small = m.min(n);
         let per = if self.op == "svd" {
             m.saturating_mul(n).saturating_mul(3).saturating_add(small.saturating_mul(small).saturating_mul(2)).saturating_add(small)
+        } else if self.op == "eigh" {
+            n.saturating_mul(n).saturating_mul(2).saturating_add(n)
         } else if self.op == "svd_full" {
             m.saturating_mul(n).saturating_add(m.saturating_mul(m)).saturating_add(n.saturating_mul(n)).saturating_add(small)
         } else {
@@ -314,7 +326,7 @@ impl Problem<'_> {
     }
     /// "has nothing to multiply" and the like, for a stack with no work.
     fn nothing(&self) -> &'static str {
-        if is_svd(self) { "has nothing to decompose" } else { "has nothing to multiply" }
+        if is_svd(self) || self.op == "eigh" { "has nothing to decompose" } else { "has nothing to multiply" }
     }
 }
 

@@ -244,6 +244,26 @@ pub fn svd_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usi
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// eigh_small_kernel_times(index, count, n, dtype, reps, vectors=True) -> (kernel, [ns per
+/// launch]): as `svd_small_kernel_times` for `eigh` of symmetric n x n matrices (the lower
+/// triangles of random ones).
+#[pyfunction]
+#[pyo3(signature = (index, count, n, dtype, reps, vectors=true))]
+pub fn eigh_small_kernel_times(py: Python<'_>, index: usize, count: usize, n: usize, dtype: &str, reps: usize, vectors: bool)
+                               -> PyResult<(String, Vec<u64>)> {
+    use opencl::svd_small::bench_eigh;
+    if dtype != "float64" && dtype != "float32" {
+        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    }
+    py.detach(|| {
+        let gpu = opencl::gpu(index)?;
+        match dtype {
+            "float64" => bench_eigh::<f64>(&gpu, count, n, reps, vectors),
+            _ => bench_eigh::<f32>(&gpu, count, n, reps, vectors),
+        }
+    }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// svd_tall_kernel_times(index, m, n, dtype, reps, vectors=True) -> (kernel, [ns per
 /// decomposition], [ns of it in kernels], [ns of it in the host's factors]): device-side timing
 /// of the tall-skinny SVD (CholeskyQR) of a random row-major m x n matrix already on the

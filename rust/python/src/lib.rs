@@ -79,7 +79,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
               wrap_pyfunction!(devices::set_crossover, m)?, wrap_pyfunction!(devices::reload_settings, m)?, wrap_pyfunction!(devices::settings, m)?, wrap_pyfunction!(devices::parse_device, m)?, wrap_pyfunction!(devices::last_call, m)?, wrap_pyfunction!(devices::decision_generation, m)?,
               wrap_pyfunction!(devices::cgroup, m)?, wrap_pyfunction!(devices::gemm_kernel_times, m)?,
               wrap_pyfunction!(devices::gemm_on, m)?, wrap_pyfunction!(devices::gemm_alpha_on, m)?, wrap_pyfunction!(devices::gemm_schedule, m)?, wrap_pyfunction!(devices::inject_fault, m)?,
-              wrap_pyfunction!(devices::gemm_small_kernel_times, m)?, wrap_pyfunction!(devices::svd_small_kernel_times, m)?,
+              wrap_pyfunction!(devices::gemm_small_kernel_times, m)?, wrap_pyfunction!(devices::svd_small_kernel_times, m)?, wrap_pyfunction!(devices::eigh_small_kernel_times, m)?,
               wrap_pyfunction!(devices::svd_tall_kernel_times, m)?,
               wrap_pyfunction!(devices::transfer_times, m)?] {
         m.add_function(f)?;

@@ -364,19 +364,31 @@ pub fn qr(py: Python<'_>, a: &Bound<PyAny>, mode: &str, check_finite: bool) -> P
     by_dtype!(py, "qr", a, qr_t(py, a, mode, check_finite))
 }
 
-fn eigh_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
+fn eigh_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool, device: Option<&str>)
+                   -> PyResult<EighOut> {
+    let request = device.map(dispatch::parse_request).transpose().map_err(PyValueError::new_err)?;
     let a = ro::<T>(a, "a")?;
     shaped(a.shape(), true)?;
-    let d = decide("eigh", a.shape(), T::DTYPE);
     let v = view(&a, "a")?;
-    let (w, z) = run(py, &d, || core::eigh::eigh(v, lower, vectors, check_finite))?;
-    Ok((arr(py, w)?, opt(py, z)?))
+    let ((w, z), out) = py.detach(|| core::eigh::eigh_dispatched(v, lower, vectors, check_finite, request.as_ref()))
+        .map_err(|e| {
+            // Decided: the decision of this call was recorded before anything could fail.
+            let backend = if matches!(e, CoreError::Device(_)) { "dispatch" } else { dispatch::last().map_or("cpu", |l| l.decision.backend.name()) };
+            to_py(py, e, backend)
+        })?;
+    Ok((arr(py, w)?, opt(py, z)?, out.warning))
 }
 
-/// eigh(a, lower, vectors, check_finite) -> (w, v | None)
+type EighOut = (Obj, Obj, Option<String>);
+
+/// eigh(a, lower, vectors, check_finite, device=None) -> (w, v | None, fallback warning | None):
+/// on the CPU (syevd/heevd), or for stacks of real matrices up to 32x32 on an OpenCL device
+/// where dispatch picks it or `device` forces it.
 #[pyfunction]
-pub fn eigh(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool) -> PyResult<(Obj, Obj)> {
-    by_dtype!(py, "eigh", a, eigh_t(py, a, lower, vectors, check_finite))
+#[pyo3(signature = (a, lower, vectors, check_finite, device=None))]
+pub fn eigh(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool, check_finite: bool, device: Option<&str>)
+            -> PyResult<EighOut> {
+    by_dtype!(py, "eigh", a, eigh_t(py, a, lower, vectors, check_finite, device))
 }
 
 fn eigh_general_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, b: &Bound<PyAny>, lower: bool, vectors: bool,

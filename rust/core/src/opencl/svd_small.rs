@@ -111,10 +111,23 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
     Some(Launch { m, n, ku, want_v, mpg, wg: mpg * pairs, sweeps, local_bytes: local_bytes(elem, (m, n), ku, want_v, mpg) })
 }
 
+/// The kernel's symmetric-eigenproblem mode (`EIG`): the triangle read, and whether NaN and Inf
+/// are looked for in the whole input (check_finite) or in that triangle only.
+#[derive(Debug, Clone, Copy)]
+struct Eig {
+    lower: bool,
+    full_check: bool,
+}
+
 impl Launch {
-    fn options(&self, double: bool, w_colmajor: bool, trans: bool) -> String {
-        format!("-DREAL_DOUBLE={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} -DSWEEPS={}",
-                double as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg, self.sweeps)
+    fn options(&self, double: bool, w_colmajor: bool, trans: bool, eig: Option<Eig>) -> String {
+        let mut o = format!("-DREAL_DOUBLE={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} -DSWEEPS={}",
+                            double as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg,
+                            self.sweeps);
+        if let Some(e) = eig {
+            o += &format!(" -DEIG=1 -DLOWER={} -DFULL_CHECK={}", e.lower as u8, e.full_check as u8);
+        }
+        o
     }
 }
 
@@ -136,6 +149,68 @@ fn info_error(code: i32, batch: usize, check_finite: bool, routine: String, swee
 /// The routine named in a non-convergence error: x + "gesvj_batched".
 pub fn routine<T: Scalar>() -> String {
     format!("{}gesvj_batched", T::PREFIX)
+}
+
+/// The routine named in eigh's non-convergence error: x + "syevj_batched".
+pub fn eigh_routine<T: Scalar>() -> String {
+    format!("{}syevj_batched", T::PREFIX)
+}
+
+/// The eigenvalues (ascending) and, with `vectors`, eigenvectors of every symmetric matrix of
+/// `a` (float32 or float64, n <= `MAX_DIM`, at least one matrix: the caller routes everything
+/// else to the CPU), reading the triangle `lower` names, by the kernel's EIG mode (one-sided
+/// Jacobi on A + c I, see kernels/svd_small.cl). Errors as `svd`'s.
+#[allow(clippy::type_complexity)]
+pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool, knobs: &Knobs,
+                       start: Instant) -> Result<(crate::error::Result<(ArrayD<T::Real>, Option<ArrayD<T>>)>, Run), ClFail> {
+    let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
+    let (count, n) = (mats.count, mats.rows);
+    if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || n == 0 || n != mats.cols || n > MAX_DIM {
+        return Err(classify(0, format!("eigh_small: {count} x {n}x{} {} is not for the small-eigh kernel", mats.cols, T::DTYPE)));
+    }
+    let staged = stage(a)?;
+    let elem = std::mem::size_of::<T>();
+    let l = plan(&gpu.info, elem, (n, n), 0, vectors, knobs)
+        .ok_or_else(|| classify(-5, format!("one {n}x{n} matrix does not fit the device's local memory")))?;
+    let eig = Eig { lower, full_check: check_finite };
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
+                                   &l.options(T::DTYPE == "float64", staged.col_major, false, Some(eig)))?;
+    let (lw, lv) = (count * n, if vectors { count * n * n } else { 0 });
+    let bytes = (staged.data.len() + lw + lv) as u64 * elem as u64 + count as u64 * 4;
+    if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
+        return Err(classify(-4, format!("{} MiB of input and results do not fit the device's {} MiB", bytes >> 20,
+                                        gpu.info.global_mem >> 20)));
+    }
+    let mut run = Run { kernel: format!("eigh-jacobi-{n}x{n}"), ..Run::default() };
+    let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
+    let dw = alloc::<T>(gpu, lw, CL_MEM_WRITE_ONLY)?;
+    let du = alloc::<T>(gpu, 0, CL_MEM_WRITE_ONLY)?;
+    let dv = alloc::<T>(gpu, lv, CL_MEM_WRITE_ONLY)?;
+    let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
+    let (mut hw, mut hv) = (host_vec::<T>(lw)?, host_vec::<T>(lv)?);
+    let mut hinfo = crate::alloc::vec("eigh", count, 0 as cl_int).map_err(|e| classify(-6, format!("staging on the host: {e}")))?;
+    let _finish = Finish(&gpu.queue);
+    staging::upload(gpu, &mut da, 0, &staged.data, "copying a to the device")?;
+    run.bytes_to_device = (staged.data.len() * elem) as u64;
+    super::fail::launch_fault("eigh_small kernel")?;
+    let stride = if staged.stride == 0 { 0 } else { n * n };
+    run.kernel_ns = enqueue(gpu, &program.0, &l, count, stride, &da, (&dw, &du, &dv, &dinfo))?;
+    staging::download(gpu, &dinfo, 0, &mut hinfo, "copying info from the device")?;
+    staging::download(gpu, &dw, 0, &mut hw, "copying w from the device")?;
+    if lv > 0 {
+        staging::download(gpu, &dv, 0, &mut hv, "copying v from the device")?;
+    }
+    run.bytes_from_device = ((lw + lv) * elem + count * 4) as u64;
+    run.total_ns = start.elapsed().as_nanos() as u64;
+    if let Some((batch, &code)) = hinfo.iter().enumerate().find(|(_, &c)| c != 0) {
+        return Ok((Err(info_error(code, batch, check_finite, eigh_routine::<T>(), l.sweeps)), run));
+    }
+    let mut shape = mats.batch.clone();
+    shape.push(n);
+    let w = ArrayD::from_shape_vec(IxDyn(&shape), hw.into_iter().map(T::re).collect()).expect("sized above");
+    shape.push(n);
+    let v = vectors.then(|| ArrayD::from_shape_vec(IxDyn(&shape), hv).expect("sized above"));
+    Ok((Ok((w, v)), run))
 }
 
 /// SVD of every matrix of `a` (float32 or float64, max(m, n) <= `MAX_DIM`, at least one
@@ -167,7 +242,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let l = plan(&gpu.info, elem, (km, kn), ku, want_v, knobs)
         .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
-                                   &l.options(T::DTYPE == "float64", w_colmajor, trans))?;
+                                   &l.options(T::DTYPE == "float64", w_colmajor, trans, None))?;
     let (ls, lu, lv) = (count * kn, count * km * ku, if want_v { count * kn * kn } else { 0 });
     let size = elem as u64;
     let bytes = (staged.data.len() + ls + lu + lv) as u64 * size + count as u64 * 4;
@@ -252,17 +327,29 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, l: &Launch
 /// kernel reports (it should converge on random input) is an error, not a time.
 pub fn bench_svd<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, vectors: bool)
                             -> Result<(String, Vec<u64>), ClFail> {
-    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || !matches!(T::DTYPE, "float32" | "float64") {
+    bench::<T>(gpu, count, m, n, reps, vectors, false)
+}
+
+/// As `bench_svd` for `eigh` (symmetric n x n matrices: the lower triangle of random ones).
+pub fn bench_eigh<T: Scalar>(gpu: &Gpu, count: usize, n: usize, reps: usize, vectors: bool) -> Result<(String, Vec<u64>), ClFail> {
+    bench::<T>(gpu, count, n, n, reps, vectors, true)
+}
+
+fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, vectors: bool, eig: bool)
+                    -> Result<(String, Vec<u64>), ClFail> {
+    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || !matches!(T::DTYPE, "float32" | "float64") || (eig && m != n) {
         return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty float stack, dimensions up to {MAX_DIM}",
                                          T::DTYPE)));
     }
     let trans = m < n;
     let (km, kn) = if trans { (n, m) } else { (m, n) };
-    let l = plan(&gpu.info, std::mem::size_of::<T>(), (km, kn), if vectors { kn } else { 0 }, vectors, &Knobs::from_env())
+    let ku = if vectors && !eig { kn } else { 0 };
+    let l = plan(&gpu.info, std::mem::size_of::<T>(), (km, kn), ku, vectors, &Knobs::from_env())
         .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
     // Row-major input: W = A^T is column-major exactly when the problem is transposed.
+    let eig = eig.then_some(Eig { lower: true, full_check: true });
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
-                                   &l.options(T::DTYPE == "float64", trans, trans))?;
+                                   &l.options(T::DTYPE == "float64", trans, trans, eig))?;
     let ha = random_fill::<T>(count * m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let ds = alloc::<T>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
@@ -281,7 +368,7 @@ pub fn bench_svd<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: u
             return Err(classify(0, format!("bench_svd: matrix {i} reported info {}", hinfo[i])));
         }
     }
-    Ok((name(m, n), times))
+    Ok((if eig.is_some() { format!("eigh-jacobi-{n}x{n}") } else { name(m, n) }, times))
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Eigenvalues (ascending) and eigenvectors of symmetric or Hermitian matrices by divide and
-//! conquer (syevd / heevd), and of the generalized problem A x = lambda B x (sygvd / hegvd).
+//! conquer (syevd / heevd), and of the generalized problem A x = lambda B x (sygvd / hegvd); on
+//! an OpenCL device, where dispatch chooses it, stacks of real symmetric matrices up to 32x32
+//! (one-sided Jacobi on a shifted A, `opencl::svd_small::eigh`).
 
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -13,6 +15,46 @@ use crate::lapack::{grown, syevd, syevd_min, sygvd, work_bytes, FMat};
 use crate::layout::{Mats, Stack, VecStack};
 use crate::scalar::Scalar;
 use crate::threads::batch_width;
+use crate::dispatch::{self, Backend, Problem, Request};
+use crate::opencl;
+use super::svd::Outcome;
+
+/// `eigh` through the dispatcher: stacks of float32/float64 matrices up to 32x32 may run on an
+/// OpenCL device, everything else (and the generalized problem) on the CPU. A device failure
+/// falls back to the CPU with a warning; NaN, Inf and non-convergence found on the device are
+/// errors, as on the CPU.
+#[allow(clippy::type_complexity)]
+pub fn eigh_dispatched<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool, request: Option<&Request>)
+                                  -> Result<((ArrayD<T::Real>, Option<ArrayD<T>>), Outcome)> {
+    let (batch, m, n) = crate::layout::split_shape(a.shape())?;
+    square("eigh", m, n)?;
+    let count = crate::layout::count(&batch)?;
+    let problem = Problem { op: "eigh", count, m, n, k: n, dtype: T::DTYPE };
+    let decision = dispatch::decide_for(&problem, request).map_err(CoreError::Device)?;
+    log::debug!(target: "lapack_ai", "eigh {:?} {}: {}", a.shape(), T::DTYPE, decision.reason);
+    dispatch::record("eigh", &decision);
+    let Backend::OpenCl(index) = decision.backend else {
+        return Ok((eigh(a, lower, vectors, check_finite)?, Outcome { decision, run: None, warning: None }));
+    };
+    // The device path's host memory: a staged copy of the input (at worst) and the results.
+    Need::new().array::<T>(&[count, n, n]).array::<T>(&[count, if vectors { n } else { 0 }, n]).array::<T>(&[count, n])
+        .check("eigh")?;
+    let start = std::time::Instant::now();
+    let knobs = opencl::svd_small::Knobs::from_env();
+    match opencl::gpu(index).and_then(|g| opencl::svd_small::eigh(&g, a.view(), lower, vectors, check_finite, &knobs, start)) {
+        Ok((result, run)) => {
+            let transfer = dispatch::Transfer { kernel: run.kernel.clone(), bytes_to_device: run.bytes_to_device,
+                                                bytes_from_device: run.bytes_from_device, kernel_ns: run.kernel_ns };
+            dispatch::record_run("eigh", &decision, Some(transfer));
+            Ok((result?, Outcome { decision, run: Some(run), warning: None }))
+        }
+        Err(fail) => {
+            let (decision, warning) = super::device_failed("eigh", index, decision, &fail);
+            dispatch::record("eigh", &decision);
+            Ok((eigh(a, lower, vectors, check_finite)?, Outcome { decision, run: None, warning }))
+        }
+    }
+}
 
 pub fn eigh<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool)
                        -> Result<(ArrayD<T::Real>, Option<ArrayD<T>>)> {
