@@ -30,7 +30,7 @@ Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A sh
 printed last; medians of --reps runs after one warm-up.
 
     python benchmarks/svd_gpu.py [batched] [tall] [eigh] [--device 0] [--reps 10] [--scale 1.0]
-                                 [--dtypes float64 float32]
+                                 [--dtypes float64 float32 complex128 complex64]
 
 --scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
 CPU OpenCL device, where 10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
@@ -57,16 +57,29 @@ RATIO_MAX = 35.0
 SAMPLE = 512  # matrices checked per case
 
 
+def wide(a):
+    """The float64 type of ``a``'s kind, for references and ratios."""
+    return np.complex128 if np.iscomplexobj(a) else np.float64
+
+
+def random(rng, shape, dt):
+    """Gaussian entries (real and imaginary parts for complex dtypes)."""
+    x = rng.standard_normal(shape)
+    if np.dtype(dt).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dt)
+
+
 def ratios(a, u, s, vt):
     """Largest LAPACK ratios over a stack (1-norms, float64)."""
     m, n = a.shape[-2:]
     eps = float(np.finfo(a.dtype).eps)
-    a, u, s, vt = (x.astype(np.float64) for x in (a, u, s, vt))
+    a, u, s, vt = (x.astype(wide(a)) for x in (a, u, s, vt))
     one = lambda x: np.abs(x).sum(axis=-2).max(axis=-1)  # noqa: E731
     norm = np.maximum(one(a), np.finfo(np.float64).tiny)
     res = one(a - (u * s[..., None, :]) @ vt) / (norm * max(m, n) * eps)
-    ou = one(np.eye(u.shape[-1]) - np.swapaxes(u, -1, -2) @ u) / (m * eps)
-    ov = one(np.eye(vt.shape[-2]) - vt @ np.swapaxes(vt, -1, -2)) / (n * eps)
+    ou = one(np.eye(u.shape[-1]) - np.swapaxes(u, -1, -2).conj() @ u) / (m * eps)
+    ov = one(np.eye(vt.shape[-2]) - vt @ np.swapaxes(vt, -1, -2).conj()) / (n * eps)
     return float(res.max()), float(ou.max()), float(ov.max())
 
 
@@ -75,7 +88,7 @@ def check(a, selector):
     x = a[:SAMPLE]
     u, s, vt = lapack_ai.svd(x, full_matrices=False, device=selector)
     r = ratios(x, u, s, vt)
-    want = np.linalg.svd(x.astype(np.float64), compute_uv=False)
+    want = np.linalg.svd(x.astype(wide(x)), compute_uv=False)
     k = min(a.shape[-2:])
     verr = float((np.abs(s - want).max(axis=-1) / (k * np.finfo(a.dtype).eps * want[..., 0])).max())
     assert max(r) <= RATIO_MAX and verr <= RATIO_MAX, f"{a.shape} {a.dtype}: ratios {r}, values {verr:.1f} k ulp ||A||"
@@ -156,7 +169,7 @@ def batched(dev, reps, scale, dtypes):
     for count0, m, n, target in BATCHED:
         count = max(1, int(count0 * scale))
         for dt in dtypes:
-            a = rng.standard_normal((count, m, n)).astype(dt)
+            a = random(rng, (count, m, n), dt)
             worst = check(a, dev.selector)
             name, ns = _core.svd_small_kernel_times(dev.index, count, m, n, dt, reps + 1)
             kernel = statistics.median(ns[1:]) / 1e9
@@ -178,12 +191,12 @@ def eigh_check(a, selector):
     w, v = lapack_ai.eigh(x, device=selector)
     n = a.shape[-1]
     eps = float(np.finfo(a.dtype).eps)
-    x64, w64, v64 = (y.astype(np.float64) for y in (x, w, v))
+    x64, w64, v64 = (y.astype(wide(x)) for y in (x, w, v))
     one = lambda y: np.abs(y).sum(axis=-2).max(axis=-1)  # noqa: E731
     norm = np.maximum(one(x64), np.finfo(np.float64).tiny)
-    res = one(x64 - (v64 * w64[..., None, :]) @ np.swapaxes(v64, -1, -2)) / (norm * n * eps)
-    orth = one(np.eye(n) - np.swapaxes(v64, -1, -2) @ v64) / (n * eps)
-    verr = np.abs(w64 - np.linalg.eigvalsh(x64)).max(axis=-1) / (n * eps * norm)
+    res = one(x64 - (v64 * w64[..., None, :]) @ np.swapaxes(v64, -1, -2).conj()) / (norm * n * eps)
+    orth = one(np.eye(n) - np.swapaxes(v64, -1, -2).conj() @ v64) / (n * eps)
+    verr = np.abs(w64.real - np.linalg.eigvalsh(x64)).max(axis=-1) / (n * eps * norm)
     worst = float(max(res.max(), orth.max(), verr.max()))
     assert worst <= RATIO_MAX, f"{a.shape} {a.dtype}: eigh ratios {worst:.1f}"
     return worst
@@ -226,8 +239,8 @@ def eigh(dev, reps, scale, dtypes):
     for count0, n, _, _ in BATCHED:
         count = max(1, int(count0 * scale))
         for dt in dtypes:
-            x = rng.standard_normal((count, n, n)).astype(dt)
-            a = x + np.swapaxes(x, -1, -2)
+            x = random(rng, (count, n, n), dt)
+            a = x + np.swapaxes(x, -1, -2).conj()
             worst = eigh_check(a, dev.selector)
             name, ns = _core.eigh_small_kernel_times(dev.index, count, n, dt, reps + 1)
             kernel = statistics.median(ns[1:]) / 1e9

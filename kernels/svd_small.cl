@@ -18,6 +18,9 @@
 //   TRANS       the outputs are the transposed problem's: U is written column-major (the
 //               caller's V^T) and V row-major (the caller's U); else U row-major, V^T as
 //               V column-major;
+//   COMPLEX     complex elements (real2: re, im): the rotations carry the phase of w_i^H w_j,
+//               V^H is written conjugated, and EIG reads a Hermitian matrix (its diagonal's
+//               imaginary parts ignored, as LAPACK's xHEEV does);
 //   MPG, SWEEPS;
 //   EIG         symmetric eigenproblems instead (M = N, KU = 0): the triangle LOWER names is
 //               mirrored onto the other, B = A + c I with c Gershgorin's bound on -lambda_min
@@ -47,6 +50,43 @@
 #ifndef EIG
 #define EIG 0
 #endif
+#ifndef COMPLEX
+#define COMPLEX 0
+#endif
+
+// Elements, and the arithmetic the kernel needs on them, real or complex.
+#if COMPLEX
+typedef real2 elem;
+#define ABS2(z) fma((z).x, (z).x, (z).y * (z).y)
+#define MOD(z) hypot((z).x, (z).y)
+#define MAGN(z) fmax(fabs((z).x), fabs((z).y))
+#define NAN_IN(z) (isnan((z).x) || isnan((z).y))
+#define INF_IN(z) (isinf((z).x) || isinf((z).y))
+#define LDEXP(z, e) ((elem)(ldexp((z).x, e), ldexp((z).y, e)))
+#define CONJ(z) ((elem)((z).x, -(z).y))
+#define RE(z) (z).x
+#define ZERO ((elem)(0, 0))
+#define ONE ((elem)(1, 0))
+inline elem cmul(const elem a, const elem b) { return (elem)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+// acc + conj(a) b
+inline elem cdot(const elem a, const elem b, const elem acc) {
+    return (elem)(fma(a.x, b.x, fma(a.y, b.y, acc.x)), fma(a.x, b.y, fma(-a.y, b.x, acc.y)));
+}
+#else
+typedef real elem;
+#define ABS2(z) ((z) * (z))
+#define MOD(z) fabs(z)
+#define MAGN(z) fabs(z)
+#define NAN_IN(z) isnan(z)
+#define INF_IN(z) isinf(z)
+#define LDEXP(z, e) ldexp(z, e)
+#define CONJ(z) (z)
+#define RE(z) (z)
+#define ZERO ((real)0)
+#define ONE ((real)1)
+inline elem cmul(const elem a, const elem b) { return a * b; }
+inline elem cdot(const elem a, const elem b, const elem acc) { return fma(a, b, acc); }
+#endif
 #if EIG && (M != N || KU != 0)
 #error "EIG needs M == N and KU == 0"
 #endif
@@ -66,17 +106,17 @@
 #define SMALL2 (TINY / (EPS * EPS))
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
-void svd_small(const long count, const long a_stride, __global const real* restrict a, __global real* restrict s,
-               __global real* restrict u, __global real* restrict v, __global int* restrict info)
+void svd_small(const long count, const long a_stride, __global const elem* restrict a, __global real* restrict s,
+               __global elem* restrict u, __global elem* restrict v, __global int* restrict info)
 {
     const int t = get_local_id(0);
     const int mat = t / P, p = t % P;
     const long first = (long)get_group_id(0) * MPG;
     const int here = (int)min((long)MPG, count - first);
 
-    __local real A[MPG * UC * LDA];
+    __local elem A[MPG * UC * LDA];
 #if WANT_V
-    __local real V[MPG * N * LDV];
+    __local elem V[MPG * N * LDV];
 #endif
     __local real sig[MPG * N];
     __local int perm[MPG * UC];   // position (descending sigma) -> column
@@ -103,22 +143,26 @@ void svd_small(const long count, const long a_stride, __global const real* restr
         pending = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
 
-    __local real* W = A + mat * UC * LDA;
+    __local elem* W = A + mat * UC * LDA;
 #if EIG
     int pre = 0;  // NaN (1) or Inf (2) anywhere in the input, found before the mirroring
 #if FULL_CHECK
     if (p == 0 && mat < here)
         for (int e = 0; e < N * LDA; e++)
             if (e % LDA < M)
-                pre = isnan(W[e]) ? max(pre, 1) : isinf(W[e]) ? 2 : pre;
+                pre = NAN_IN(W[e]) ? max(pre, 1) : INF_IN(W[e]) ? 2 : pre;
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     // The other triangle is never read: each item fills its home columns from the triangle
     // named (whose entries no item writes).
-    for (int j = 2 * p; j < min(2 * p + 2, N); j++)
+    for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
         for (int i = 0; i < N; i++)
             if (LOWER ? i < j : i > j)
-                W[j * LDA + i] = W[i * LDA + j];
+                W[j * LDA + i] = CONJ(W[i * LDA + j]);
+#if COMPLEX
+        W[j * LDA + j].y = 0;
+#endif
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     // Non-finite input is reported, never decomposed; the largest entry sets a power-of-two
@@ -128,13 +172,13 @@ void svd_small(const long count, const long a_stride, __global const real* restr
         int c = 0;
         for (int j = 0; j < N; j++)
             for (int i = 0; i < M; i++) {
-                const real x = W[j * LDA + i];
-                if (isnan(x))
+                const elem x = W[j * LDA + i];
+                if (NAN_IN(x))
                     c = max(c, 1);
-                else if (isinf(x))
+                else if (INF_IN(x))
                     c = 2;
                 else
-                    big = fmax(big, fabs(x));
+                    big = fmax(big, MAGN(x));
             }
 #if EIG
         c = max(c, pre);
@@ -148,10 +192,10 @@ void svd_small(const long count, const long a_stride, __global const real* restr
     for (int j = 2 * p; j < min(2 * p + 2, N); j++) {  // the item's home columns
         if (active && e2 != 0)
             for (int i = 0; i < M; i++)
-                W[j * LDA + i] = ldexp(W[j * LDA + i], -e2);
+                W[j * LDA + i] = LDEXP(W[j * LDA + i], -e2);
 #if WANT_V
         for (int i = 0; i < N; i++)
-            V[mat * N * LDV + j * LDV + i] = i == j ? 1 : 0;
+            V[mat * N * LDV + j * LDV + i] = i == j ? ONE : ZERO;
 #endif
     }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -162,15 +206,15 @@ void svd_small(const long count, const long a_stride, __global const real* restr
         real c = 0;
         if (active)
             for (int j = 0; j < N; j++) {
-                real r = -W[j * LDA + j];
+                real r = -RE(W[j * LDA + j]);
                 for (int i = 0; i < N; i++)
-                    r += i == j ? 0 : fabs(W[j * LDA + i]);
+                    r += i == j ? 0 : MOD(W[j * LDA + i]);
                 c = fmax(c, r);
             }
         shf[mat] = c;
         if (active)
             for (int j = 0; j < N; j++)
-                W[j * LDA + j] += c;
+                RE(W[j * LDA + j]) += c;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
@@ -182,20 +226,23 @@ void svd_small(const long count, const long a_stride, __global const real* restr
             const int ci = p == 0 ? rd : (rd + p) % (NP - 1);
             const int cj = p == 0 ? NP - 1 : (rd - p + NP - 1) % (NP - 1);
             if (active && cj < N) {
-                __local real* wi = W + ci * LDA;
-                __local real* wj = W + cj * LDA;
-                real x[M], y[M];
-                real al = 0, be = 0, ga = 0;
+                __local elem* wi = W + ci * LDA;
+                __local elem* wj = W + cj * LDA;
+                elem x[M], y[M];
+                real al = 0, be = 0;
+                elem ga = ZERO;
                 for (int k = 0; k < M; k++) {
                     x[k] = wi[k];
                     y[k] = wj[k];
-                    al = fma(x[k], x[k], al);
-                    be = fma(y[k], y[k], be);
-                    ga = fma(x[k], y[k], ga);
+                    al += ABS2(x[k]);
+                    be += ABS2(y[k]);
+                    ga = cdot(x[k], y[k], ga);  // w_i^H w_j
                 }
-                if (al >= SMALL2 && be >= SMALL2 && fabs(ga) > TOL * sqrt(al) * sqrt(be)) {
-                    // Rutishauser's rotation: t the smaller root of t^2 + 2 zeta t - 1 = 0.
-                    const real zeta = (be - al) / (2 * ga);
+                const real g = MOD(ga);
+                if (al >= SMALL2 && be >= SMALL2 && g > TOL * sqrt(al) * sqrt(be)) {
+                    // Rutishauser's rotation of w_i and e^-i phi w_j (ga = g e^i phi, so their product
+                    // is real, g): t the smaller root of t^2 + 2 zeta t - 1 = 0. Real: e = sign(ga).
+                    const real zeta = (be - al) / (2 * g);
                     const real az = fabs(zeta);
                     const real tt = copysign(az > 1 / EPS ? (real)0.5 / az : 1 / (az + sqrt(1 + az * az)), zeta);
                     real c = 1 / sqrt(1 + tt * tt), sn = c * tt;
@@ -204,17 +251,20 @@ void svd_small(const long count, const long a_stride, __global const real* restr
                     const real h = (real)1.5 - (real)0.5 * (c * c + sn * sn);
                     c *= h;
                     sn *= h;
+                    const elem e = ga / g;
+                    const elem sc = sn * CONJ(e), se = sn * e;
+                    // [w_i w_j] J with the unitary J = [c, se; -sc, c]; V accumulates the same J.
                     for (int k = 0; k < M; k++) {
-                        wi[k] = c * x[k] - sn * y[k];
-                        wj[k] = sn * x[k] + c * y[k];
+                        wi[k] = c * x[k] - cmul(sc, y[k]);
+                        wj[k] = cmul(se, x[k]) + c * y[k];
                     }
 #if WANT_V
-                    __local real* vi = V + mat * N * LDV + ci * LDV;
-                    __local real* vj = V + mat * N * LDV + cj * LDV;
+                    __local elem* vi = V + mat * N * LDV + ci * LDV;
+                    __local elem* vj = V + mat * N * LDV + cj * LDV;
                     for (int k = 0; k < N; k++) {
-                        const real xv = vi[k], yv = vj[k];
-                        vi[k] = c * xv - sn * yv;
-                        vj[k] = sn * xv + c * yv;
+                        const elem xv = vi[k], yv = vj[k];
+                        vi[k] = c * xv - cmul(sc, yv);
+                        vj[k] = cmul(se, xv) + c * yv;
                     }
 #endif
                     mine = 1;
@@ -246,12 +296,12 @@ void svd_small(const long count, const long a_stride, __global const real* restr
     for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
         real ss = 0;
         for (int i = 0; i < M; i++)
-            ss = fma(W[j * LDA + i], W[j * LDA + i], ss);
+            ss += ABS2(W[j * LDA + i]);
         const real sj = ss >= SMALL2 ? sqrt(ss) : 0;
         sig[mat * N + j] = sj;
 #if KU
         for (int i = 0; i < M; i++)
-            W[j * LDA + i] = sj > 0 ? W[j * LDA + i] / sj : 0;
+            W[j * LDA + i] = sj > 0 ? W[j * LDA + i] / sj : ZERO;
 #endif
     }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -284,34 +334,34 @@ void svd_small(const long count, const long a_stride, __global const real* restr
         for (int k = 0; k < M; k++) {
             real ss = 0;
             for (int l = 0; l < r; l++)
-                ss = fma(W[pm[l] * LDA + k], W[pm[l] * LDA + k], ss);
+                ss += ABS2(W[pm[l] * LDA + k]);
             w[k] = 1 - ss;
         }
         for (int q = r; q < KU; q++) {
             int kb = 0;
             for (int k = 1; k < M; k++)
                 kb = w[k] > w[kb] ? k : kb;
-            real x[M];
+            elem x[M];
             for (int i = 0; i < M; i++)
-                x[i] = i == kb;
+                x[i] = i == kb ? ONE : ZERO;
             for (int pass = 0; pass < 2; pass++) {
                 for (int l = 0; l < q; l++) {
-                    __local const real* ul = W + pm[l] * LDA;
-                    real h = 0;
+                    __local const elem* ul = W + pm[l] * LDA;
+                    elem h = ZERO;
                     for (int i = 0; i < M; i++)
-                        h = fma(ul[i], x[i], h);
+                        h = cdot(ul[i], x[i], h);  // u_l^H x
                     for (int i = 0; i < M; i++)
-                        x[i] = fma(-h, ul[i], x[i]);
+                        x[i] -= cmul(h, ul[i]);
                 }
             }
             real ss = 0;
             for (int i = 0; i < M; i++)
-                ss = fma(x[i], x[i], ss);
+                ss += ABS2(x[i]);
             const real inv = 1 / sqrt(ss);
-            __local real* uq = W + pm[q] * LDA;
+            __local elem* uq = W + pm[q] * LDA;
             for (int i = 0; i < M; i++) {
                 uq[i] = x[i] * inv;
-                w[i] -= uq[i] * uq[i];
+                w[i] -= ABS2(uq[i]);
             }
         }
     }
@@ -350,7 +400,12 @@ void svd_small(const long count, const long a_stride, __global const real* restr
 #else
         const int i = r % N, q = r / N;   // V^T row-major: row q is V's column perm[q]
 #endif
+#if COMPLEX && !EIG
+        // V^H (or, transposed problem, the caller's U = conj(V)): conjugated
+        v[first * (N * N) + e] = CONJ(V[k * N * LDV + perm[k * UC + q] * LDV + i]);
+#else
         v[first * (N * N) + e] = V[k * N * LDV + perm[k * UC + q] * LDV + i];
+#endif
     }
 #endif
 }

@@ -248,15 +248,16 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
     does, from ``eigh`` (``full_matrices`` and ``driver`` then play no part).
 
     ``device``: as for ``gemm`` ("auto", "cpu", "opencl", "opencl:<index or name>"; None takes
-    the process default). Stacks of float32/float64 matrices up to 32x32 can run on an OpenCL
-    device (one-sided Jacobi; ``driver`` then plays no part, ``full_matrices`` and ``compute_uv``
-    are honoured): "auto" sends them there from the count of matrices ``calibrate()`` measured a
-    win at. If the device fails
-    during the call the CPU computes the result and a DeviceFallbackWarning says why.
+    the process default). Stacks of matrices up to 32x32 (any of the four dtypes) and
+    tall-skinny float32/float64 matrices can run on an OpenCL device (one-sided Jacobi, and
+    CholeskyQR; ``driver`` then plays no part, ``full_matrices`` and ``compute_uv`` are
+    honoured): "auto" sends them there from what ``calibrate()`` measured a win at. If the
+    device fails during the call the CPU computes the result and a DeviceFallbackWarning says
+    why.
 
     Raises ConvergenceError if the driver does not converge (the error names the routine that
     actually ran), NonFiniteError for NaN/Inf input; DeviceError when a forced device cannot
-    run the call (larger matrices, complex input, ``hermitian=True``).
+    run the call (larger matrices, complex tall-skinny ones, ``hermitian=True``).
     """
     if device is not None or _steers():
         device = _device_request(device)  # the caller's, else a config_context override
@@ -372,12 +373,11 @@ def eigh(a, UPLO="L", *, b=None, check_finite=True, device=None):
     ``a @ v = w * b @ v`` by xSYGVD/xHEGVD, eigenvectors normalised so ``v^H b v = I``; raises
     NotPositiveDefiniteError naming b's leading minor when b is not positive definite.
 
-    ``device``: as for ``svd``. Stacks of real float32/float64 matrices up to 32x32 can run on
-    an OpenCL device (one-sided Jacobi on ``a`` shifted to be positive semidefinite); "auto"
+    ``device``: as for ``svd``. Stacks of matrices up to 32x32 (any of the four dtypes) can run
+    on an OpenCL device (one-sided Jacobi on ``a`` shifted to be positive semidefinite); "auto"
     sends them there from the count of matrices ``calibrate()`` measured a win at. If the
     device fails during the call the CPU computes the result and a DeviceFallbackWarning says
-    why. DeviceError when a forced device cannot run the call (larger or complex matrices,
-    ``b``)."""
+    why. DeviceError when a forced device cannot run the call (larger matrices, ``b``)."""
     w, v = _eigh(a, UPLO, b, True, check_finite, device, "eigh")
     return EighResult(w, v if type(a) is np.ndarray or b is not None else _wrap(a, v))
 

@@ -63,6 +63,25 @@ def test_lapack_ratios_on_lapack_matrix_types(m, n, dtype):
     np.testing.assert_array_equal(a, keep)  # input untouched
 
 
+# Complex: the phases of w_i^H w_j in the rotations, V^H conjugated (a wide matrix's U too).
+@pytest.mark.parametrize("m,n,dtype", [(4, 4, np.complex128), (32, 32, np.complex128), (5, 3, np.complex128),
+                                       (3, 7, np.complex128), (8, 8, np.complex64), (2, 9, np.complex64)])
+def test_complex_lapack_ratios(m, n, dtype):
+    rng = np.random.default_rng(m * 100 + n + 1)
+    types = matrix_types(rng, m, n, dtype)
+    a = np.stack([x.astype(dtype) for x in types.values()])
+    keep = a.copy()
+    for full in (False, True):
+        u, s, vt = lapack_ai.svd(a, full_matrices=full, device=SEL)
+        ran_on_device(m, n)
+        assert u.dtype == vt.dtype == dtype and s.dtype == np.finfo(dtype).dtype
+        for name, i in zip(types, range(len(types))):
+            r = ratios(a[i], u[i], s[i], vt[i])
+            assert max(r) <= THRESHOLD, f"{name} {m}x{n} {np.dtype(dtype).name} full={full}: ratios {r}"
+        check_values(s, a)
+    np.testing.assert_array_equal(a, keep)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False), min_size=15, max_size=15),
        st.integers(min_value=-1000, max_value=1000), st.lists(st.integers(min_value=-60, max_value=60), min_size=3, max_size=3))
@@ -157,8 +176,8 @@ def test_auto_keeps_small_stacks_on_the_cpu_until_calibrated():
     assert big.strategy == "cpu" and "max(m, n) <= 32" in big.reason
     with pytest.raises(DeviceError, match=r"max\(m, n\) <= 32 and tall-skinny ones .* so far, not 8 x 33x12 float64"):
         lapack_ai.svd(np.ones((8, 33, 12)), device=SEL)
-    with pytest.raises(DeviceError, match="real-only"):
-        lapack_ai.svd(np.ones((4, 4), complex), device=SEL)
+    with pytest.raises(DeviceError, match="real-only .* except for stacks of SVDs and eigh up to 32x32"):
+        lapack_ai.svd(np.ones((200, 10), complex), full_matrices=False, device=SEL)  # tall-skinny: real only
     with pytest.raises(DeviceError, match="hermitian=True"):
         lapack_ai.svd(np.eye(4), hermitian=True, device=SEL)
     # LAPACK's drivers by name stay LAPACK's, whatever the process default.
@@ -226,4 +245,4 @@ def test_kernel_times():
     with pytest.raises(RuntimeError, match="up to 32"):
         _core.svd_small_kernel_times(DEV.index, 10, 33, 4, "float64", 1)
     with pytest.raises(ValueError, match="dtype"):
-        _core.svd_small_kernel_times(DEV.index, 10, 4, 4, "complex128", 1)
+        _core.svd_small_kernel_times(DEV.index, 10, 4, 4, "int32", 1)

@@ -231,6 +231,16 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
     }
 }
 
+/// Whether `p`'s kernel takes complex matrices (the small-SVD kernel, also eigh's).
+fn complex_kernel(p: &Problem) -> bool {
+    matches!(small_stack(p), Some((SMALL_SVD_OP | SMALL_EIGH_OP, _, _)))
+}
+
+/// Whether `p` needs double precision on the device (cl_khr_fp64).
+fn needs_fp64(p: &Problem) -> bool {
+    p.dtype == "float64" || p.dtype == "complex128"
+}
+
 /// Why `p` has no OpenCL kernel although its operation has one, or None.
 fn not_covered(p: &Problem) -> Option<String> {
     if p.op == "eigh" && p.n > opencl::svd_small::MAX_DIM {
@@ -340,7 +350,7 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
     if let Some(why) = &dev.unusable {
         return Some(format!("{} is unusable: {why}", dev.name));
     }
-    if p.dtype == "float64" && !dev.fp64 {
+    if needs_fp64(p) && !dev.fp64 {
         return Some(format!("{} has no float64 support (cl_khr_fp64)", dev.name));
     }
     if [p.m, p.n, p.k].iter().any(|&x| x >= i32::MAX as usize) {
@@ -384,7 +394,7 @@ fn select(sel: &Option<String>, p: &Problem) -> Result<&'static DeviceInfo, Stri
     match sel {
         None => {
             // Best: a GPU that can run it, else any device that can.
-            let can = |d: &&DeviceInfo| d.unusable.is_none() && (p.dtype != "float64" || d.fp64);
+            let can = |d: &&DeviceInfo| d.unusable.is_none() && (!needs_fp64(p) || d.fp64);
             found.list.iter().filter(can).find(|d| d.kind == "gpu").or_else(|| found.list.iter().find(can))
                 .ok_or_else(|| format!("no OpenCL device can run {} (devices: {})", p.dtype, names(&found.list)))
         }
@@ -416,9 +426,10 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     }
     let has_kernel = OPENCL_OPS.contains(&p.op) && not_covered(p).is_none();
     let forced = matches!(request, Request::OpenCl(_));
-    if p.dtype.starts_with("complex") {
-        // No complex kernel yet: say so instead of calibrating a crossover that cannot exist.
-        let why = format!("the OpenCL kernels are real-only (float32/float64); {} runs on the CPU", p.dtype);
+    if p.dtype.starts_with("complex") && !complex_kernel(p) {
+        // No complex kernel for it: say so instead of calibrating a crossover that cannot exist.
+        let why = format!("the OpenCL kernels are real-only (float32/float64) except for stacks of SVDs and eigh up to \
+                           32x32; {} runs on the CPU", p.describe());
         return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
     }
     if !has_kernel {

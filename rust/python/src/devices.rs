@@ -232,14 +232,17 @@ pub fn gemm_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: us
 pub fn svd_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usize, n: usize, dtype: &str, reps: usize,
                               vectors: bool) -> PyResult<(String, Vec<u64>)> {
     use opencl::svd_small::bench_svd;
-    if dtype != "float64" && dtype != "float32" {
-        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    use lapack_ai_core::scalar::{C32, C64};
+    if !matches!(dtype, "float64" | "float32" | "complex128" | "complex64") {
+        return Err(PyValueError::new_err(format!("dtype must be float64, float32, complex128 or complex64, got {dtype:?}")));
     }
     py.detach(|| {
         let gpu = opencl::gpu(index)?;
         match dtype {
             "float64" => bench_svd::<f64>(&gpu, count, m, n, reps, vectors),
-            _ => bench_svd::<f32>(&gpu, count, m, n, reps, vectors),
+            "float32" => bench_svd::<f32>(&gpu, count, m, n, reps, vectors),
+            "complex128" => bench_svd::<C64>(&gpu, count, m, n, reps, vectors),
+            _ => bench_svd::<C32>(&gpu, count, m, n, reps, vectors),
         }
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
@@ -252,14 +255,17 @@ pub fn svd_small_kernel_times(py: Python<'_>, index: usize, count: usize, m: usi
 pub fn eigh_small_kernel_times(py: Python<'_>, index: usize, count: usize, n: usize, dtype: &str, reps: usize, vectors: bool)
                                -> PyResult<(String, Vec<u64>)> {
     use opencl::svd_small::bench_eigh;
-    if dtype != "float64" && dtype != "float32" {
-        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    use lapack_ai_core::scalar::{C32, C64};
+    if !matches!(dtype, "float64" | "float32" | "complex128" | "complex64") {
+        return Err(PyValueError::new_err(format!("dtype must be float64, float32, complex128 or complex64, got {dtype:?}")));
     }
     py.detach(|| {
         let gpu = opencl::gpu(index)?;
         match dtype {
             "float64" => bench_eigh::<f64>(&gpu, count, n, reps, vectors),
-            _ => bench_eigh::<f32>(&gpu, count, n, reps, vectors),
+            "float32" => bench_eigh::<f32>(&gpu, count, n, reps, vectors),
+            "complex128" => bench_eigh::<C64>(&gpu, count, n, reps, vectors),
+            _ => bench_eigh::<C32>(&gpu, count, n, reps, vectors),
         }
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }

@@ -120,9 +120,11 @@ struct Eig {
 }
 
 impl Launch {
-    fn options(&self, double: bool, w_colmajor: bool, trans: bool, eig: Option<Eig>) -> String {
-        let mut o = format!("-DREAL_DOUBLE={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} -DSWEEPS={}",
-                            double as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg,
+    /// Build options for element type `T` (its precision, and whether it is complex).
+    fn options<T: Scalar>(&self, w_colmajor: bool, trans: bool, eig: Option<Eig>) -> String {
+        let double = std::mem::size_of::<T::Real>() == 8;
+        let mut o = format!("-DREAL_DOUBLE={} -DCOMPLEX={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} \
+                             -DSWEEPS={}", double as u8, T::COMPLEX as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg,
                             self.sweeps);
         if let Some(e) = eig {
             o += &format!(" -DEIG=1 -DLOWER={} -DFULL_CHECK={}", e.lower as u8, e.full_check as u8);
@@ -156,8 +158,8 @@ pub fn eigh_routine<T: Scalar>() -> String {
     format!("{}syevj_batched", T::PREFIX)
 }
 
-/// The eigenvalues (ascending) and, with `vectors`, eigenvectors of every symmetric matrix of
-/// `a` (float32 or float64, n <= `MAX_DIM`, at least one matrix: the caller routes everything
+/// The eigenvalues (ascending) and, with `vectors`, eigenvectors of every symmetric (Hermitian)
+/// matrix of `a` (any of the four dtypes, n <= `MAX_DIM`, at least one matrix: the caller routes everything
 /// else to the CPU), reading the triangle `lower` names, by the kernel's EIG mode (one-sided
 /// Jacobi on A + c I, see kernels/svd_small.cl). Errors as `svd`'s.
 #[allow(clippy::type_complexity)]
@@ -165,7 +167,7 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
                        start: Instant) -> Result<(crate::error::Result<(ArrayD<T::Real>, Option<ArrayD<T>>)>, Run), ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (count, n) = (mats.count, mats.rows);
-    if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || n == 0 || n != mats.cols || n > MAX_DIM {
+    if count == 0 || n == 0 || n != mats.cols || n > MAX_DIM {
         return Err(classify(0, format!("eigh_small: {count} x {n}x{} {} is not for the small-eigh kernel", mats.cols, T::DTYPE)));
     }
     let staged = stage(a)?;
@@ -174,7 +176,7 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
         .ok_or_else(|| classify(-5, format!("one {n}x{n} matrix does not fit the device's local memory")))?;
     let eig = Eig { lower, full_check: check_finite };
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
-                                   &l.options(T::DTYPE == "float64", staged.col_major, false, Some(eig)))?;
+                                   &l.options::<T>(staged.col_major, false, Some(eig)))?;
     let (lw, lv) = (count * n, if vectors { count * n * n } else { 0 });
     let bytes = (staged.data.len() + lw + lv) as u64 * elem as u64 + count as u64 * 4;
     if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
@@ -183,11 +185,11 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
     }
     let mut run = Run { kernel: format!("eigh-jacobi-{n}x{n}"), ..Run::default() };
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
-    let dw = alloc::<T>(gpu, lw, CL_MEM_WRITE_ONLY)?;
+    let dw = alloc::<T::Real>(gpu, lw, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, 0, CL_MEM_WRITE_ONLY)?;
     let dv = alloc::<T>(gpu, lv, CL_MEM_WRITE_ONLY)?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
-    let (mut hw, mut hv) = (host_vec::<T>(lw)?, host_vec::<T>(lv)?);
+    let (mut hw, mut hv) = (host_vec::<T::Real>(lw)?, host_vec::<T>(lv)?);
     let mut hinfo = crate::alloc::vec("eigh", count, 0 as cl_int).map_err(|e| classify(-6, format!("staging on the host: {e}")))?;
     let _finish = Finish(&gpu.queue);
     staging::upload(gpu, &mut da, 0, &staged.data, "copying a to the device")?;
@@ -200,20 +202,20 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
     if lv > 0 {
         staging::download(gpu, &dv, 0, &mut hv, "copying v from the device")?;
     }
-    run.bytes_from_device = ((lw + lv) * elem + count * 4) as u64;
+    run.bytes_from_device = (lv * elem + lw * std::mem::size_of::<T::Real>() + count * 4) as u64;
     run.total_ns = start.elapsed().as_nanos() as u64;
     if let Some((batch, &code)) = hinfo.iter().enumerate().find(|(_, &c)| c != 0) {
         return Ok((Err(info_error(code, batch, check_finite, eigh_routine::<T>(), l.sweeps)), run));
     }
     let mut shape = mats.batch.clone();
     shape.push(n);
-    let w = ArrayD::from_shape_vec(IxDyn(&shape), hw.into_iter().map(T::re).collect()).expect("sized above");
+    let w = ArrayD::from_shape_vec(IxDyn(&shape), hw).expect("sized above");
     shape.push(n);
     let v = vectors.then(|| ArrayD::from_shape_vec(IxDyn(&shape), hv).expect("sized above"));
     Ok((Ok((w, v)), run))
 }
 
-/// SVD of every matrix of `a` (float32 or float64, max(m, n) <= `MAX_DIM`, at least one
+/// SVD of every matrix of `a` (any of the four dtypes, max(m, n) <= `MAX_DIM`, at least one
 /// matrix, m, n > 0: the caller routes everything else to the CPU) on `gpu`, launched as
 /// `plan` decides with `knobs` (`Knobs::from_env()` in calls). Err: the device
 /// failed (the caller falls back to the CPU). Ok((Err, run)): the device ran and found NaN,
@@ -223,7 +225,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
                       start: Instant) -> Result<(crate::error::Result<Svd<T>>, Run), ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (count, m, n) = (mats.count, mats.rows, mats.cols);
-    if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM {
+    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM {
         return Err(classify(0, format!("svd_small: {count} x {m}x{n} {} is not for the small-SVD kernel", T::DTYPE)));
     }
     let staged = stage(a)?;
@@ -242,22 +244,22 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let l = plan(&gpu.info, elem, (km, kn), ku, want_v, knobs)
         .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
-                                   &l.options(T::DTYPE == "float64", w_colmajor, trans, None))?;
+                                   &l.options::<T>(w_colmajor, trans, None))?;
     let (ls, lu, lv) = (count * kn, count * km * ku, if want_v { count * kn * kn } else { 0 });
     let size = elem as u64;
-    let bytes = (staged.data.len() + ls + lu + lv) as u64 * size + count as u64 * 4;
+    let bytes = (staged.data.len() + ls + lu + lv) as u64 * size + count as u64 * 4; // (s is real: an overestimate)
     if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
         return Err(classify(-4, format!("{} MiB of input and results do not fit the device's {} MiB", bytes >> 20,
                                         gpu.info.global_mem >> 20)));
     }
     let mut run = Run { kernel: name(m, n), ..Run::default() };
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
-    let ds = alloc::<T>(gpu, ls, CL_MEM_WRITE_ONLY)?;
+    let ds = alloc::<T::Real>(gpu, ls, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, lu, CL_MEM_WRITE_ONLY)?;
     let dv = alloc::<T>(gpu, lv, CL_MEM_WRITE_ONLY)?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
     let t_host = Instant::now();
-    let (mut hs, mut hu, mut hv) = (host_vec::<T>(ls)?, host_vec::<T>(lu)?, host_vec::<T>(lv)?);
+    let (mut hs, mut hu, mut hv) = (host_vec::<T::Real>(ls)?, host_vec::<T>(lu)?, host_vec::<T>(lv)?);
     log::debug!(target: "lapack_ai", "svd_small: staging and results' allocation {:.2} ms after the call began, {:.2} ms",
                 t_host.duration_since(start).as_secs_f64() * 1e3, t_host.elapsed().as_secs_f64() * 1e3);
     let mut hinfo = crate::alloc::vec("svd", count, 0 as cl_int).map_err(|e| classify(-6, format!("staging on the host: {e}")))?;
@@ -277,7 +279,8 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     if lv > 0 {
         staging::download(gpu, &dv, 0, &mut hv, "copying v from the device")?;
     }
-    run.bytes_from_device = (ls + lu + lv) as u64 * size + count as u64 * 4;
+    let real = std::mem::size_of::<T::Real>() as u64;
+    run.bytes_from_device = (lu + lv) as u64 * size + ls as u64 * real + count as u64 * 4;
     run.total_ns = start.elapsed().as_nanos() as u64;
     log::debug!(target: "lapack_ai", "svd_small: {:.2} ms from the call to the results on the host (kernel {:.2} ms)",
                 run.total_ns as f64 / 1e6, run.kernel_ns as f64 / 1e6);
@@ -298,14 +301,14 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     };
     let mut shape = mats.batch.clone();
     shape.push(k);
-    let s = ArrayD::from_shape_vec(IxDyn(&shape), hs.into_iter().map(T::re).collect()).expect("sized above");
+    let s = ArrayD::from_shape_vec(IxDyn(&shape), hs).expect("sized above");
     Ok((Ok(Svd { u, s, vt }), run))
 }
 
 /// One launch over `count` matrices; waits for it and returns its device time in ns.
 #[allow(clippy::type_complexity)]
 fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, l: &Launch, count: usize, stride: usize, a: &Buffer<T>,
-                      (s, u, v, info): (&Buffer<T>, &Buffer<T>, &Buffer<T>, &Buffer<cl_int>)) -> Result<u64, ClFail> {
+                      (s, u, v, info): (&Buffer<T::Real>, &Buffer<T>, &Buffer<T>, &Buffer<cl_int>)) -> Result<u64, ClFail> {
     let groups = count.div_ceil(l.mpg);
     if groups > i32::MAX as usize {
         return Err(classify(-63, format!("{count} matrices in groups of {} are too many for one launch", l.mpg)));
@@ -337,7 +340,7 @@ pub fn bench_eigh<T: Scalar>(gpu: &Gpu, count: usize, n: usize, reps: usize, vec
 
 fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, vectors: bool, eig: bool)
                     -> Result<(String, Vec<u64>), ClFail> {
-    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || !matches!(T::DTYPE, "float32" | "float64") || (eig && m != n) {
+    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || (eig && m != n) {
         return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty float stack, dimensions up to {MAX_DIM}",
                                          T::DTYPE)));
     }
@@ -349,10 +352,10 @@ fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, ve
     // Row-major input: W = A^T is column-major exactly when the problem is transposed.
     let eig = eig.then_some(Eig { lower: true, full_check: true });
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
-                                   &l.options(T::DTYPE == "float64", trans, trans, eig))?;
+                                   &l.options::<T>(trans, trans, eig))?;
     let ha = random_fill::<T>(count * m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
-    let ds = alloc::<T>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
+    let ds = alloc::<T::Real>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, count * km * l.ku, CL_MEM_WRITE_ONLY)?;
     let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, CL_MEM_WRITE_ONLY)?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
