@@ -245,7 +245,8 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
     Returns ``SVDResult(U, S, Vh)``, or only ``S`` when ``compute_uv=False``. ``driver`` picks
     LAPACK's ``gesdd`` (divide and conquer, fast) or ``gesvd`` (QR iteration, more robust).
     ``hermitian=True`` reads only the lower triangle of a symmetric ``a`` and computes, as NumPy
-    does, from ``eigh`` (``full_matrices`` and ``driver`` then play no part).
+    does, from ``eigh`` (``full_matrices`` and ``driver`` then play no part; ``device`` goes to
+    ``eigh``).
 
     ``device``: as for ``gemm`` ("auto", "cpu", "opencl", "opencl:<index or name>"; None takes
     the process default). Stacks of matrices up to 32x32 (any of the four dtypes) and
@@ -257,17 +258,12 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
 
     Raises ConvergenceError if the driver does not converge (the error names the routine that
     actually ran), NonFiniteError for NaN/Inf input; DeviceError when a forced device cannot
-    run the call (larger matrices, complex tall-skinny ones, ``hermitian=True``).
+    run the call (larger matrices, complex tall-skinny ones).
     """
     if device is not None or _steers():
         device = _device_request(device)  # the caller's, else a config_context override
     if hermitian:
-        if device is not None and _core.parse_device(device) not in ("auto", "cpu"):
-            from .errors import DeviceError
-
-            raise DeviceError("svd", device, "svd(hermitian=True) runs eigh on the CPU (its OpenCL kernel is not routed "
-                              "from svd); use device='cpu' or 'auto', or eigh(device=...)")
-        return _svd_hermitian(a, compute_uv, check_finite)
+        return _svd_hermitian(a, compute_uv, check_finite, device)
     if driver not in ("gesdd", "gesvd"):
         raise ValueError(f"svd: driver must be 'gesdd' or 'gesvd', got {driver!r}")
     job = ("A" if full_matrices else "S") if compute_uv else "N"
@@ -281,13 +277,13 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
     return SVDResult(u, s, vt)
 
 
-def _svd_hermitian(a, compute_uv, check_finite):
+def _svd_hermitian(a, compute_uv, check_finite, device):
     """NumPy's svd(hermitian=True): |eigenvalues| sorted descending are the singular values,
-    and their signs move into Vh."""
+    and their signs move into Vh. ``eigh`` runs where ``device`` sends it."""
     x = np.asarray(a)  # a subclass would bring its own operators (np.matrix's * is a product)
     if not compute_uv:
-        return np.sort(abs(eigvalsh(x, check_finite=check_finite)))[..., ::-1]
-    s, u = eigh(x, check_finite=check_finite)
+        return np.sort(abs(eigvalsh(x, check_finite=check_finite, device=device)))[..., ::-1]
+    s, u = eigh(x, check_finite=check_finite, device=device)
     sgn = np.copysign(1.0, s)  # +1 for a zero eigenvalue too
     s = abs(s)
     order = np.argsort(s)[..., ::-1]

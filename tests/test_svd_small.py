@@ -178,8 +178,16 @@ def test_auto_keeps_small_stacks_on_the_cpu_until_calibrated():
         lapack_ai.svd(np.ones((8, 33, 12)), device=SEL)
     with pytest.raises(DeviceError, match="real-only .* except for stacks of SVDs and eigh up to 32x32"):
         lapack_ai.svd(np.ones((200, 10), complex), full_matrices=False, device=SEL)  # tall-skinny: real only
-    with pytest.raises(DeviceError, match="hermitian=True"):
-        lapack_ai.svd(np.eye(4), hermitian=True, device=SEL)
+    # hermitian=True runs eigh, on the device too (tests/test_eigh_small.py)
+    x = np.random.default_rng(12).standard_normal((3, 5, 5))
+    h = x + x.swapaxes(-1, -2)
+    u, s, vt = lapack_ai.svd(h, hermitian=True, device=SEL)
+    d = lapack_ai.last_decision()
+    assert d.strategy == "opencl" and d.kernel == "eigh-jacobi-5x5", d
+    assert max(ratios(h, u, s, vt)) <= THRESHOLD
+    check_values(s, h)
+    with pytest.raises(DeviceError, match="eigh covers stacks of matrices up to 32x32"):
+        lapack_ai.svd(np.eye(40), hermitian=True, device=SEL)
     # LAPACK's drivers by name stay LAPACK's, whatever the process default.
     u, s, vt = lapack_ai.lapack.dgesdd(np.eye(4))
     assert lapack_ai.last_decision().strategy == "cpu"
