@@ -481,6 +481,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
         return Err(classify(0, format!("svd_tall: {count} x {m}x{n} {} is not for the tall-skinny kernels", T::DTYPE)));
     }
     let staged = stage(a)?;
+    let t_staged = start.elapsed();
     // A wide matrix is decomposed as X = A^T: A^T = U' S V'^T gives U = V', V^T = U'^T.
     let trans = m < n;
     let (xm, xn) = if trans { (n, m) } else { (m, n) };
@@ -501,11 +502,14 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let mut passes = Passes::<T>::new(gpu, &program.0, xm, xn)?;
     let q = &gpu.queue;
     let _finish = Finish(q);
+    let t_ready = start.elapsed();
     staging::upload(gpu, &mut da, 0, &staged.data, "copying a to the device")?;
+    let t_up = start.elapsed();
     run.bytes_to_device = staged.data.len() as u64 * elem;
     super::fail::launch_fault("svd_tall kernels")?;
     let k = xn;
     let mut hu = host_vec::<T>(if want_xu { count * xm * xn } else { 0 })?;
+    let (mut t_factor, mut t_down) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let (mut hvt, mut hs) = (Vec::new(), Vec::with_capacity(count * k));
     let mut work = Work::<T>::default();
     for i in 0..count {
@@ -515,7 +519,10 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
             let code = if data.iter().any(|v| v.has_inf()) { 2 } else if data.iter().any(|v| v.has_nan()) { 1 } else { 0 };
             (code, data.iter().map(|v| v.re().to_f64().unwrap_or(0.0).abs()).fold(0.0, f64::max))
         };
-        match passes.factor(Src::Input(&da, off, x_col), &scan, want_xu, trans, &mut work)? {
+        let t = Instant::now();
+        let factored = passes.factor(Src::Input(&da, off, x_col), &scan, want_xu, trans, &mut work)?;
+        t_factor += t.elapsed();
+        match factored {
             Outcome::NonFinite(code) => {
                 // As the CPU routine: Inf is refused even with check_finite=False (refuse_inf).
                 let always = code == 2 && !check_finite;
@@ -528,7 +535,9 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
             Outcome::Done(f) => {
                 if let Some(b) = f.u {
                     let piece = &mut hu[i * xm * xn..(i + 1) * xm * xn];
+                    let t = Instant::now();
                     staging::download(gpu, &passes.q[b], 0, piece, "copying u from the device")?;
+                    t_down += t.elapsed();
                     run.bytes_from_device += piece.len() as u64 * elem;
                 }
                 if want_xv {
@@ -540,6 +549,11 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     }
     passes.settle()?;
     let run = finish(run, passes.kernel_ns, start);
+    // where an end-to-end call spends its time (benchmarks read it with debug logging on)
+    log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: staged {:.2} ms, buffers and program ready {:.2} ms, uploaded {:.2} ms \
+                after the call began; factors {:.2} ms, U downloaded in {:.2} ms; {:.2} ms in all", t_staged.as_secs_f64() * 1e3,
+                t_ready.as_secs_f64() * 1e3, t_up.as_secs_f64() * 1e3, t_factor.as_secs_f64() * 1e3, t_down.as_secs_f64() * 1e3,
+                run.total_ns as f64 / 1e6);
     let shaped = |data: Vec<T>, r: usize, c: usize| {
         let mut shape = mats.batch.clone();
         shape.extend([r, c]);
