@@ -140,7 +140,7 @@ def tall(dev, reps, scale, dtypes):
     rng = np.random.default_rng(1)
     for m0, n, target in TALL:
         m = max(4 * n, int(m0 * scale))
-        for dt in dtypes:
+        for dt in (d for d in dtypes if np.dtype(d).kind == "f"):  # the tall kernels are real-only
             a = rng.standard_normal((m, n)).astype(dt)
             u, s, vt = lapack_ai.svd(a, full_matrices=False, device=dev.selector)
             assert lapack_ai.last_decision().kernel.startswith("svd-cholqr"), lapack_ai.last_decision()

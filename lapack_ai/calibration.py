@@ -240,22 +240,28 @@ def _small_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
 def _svd_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
     """The crossover in matrices of stacks of SVD_SHAPE SVDs on device ``index``."""
     m, n = SVD_SHAPE
-    ty = np.dtype(dt).type
     return _ladder(index, dt, counts, repeats, timings, bar,
                    facts=lambda c: (c, {"count": c, "svd": SVD_SHAPE}, f"svd {c} x {m}x{n}"),
                    check=lambda c: explain("svd", (c, m, n), dtype=dt, device=f"opencl:{index}"),
-                   operands=lambda c: rng.random((c, m, n), dtype=ty) - 0.5,
+                   operands=lambda c: _random(rng, (c, m, n), dt),
                    run=lambda a, device: linalg.svd(a, device=device))
+
+
+def _random(rng, shape, dt):
+    """Uniform entries in [-0.5, 0.5) of dtype ``dt`` (both parts for complex ones)."""
+    x = rng.random(shape) - 0.5
+    if np.dtype(dt).kind == "c":
+        x = x + 1j * (rng.random(shape) - 0.5)
+    return x.astype(dt)
 
 
 def _eigh_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
     """The crossover in matrices of stacks of SVD_SHAPE symmetric eigenproblems on device ``index``."""
     m, n = SVD_SHAPE
-    ty = np.dtype(dt).type
     return _ladder(index, dt, counts, repeats, timings, bar,
                    facts=lambda c: (c, {"count": c, "eigh": SVD_SHAPE}, f"eigh {c} x {m}x{n}"),
                    check=lambda c: explain("eigh", (c, m, n), dtype=dt, device=f"opencl:{index}"),
-                   operands=lambda c: rng.random((c, m, n), dtype=ty) - 0.5,
+                   operands=lambda c: _random(rng, (c, m, n), dt),
                    run=lambda a, device: linalg.eigh(a, device=device))
 
 

@@ -410,6 +410,13 @@ INFO_TABLE: dict[str, InfoEntry] = {
                                "(some pair of columns was still being rotated)"),
                  ("Run it on the CPU (device='cpu'), whose LAPACK syevd may succeed;",
                   "lapack_ai.diagnose(a) shows the scales."))),
+    "heevj_batched": InfoEntry(
+        (),
+        Positive(ConvergenceError, "unconverged",
+                 lambda i, s: (f"the Jacobi eigensolver on the OpenCL device did not converge in {i} sweeps "
+                               "(some pair of columns was still being rotated)"),
+                 ("Run it on the CPU (device='cpu'), whose LAPACK syevd may succeed;",
+                  "lapack_ai.diagnose(a) shows the scales."))),
     "trtrs": InfoEntry(
         ("UPLO", "TRANS", "DIAG", "N", "NRHS", "A", "LDA", "B", "LDB", "INFO"),
         Positive(SingularMatrixError, "pivot",

@@ -204,9 +204,21 @@ def test_non_finite_input_is_refused_as_on_the_cpu():
     cpu, ocl = errs
     assert (ocl.batch, ocl.first_index, str(ocl)) == (cpu.batch, cpu.first_index, str(cpu))
     assert ocl.batch == (7,)
-    with pytest.raises(NonFiniteError) as ei:  # without the check too: the kernel finds it
-        lapack_ai.eigh(a[8:], device=SEL, check_finite=False)
-    assert ei.value.batch == (4,)
+    # Without the check: whatever LAPACK on the CPU makes of it (NaN results or its error),
+    # never another answer from the device.
+    def outcome(x, dev):
+        try:
+            return lapack_ai.eigvalsh(x, device=dev, check_finite=False)
+        except Exception as e:  # noqa: BLE001 - the error's type is the outcome compared
+            return type(e)
+    for x in (a[8:], a):  # Inf only; NaN and Inf
+        cpu, ocl = outcome(x, "cpu"), outcome(x, SEL)
+        if isinstance(cpu, type):
+            assert ocl is cpu
+        else:
+            np.testing.assert_array_equal(ocl, cpu)  # NaN where the CPU has NaN
+        d = lapack_ai.last_decision()
+        assert d.strategy == "cpu" and "check_finite=False" in d.reason, d
 
 
 def test_not_converging_is_a_convergence_error(monkeypatch):
@@ -220,6 +232,9 @@ def test_not_converging_is_a_convergence_error(monkeypatch):
     assert e.routine == "dsyevj_batched" and e.info == 1 and e.batch == (1,) and e.backend == "opencl"
     w = lapack_ai.eigvalsh(a[:1], device=SEL)  # the converged one is returned
     np.testing.assert_allclose(w, [[-2, 1, 1, 1, 3, 5]], rtol=1e-15)
+    with pytest.raises(ConvergenceError) as ei:  # Hermitian: cuSOLVER's name for it
+        lapack_ai.eigh((a + 1j * np.triu(a, 1))[1:], device=SEL)
+    assert ei.value.routine == "zheevj_batched" and ei.value.batch == (0,)
 
 
 # ---- dispatch: small stacks are weighed by their count ----

@@ -39,7 +39,7 @@ TRIGGERS = {
 UNTRIGGERED = {"gesdd", "geev", "gees"}
 # Triggered on an OpenCL device (tests/test_svd_small.py and test_eigh_small.py, with the sweep
 # cap set to 1).
-DEVICE_TRIGGERED = {"gesvj_batched", "syevj_batched"}
+DEVICE_TRIGGERED = {"gesvj_batched", "syevj_batched", "heevj_batched"}
 
 
 def test_every_positive_entry_has_a_trigger():

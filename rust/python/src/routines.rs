@@ -382,7 +382,7 @@ fn eigh_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool,
 type EighOut = (Obj, Obj, Option<String>);
 
 /// eigh(a, lower, vectors, check_finite, device=None) -> (w, v | None, fallback warning | None):
-/// on the CPU (syevd/heevd), or for stacks of real matrices up to 32x32 on an OpenCL device
+/// on the CPU (syevd/heevd), or for stacks of matrices up to 32x32 on an OpenCL device
 /// where dispatch picks it or `device` forces it.
 #[pyfunction]
 #[pyo3(signature = (a, lower, vectors, check_finite, device=None))]

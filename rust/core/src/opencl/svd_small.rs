@@ -83,7 +83,8 @@ fn odd(x: usize) -> usize {
 fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg: usize) -> usize {
     let pairs = n.div_ceil(2);
     let uc = ku.max(n);
-    let reals = uc * odd(m) + if want_v { n * odd(n) } else { 0 } + n;
+    // + n + 1: sigma per column, and eigh's shift (counted for the SVD too: 8 bytes)
+    let reals = uc * odd(m) + if want_v { n * odd(n) } else { 0 } + n + 1;
     let ints = uc + pairs + 3;
     mpg * (reals * elem + ints * 4) + 4
 }
@@ -153,9 +154,10 @@ pub fn routine<T: Scalar>() -> String {
     format!("{}gesvj_batched", T::PREFIX)
 }
 
-/// The routine named in eigh's non-convergence error: x + "syevj_batched".
+/// The routine named in eigh's non-convergence error: x + "syevj_batched" (real) or
+/// "heevj_batched" (complex), after cuSOLVER's names.
 pub fn eigh_routine<T: Scalar>() -> String {
-    format!("{}syevj_batched", T::PREFIX)
+    format!("{}{}evj_batched", T::PREFIX, if T::COMPLEX { "he" } else { "sy" })
 }
 
 /// The eigenvalues (ascending) and, with `vectors`, eigenvectors of every symmetric (Hermitian)
@@ -341,7 +343,7 @@ pub fn bench_eigh<T: Scalar>(gpu: &Gpu, count: usize, n: usize, reps: usize, vec
 fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, vectors: bool, eig: bool)
                     -> Result<(String, Vec<u64>), ClFail> {
     if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || (eig && m != n) {
-        return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty float stack, dimensions up to {MAX_DIM}",
+        return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty stack, dimensions up to {MAX_DIM}",
                                          T::DTYPE)));
     }
     let trans = m < n;
@@ -387,7 +389,7 @@ mod tests {
     #[test]
     fn every_shape_plans_within_the_device() {
         for info in [device(1024, 48 << 10), device(256, 32 << 10), device(4096, 4 << 20), device(64, 16 << 10)] {
-            for elem in [4, 8] {
+            for elem in [4, 8, 16] {
                 for m in 1..=MAX_DIM {
                     for n in 1..=m {
                         for (ku, want_v) in [(0, false), (n, true), (m, true), (n, false), (0, true)] {

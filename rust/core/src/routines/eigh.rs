@@ -1,7 +1,7 @@
 //! Eigenvalues (ascending) and eigenvectors of symmetric or Hermitian matrices by divide and
 //! conquer (syevd / heevd), and of the generalized problem A x = lambda B x (sygvd / hegvd); on
-//! an OpenCL device, where dispatch chooses it, stacks of real symmetric matrices up to 32x32
-//! (one-sided Jacobi on a shifted A, `opencl::svd_small::eigh`).
+//! an OpenCL device, where dispatch chooses it, stacks of matrices up to 32x32 in any of the
+//! four types (one-sided Jacobi on a shifted A, `opencl::svd_small::eigh`).
 
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -19,10 +19,12 @@ use crate::dispatch::{self, Backend, Problem, Request};
 use crate::opencl;
 use super::svd::Outcome;
 
-/// `eigh` through the dispatcher: stacks of float32/float64 matrices up to 32x32 may run on an
-/// OpenCL device, everything else (and the generalized problem) on the CPU. A device failure
-/// falls back to the CPU with a warning; NaN, Inf and non-convergence found on the device are
-/// errors, as on the CPU.
+/// `eigh` through the dispatcher: stacks of matrices up to 32x32 may run on an OpenCL device,
+/// everything else (and the generalized problem) on the CPU. A device failure falls back to
+/// the CPU with a warning; non-convergence found on the device is an error, as is NaN or Inf
+/// with `check_finite` (as on the CPU). Without `check_finite`, a stack the device finds NaN
+/// or Inf in is computed on the CPU, whose LAPACK decides what comes of it (NaN results, or
+/// its own error), so the device never answers differently.
 #[allow(clippy::type_complexity)]
 pub fn eigh_dispatched<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool, request: Option<&Request>)
                                   -> Result<((ArrayD<T::Real>, Option<ArrayD<T>>), Outcome)> {
@@ -42,6 +44,12 @@ pub fn eigh_dispatched<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, 
     let start = std::time::Instant::now();
     let knobs = opencl::svd_small::Knobs::from_env();
     match opencl::gpu(index).and_then(|g| opencl::svd_small::eigh(&g, a.view(), lower, vectors, check_finite, &knobs, start)) {
+        Ok((Err(CoreError::NonFinite { .. }), _)) if !check_finite => {
+            let decision = crate::dispatch::Decision::cpu("cpu: the device found NaN or Inf and check_finite=False: \
+                                                           LAPACK on the CPU decides what comes of it".to_string());
+            dispatch::record("eigh", &decision);
+            Ok((eigh(a, lower, vectors, check_finite)?, Outcome { decision, run: None, warning: None }))
+        }
         Ok((result, run)) => {
             let transfer = dispatch::Transfer { kernel: run.kernel.clone(), bytes_to_device: run.bytes_to_device,
                                                 bytes_from_device: run.bytes_from_device, kernel_ns: run.kernel_ns };
