@@ -95,6 +95,23 @@ def check(a, selector):
     return max(max(r), verr)
 
 
+def cuda_time(fn, reps):
+    """Median seconds of ``fn()`` on CUDA tensors, timed with CUDA events after one warm-up."""
+    import torch
+
+    fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        fn()
+        e.record()
+        torch.cuda.synchronize()
+        ts.append(s.elapsed_time(e) / 1e3)
+    return statistics.median(ts)
+
+
 def torch_times(a, reps, drivers=(None,)):
     """({driver: kernel-side s}, end-to-end s with the first driver) of torch.linalg.svd on
     CUDA (driver None: torch's choice, gesvdjBatched for stacks of small matrices); ({}, None)
@@ -111,19 +128,7 @@ def torch_times(a, reps, drivers=(None,)):
     def svd(t, drv):
         return torch.linalg.svd(t, full_matrices=False, **({"driver": drv} if drv else {}))
 
-    out = {}
-    for drv in drivers:
-        svd(x, drv)
-        torch.cuda.synchronize()
-        ts = []
-        for _ in range(reps):
-            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record()
-            svd(x, drv)
-            e.record()
-            torch.cuda.synchronize()
-            ts.append(s.elapsed_time(e) / 1e3)
-        out[drv] = statistics.median(ts)
+    out = {drv: cuda_time(lambda: svd(x, drv), reps) for drv in drivers}
 
     def e2e():
         u, sv, vh = svd(torch.from_numpy(a).cuda(), drivers[0])
@@ -212,16 +217,7 @@ def torch_eigh_times(a, reps):
         x = torch.from_numpy(a).cuda()
     except Exception:
         return None, None
-    torch.linalg.eigh(x)
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        torch.linalg.eigh(x)
-        e.record()
-        torch.cuda.synchronize()
-        ts.append(s.elapsed_time(e) / 1e3)
+    tk = cuda_time(lambda: torch.linalg.eigh(x), reps)
 
     def e2e():
         w, v = torch.linalg.eigh(torch.from_numpy(a).cuda())
@@ -230,7 +226,7 @@ def torch_eigh_times(a, reps):
     te = median_time(e2e, reps)
     del x
     torch.cuda.empty_cache()
-    return statistics.median(ts), te
+    return tk, te
 
 
 def eigh(dev, reps, scale, dtypes):
