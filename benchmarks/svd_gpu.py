@@ -112,10 +112,9 @@ def cuda_time(fn, reps):
     return statistics.median(ts)
 
 
-def torch_times(a, reps, drivers=(None,)):
-    """({driver: kernel-side s}, end-to-end s with the first driver) of torch.linalg.svd on
-    CUDA (driver None: torch's choice, gesvdjBatched for stacks of small matrices); ({}, None)
-    without CUDA."""
+def torch_peer(a, reps, calls):
+    """({name: kernel-side s} of each ``calls[name](torch, cuda tensor)``, end-to-end s of the
+    first call with its results copied back) for torch on CUDA; ({}, None) without CUDA."""
     try:
         import torch
 
@@ -124,20 +123,21 @@ def torch_times(a, reps, drivers=(None,)):
         x = torch.from_numpy(a).cuda()
     except Exception:
         return {}, None
-
-    def svd(t, drv):
-        return torch.linalg.svd(t, full_matrices=False, **({"driver": drv} if drv else {}))
-
-    out = {drv: cuda_time(lambda: svd(x, drv), reps) for drv in drivers}
-
-    def e2e():
-        u, sv, vh = svd(torch.from_numpy(a).cuda(), drivers[0])
-        return u.cpu().numpy(), sv.cpu().numpy(), vh.cpu().numpy()
-
-    te = median_time(e2e, reps)
+    out = {name: cuda_time(lambda f=f: f(torch, x), reps) for name, f in calls.items()}
+    first = next(iter(calls.values()))
+    te = median_time(lambda: [y.cpu().numpy() for y in first(torch, torch.from_numpy(a).cuda())], reps)
     del x
     torch.cuda.empty_cache()
     return out, te
+
+
+def torch_times(a, reps, drivers=(None,)):
+    """torch.linalg.svd per driver (None: torch's choice, gesvdjBatched for stacks of small
+    matrices), as ``torch_peer``."""
+    def svd(drv):
+        return lambda torch, t: torch.linalg.svd(t, full_matrices=False, **({"driver": drv} if drv else {}))
+
+    return torch_peer(a, reps, {drv: svd(drv) for drv in drivers})
 
 
 def tall(dev, reps, scale, dtypes):
@@ -207,28 +207,6 @@ def eigh_check(a, selector):
     return worst
 
 
-def torch_eigh_times(a, reps):
-    """(kernel-side s, end-to-end s) of torch.linalg.eigh on CUDA; (None, None) without CUDA."""
-    try:
-        import torch
-
-        if not torch.cuda.is_available():
-            return None, None
-        x = torch.from_numpy(a).cuda()
-    except Exception:
-        return None, None
-    tk = cuda_time(lambda: torch.linalg.eigh(x), reps)
-
-    def e2e():
-        w, v = torch.linalg.eigh(torch.from_numpy(a).cuda())
-        return w.cpu().numpy(), v.cpu().numpy()
-
-    te = median_time(e2e, reps)
-    del x
-    torch.cuda.empty_cache()
-    return tk, te
-
-
 def eigh(dev, reps, scale, dtypes):
     rows = []
     rng = np.random.default_rng(2)
@@ -242,7 +220,8 @@ def eigh(dev, reps, scale, dtypes):
             kernel = statistics.median(ns[1:]) / 1e9
             e2e = median_time(lambda: lapack_ai.eigh(a, device=dev.selector), reps)
             cpu = median_time(lambda: lapack_ai.eigh(a, device="cpu"), max(1, reps // 3))
-            tk, te = torch_eigh_times(a, reps)
+            tk, te = torch_peer(a, reps, {"syevj": lambda torch, t: torch.linalg.eigh(t)})
+            tk = tk.get("syevj")
             rows.append((f"{count} x {n}x{n}", dt, name, worst, kernel, e2e, tk, te, cpu, None))
             print(f"eigh {count} x {n}x{n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms, end to end {e2e * 1e3:.2f} ms, "
                   f"cpu {cpu * 1e3:.2f} ms", flush=True)

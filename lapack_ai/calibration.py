@@ -111,12 +111,12 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
                 if store:
                     path = _core.set_crossover(index, "gemm_small", dt, cross)
             if svd_counts:
-                cross = _svd_stacks(linalg, index, dt, svd_counts, repeats, rng, timings, bar)
+                cross = _stacks("svd", linalg, index, dt, svd_counts, repeats, rng, timings, bar)
                 crossovers[(index, dt, "svd_small")] = cross
                 if store:
                     path = _core.set_crossover(index, "svd_small", dt, cross)
             if eigh_counts:
-                cross = _eigh_stacks(linalg, index, dt, eigh_counts, repeats, rng, timings, bar)
+                cross = _stacks("eigh", linalg, index, dt, eigh_counts, repeats, rng, timings, bar)
                 crossovers[(index, dt, "eigh_small")] = cross
                 if store:
                     path = _core.set_crossover(index, "eigh_small", dt, cross)
@@ -237,14 +237,15 @@ def _small_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
                    run=lambda ops, device: linalg.gemm(*ops, device=device))
 
 
-def _svd_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
-    """The crossover in matrices of stacks of SVD_SHAPE SVDs on device ``index``."""
+def _stacks(op, linalg, index, dt, counts, repeats, rng, timings, bar):
+    """The crossover in matrices of stacks of SVD_SHAPE ``op`` ("svd" or "eigh") on device ``index``."""
     m, n = SVD_SHAPE
+    run = getattr(linalg, op)
     return _ladder(index, dt, counts, repeats, timings, bar,
-                   facts=lambda c: (c, {"count": c, "svd": SVD_SHAPE}, f"svd {c} x {m}x{n}"),
-                   check=lambda c: explain("svd", (c, m, n), dtype=dt, device=f"opencl:{index}"),
+                   facts=lambda c: (c, {"count": c, op: SVD_SHAPE}, f"{op} {c} x {m}x{n}"),
+                   check=lambda c: explain(op, (c, m, n), dtype=dt, device=f"opencl:{index}"),
                    operands=lambda c: _random(rng, (c, m, n), dt),
-                   run=lambda a, device: linalg.svd(a, device=device))
+                   run=lambda a, device: run(a, device=device))
 
 
 def _random(rng, shape, dt):
@@ -253,16 +254,6 @@ def _random(rng, shape, dt):
     if np.dtype(dt).kind == "c":
         x = x + 1j * (rng.random(shape) - 0.5)
     return x.astype(dt)
-
-
-def _eigh_stacks(linalg, index, dt, counts, repeats, rng, timings, bar):
-    """The crossover in matrices of stacks of SVD_SHAPE symmetric eigenproblems on device ``index``."""
-    m, n = SVD_SHAPE
-    return _ladder(index, dt, counts, repeats, timings, bar,
-                   facts=lambda c: (c, {"count": c, "eigh": SVD_SHAPE}, f"eigh {c} x {m}x{n}"),
-                   check=lambda c: explain("eigh", (c, m, n), dtype=dt, device=f"opencl:{index}"),
-                   operands=lambda c: _random(rng, (c, m, n), dt),
-                   run=lambda a, device: linalg.eigh(a, device=device))
 
 
 def _svd_tall(linalg, index, dt, rows, repeats, rng, timings, bar):
