@@ -259,7 +259,6 @@ def _random(rng, shape, dt):
 def _svd_tall(linalg, index, dt, rows, repeats, rng, timings, bar):
     """The crossover size (cube root of m n^2) of tall-skinny SVDs on device ``index``."""
     n = TALL_COLS
-    ty = np.dtype(dt).type
 
     def facts(m):
         size = round((m * n * n) ** (1 / 3))
@@ -267,5 +266,5 @@ def _svd_tall(linalg, index, dt, rows, repeats, rng, timings, bar):
 
     return _ladder(index, dt, rows, repeats, timings, bar, facts=facts,
                    check=lambda m: explain("svd", (m, n), dtype=dt, device=f"opencl:{index}", full_matrices=False),
-                   operands=lambda m: rng.random((m, n), dtype=ty) - 0.5,
+                   operands=lambda m: _random(rng, (m, n), dt),
                    run=lambda a, device: linalg.svd(a, full_matrices=False, device=device))

@@ -249,8 +249,8 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
     ``eigh``).
 
     ``device``: as for ``gemm`` ("auto", "cpu", "opencl", "opencl:<index or name>"; None takes
-    the process default). Stacks of matrices up to 32x32 (any of the four dtypes) and
-    tall-skinny float32/float64 matrices can run on an OpenCL device (one-sided Jacobi, and
+    the process default). Stacks of matrices up to 32x32 and tall-skinny matrices (any of the
+    four dtypes) can run on an OpenCL device (one-sided Jacobi, and
     CholeskyQR; ``driver`` then plays no part, ``full_matrices`` and ``compute_uv`` are
     honoured): "auto" sends them there from what ``calibrate()`` measured a win at. If the
     device fails during the call the CPU computes the result and a DeviceFallbackWarning says
@@ -258,7 +258,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
 
     Raises ConvergenceError if the driver does not converge (the error names the routine that
     actually ran), NonFiniteError for NaN/Inf input; DeviceError when a forced device cannot
-    run the call (larger matrices, complex tall-skinny ones).
+    run the call (larger matrices that are not tall-skinny).
     """
     if device is not None or _steers():
         device = _device_request(device)  # the caller's, else a config_context override

@@ -160,8 +160,8 @@ def test_auto_keeps_small_stacks_on_the_cpu_until_calibrated():
     assert big.strategy == "cpu" and "max(m, n) <= 32" in big.reason
     with pytest.raises(DeviceError, match=r"max\(m, n\) <= 32 and tall-skinny ones .* so far, not 8 x 33x12 float64"):
         lapack_ai.svd(np.ones((8, 33, 12)), device=SEL)
-    with pytest.raises(DeviceError, match="real-only .* except for stacks of SVDs and eigh up to 32x32"):
-        lapack_ai.svd(np.ones((200, 10), complex), full_matrices=False, device=SEL)  # tall-skinny: real only
+    with pytest.raises(DeviceError, match="real-only .* except for stacks of SVDs and eigh up to 32x32 and tall-skinny"):
+        lapack_ai.svd(np.ones((8, 40, 40), complex), device=SEL)  # neither small nor tall-skinny
     # hermitian=True runs eigh, on the device too (tests/test_eigh_small.py)
     x = np.random.default_rng(12).standard_normal((3, 5, 5))
     h = x + x.swapaxes(-1, -2)

@@ -1,7 +1,7 @@
 """Tall-skinny SVDs (one side at most 512 and at most a quarter of the other) on the OpenCL
 CholeskyQR kernels (kernels/svd_tall.cl, rust/core/src/opencl/svd_tall.rs) on whatever OpenCL
 device this machine has (PoCL in CI): LAPACK's accuracy ratios (xDRVBD) on LAPACK's matrix
-types, tall and wide, both dtypes; what CholeskyQR cannot orthogonalize (zero, rank-deficient)
+types, tall and wide, all four dtypes; what CholeskyQR cannot orthogonalize (zero, rank-deficient)
 declined to the CPU and said so; NaN/Inf as on the CPU; scaling out to underflow and overflow;
 layouts and stacks; full_matrices=True refused on the device; dispatch by a calibrated size;
 fallbacks on every injected fault; the kernel-timing binding; calibration."""
@@ -47,7 +47,8 @@ def declined(m, n, dtype):
 # Tall, wide, the smallest tall shape past the small kernel, float32; each a build per dtype
 # and tile (about a second on PoCL).
 SHAPES = [(300, 12, np.float64), (2000, 40, np.float64), (40, 700, np.float64), (33, 8, np.float64), (520, 100, np.float64),
-          (500, 20, np.float32), (24, 400, np.float32)]
+          (500, 20, np.float32), (24, 400, np.float32), (300, 12, np.complex128), (36, 500, np.complex128),
+          (400, 70, np.complex64), (20, 300, np.complex64)]
 # The zero matrix has no orthonormal Q = A R^{-1}: declined to the CPU.
 DECLINED = {"zero"}
 # cond 1/eps, beyond what even shifted CholeskyQR3 promises (about 1/(11 (m n + n^2) eps)), and
@@ -64,7 +65,7 @@ def test_lapack_ratios_on_lapack_matrix_types(m, n, dtype):
         keep = a.copy()
         u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
         k = min(m, n)
-        assert u.shape == (m, k) and s.shape == (k,) and vt.shape == (k, n) and u.dtype == s.dtype == vt.dtype == dtype
+        assert u.shape == (m, k) and s.shape == (k,) and vt.shape == (k, n) and u.dtype == vt.dtype == dtype and s.dtype == np.finfo(dtype).dtype
         d = lapack_ai.last_decision()
         if name in DECLINED:
             declined(m, n, dtype)
@@ -145,10 +146,13 @@ def test_underflow_and_overflow_scales_run_on_the_device():
 
 # ---- layouts, stacks, jobs ----
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
 @pytest.mark.parametrize("layout", ["F", "strided", "negative", "broadcast", "fortran"])
-def test_layouts_and_stacks(layout):
+def test_layouts_and_stacks(layout, dtype):
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((2, 3, 160, 12))
+    x = rng.standard_normal((2, 3, 160, 12)).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        x += 1j * rng.standard_normal(x.shape)
     a = np.asfortranarray(x) if layout == "fortran" else as_layout(x, layout)
     u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
     ran_on_device(160, 12)
@@ -157,7 +161,7 @@ def test_layouts_and_stacks(layout):
         assert max(ratios(a[i], u[i], s[i], vt[i])) <= THRESHOLD
     check_values(s, np.ascontiguousarray(a))
     if layout == "broadcast":  # one matrix moves once
-        assert lapack_ai.last_decision().bytes_to_device == 160 * 12 * 8
+        assert lapack_ai.last_decision().bytes_to_device == 160 * 12 * np.dtype(dtype).itemsize
 
 
 def test_a_declined_matrix_sends_the_whole_stack_to_the_cpu():
@@ -184,10 +188,13 @@ def test_full_matrices_stay_on_the_cpu_and_say_why():
 
 # ---- NaN and Inf: the CPU's errors ----
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
 @pytest.mark.parametrize("check_finite", [True, False])
-def test_non_finite_input_is_refused_as_on_the_cpu(check_finite):
-    a = np.random.default_rng(8).standard_normal((3, 120, 6))
+def test_non_finite_input_is_refused_as_on_the_cpu(check_finite, dtype):
+    a = np.random.default_rng(8).standard_normal((3, 120, 6)).astype(dtype)
     a[2, 100, 1], a[1, 3, 5] = np.inf, np.nan
+    if np.dtype(dtype).kind == "c":  # in the imaginary parts
+        a[2, 100, 1], a[1, 3, 5] = complex(1, np.inf), complex(0, np.nan)
     for x in (a, a[2:]):  # NaN first, then only the Inf
         errs = []
         for dev in ("cpu", SEL):
@@ -269,8 +276,10 @@ def test_kernel_times():
     assert name == kernel(400, 20) and len(wall) == 1
     with pytest.raises(RuntimeError, match="m >= 4 n"):
         _core.svd_tall_kernel_times(DEV.index, 100, 40, "float64", 1)
+    name, wall, _, _ = _core.svd_tall_kernel_times(DEV.index, 400, 20, "complex128", 1)
+    assert name == kernel(400, 20) and len(wall) == 1
     with pytest.raises(ValueError, match="dtype"):
-        _core.svd_tall_kernel_times(DEV.index, 400, 4, "complex128", 1)
+        _core.svd_tall_kernel_times(DEV.index, 400, 4, "int64", 1)
 
 
 # ---- LAPACK-style: dgesvdocl / sgesvdocl ----

@@ -231,9 +231,11 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
     }
 }
 
-/// Whether `p`'s kernel takes complex matrices (the small-SVD kernel, also eigh's).
+/// Whether `p`'s kernel takes complex matrices (the small-SVD kernel, also eigh's, and the
+/// tall-skinny SVD's).
 fn complex_kernel(p: &Problem) -> bool {
     matches!(small_stack(p), Some((SMALL_SVD_OP | SMALL_EIGH_OP, _, _)))
+        || (p.op == "svd" && opencl::svd_tall::covers(p.m, p.n))
 }
 
 /// Whether `p` needs double precision on the device (cl_khr_fp64).
@@ -429,7 +431,7 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     if p.dtype.starts_with("complex") && !complex_kernel(p) {
         // No complex kernel for it: say so instead of calibrating a crossover that cannot exist.
         let why = format!("the OpenCL kernels are real-only (float32/float64) except for stacks of SVDs and eigh up to \
-                           32x32; {} runs on the CPU", p.describe());
+                           32x32 and tall-skinny SVDs; {} runs on the CPU", p.describe());
         return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
     }
     if !has_kernel {

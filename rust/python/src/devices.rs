@@ -280,14 +280,17 @@ pub fn eigh_small_kernel_times(py: Python<'_>, index: usize, count: usize, n: us
 pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, dtype: &str, reps: usize,
                              vectors: bool) -> PyResult<(String, Vec<u64>, Vec<u64>, Vec<u64>)> {
     use opencl::svd_tall::bench_tall;
-    if dtype != "float64" && dtype != "float32" {
-        return Err(PyValueError::new_err(format!("dtype must be 'float64' or 'float32', got {dtype:?}")));
+    use lapack_ai_core::scalar::{C32, C64};
+    if !matches!(dtype, "float64" | "float32" | "complex128" | "complex64") {
+        return Err(PyValueError::new_err(format!("dtype must be float64, float32, complex128 or complex64, got {dtype:?}")));
     }
     py.detach(|| {
         let gpu = opencl::gpu(index)?;
         match dtype {
             "float64" => bench_tall::<f64>(&gpu, m, n, reps, vectors),
-            _ => bench_tall::<f32>(&gpu, m, n, reps, vectors),
+            "float32" => bench_tall::<f32>(&gpu, m, n, reps, vectors),
+            "complex128" => bench_tall::<C64>(&gpu, m, n, reps, vectors),
+            _ => bench_tall::<C32>(&gpu, m, n, reps, vectors),
         }
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }

@@ -11,6 +11,9 @@
 //! 3. R = R_last ... R_1 = U_R S V^T by LAPACK's gesdd on the host (n x n), and
 //!    U = Q_k (R_last^{-1} U_R) in the last pass.
 //!
+//! Complex matrices take the same passes with G = X^H X (Hermitian); the host's factors are
+//! LAPACK's complex ones.
+//!
 //! Every pass streams the m x n matrix once or twice: the device's memory speed, with the host
 //! round trips of n x n matrices between passes. A Gram matrix that overflows or underflows
 //! sends the matrix through again with a power-of-two scale (exact); NaN and Inf become the
@@ -93,6 +96,12 @@ pub fn chunks(info: &DeviceInfo, m: usize, n: usize) -> (usize, usize) {
     let target = (per_unit * info.compute_units.max(1) as usize).div_ceil(active).max(1);
     let rows = m.div_ceil(target).max(256).next_multiple_of(16);
     (m.div_ceil(rows), rows)
+}
+
+/// The kernels' build options for T.
+fn options<T: Scalar>(ts: usize, pb: usize) -> String {
+    let double = matches!(T::DTYPE, "float64" | "complex128");
+    format!("-DREAL_DOUBLE={} -DCOMPLEX={} -DTS={ts} -DPB={pb}", double as u8, T::COMPLEX as u8)
 }
 
 /// The routine named in errors and metrics: x + "gesvd_cholqr".
@@ -191,7 +200,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
         // SAFETY: the types match the kernel's parameter list in order.
         let e = check(unsafe {
             ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(col as cl_int))
-                .set_arg(&(off as cl_long)).set_arg(&(self.rows as cl_long)).set_arg(&scale).set_arg(buf).set_arg(&self.part)
+                .set_arg(&(off as cl_long)).set_arg(&(self.rows as cl_long)).set_arg(&scale.re()).set_arg(buf).set_arg(&self.part)
                 .set_global_work_sizes(&[tiles * self.wi, tiles * self.wi, self.chunks]).set_local_work_sizes(&[self.wi, self.wi, 1])
                 .enqueue_nd_range(&self.gpu.queue)
         }, "launching the gram kernel")?;
@@ -235,7 +244,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
         // SAFETY: as in `gram`.
         let e = check(unsafe {
             ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(xcol as cl_int))
-                .set_arg(&(off as cl_long)).set_arg(&(col as cl_int)).set_arg(&scale).set_arg(buf).set_arg(&self.w).set_arg(&self.q[to])
+                .set_arg(&(off as cl_long)).set_arg(&(col as cl_int)).set_arg(&scale.re()).set_arg(buf).set_arg(&self.w).set_arg(&self.q[to])
                 .set_global_work_sizes(&[m.div_ceil(64) * self.wi, n.div_ceil(self.ts) * self.hi]).set_local_work_sizes(&[self.wi, self.hi])
                 .enqueue_nd_range(&self.gpu.queue)
         }, "launching the product kernel")?;
@@ -364,8 +373,8 @@ fn unscaled<T: Scalar>(mut s: Vec<T::Real>, scale: T) -> Vec<T::Real> {
 /// The SVD of the row-major n x n R by LAPACK's gesdd: (S, V^T row-major, U_R row-major).
 #[allow(clippy::type_complexity)]
 fn small_svd<T: Scalar>(mut r: Vec<T>, n: usize, work: &mut Work<T>) -> crate::error::Result<(Vec<T::Real>, Vec<T>, Vec<T>)> {
-    // R row-major, read column-major, is R^T = V S U_R^T: gesdd's U is V and its V^T is U_R^T
-    // (column-major), which read row-major are V^T and U_R.
+    // R row-major, read column-major, is R^T = conj(V) S U_R^T: gesdd's U is conj(V) and its
+    // V^H is U_R^T (column-major), which read row-major are V^H and U_R.
     let mut s = vec![T::Real::zero(); n];
     let mut left = vec![T::zero(); n * n];
     let mut right = vec![T::zero(); n * n];
@@ -390,7 +399,12 @@ fn gram_usable<T: Scalar>(g: &[T], n: usize) -> bool {
         big = big.max(d);
     }
     let (tiny, eps) = (T::Real::min_positive_value().to_f64().unwrap(), T::Real::epsilon().to_f64().unwrap());
-    g.iter().all(|v| v.re().to_f64().is_some_and(f64::is_finite)) && big >= tiny / (eps * eps)
+    g.iter().all(|&v| finite(v)) && big >= tiny / (eps * eps)
+}
+
+/// Both parts finite.
+fn finite<T: Scalar>(v: T) -> bool {
+    v.re().to_f64().is_some_and(f64::is_finite) && v.im().to_f64().is_some_and(f64::is_finite)
 }
 
 /// max |G - I| (entrywise), in float64.
@@ -398,8 +412,10 @@ fn off_identity<T: Scalar>(g: &[T], n: usize) -> f64 {
     let mut worst = 0.0f64;
     for i in 0..n {
         for j in 0..n {
-            let v = g[i * n + j].re().to_f64().unwrap_or(f64::INFINITY) - if i == j { 1.0 } else { 0.0 };
-            worst = worst.max(v.abs());
+            let v = g[i * n + j];
+            let re = v.re().to_f64().unwrap_or(f64::INFINITY) - if i == j { 1.0 } else { 0.0 };
+            let im = v.im().to_f64().unwrap_or(f64::INFINITY);
+            worst = worst.max(re.hypot(im));
         }
     }
     // Frobenius bounds the 2-norm; the entrywise maximum times n bounds Frobenius.
@@ -413,11 +429,11 @@ fn shift<T: Scalar>(g: &[T], m: usize, n: usize) -> T {
     T::from(11.0 * ((m * n + n * (n + 1)) as f64) * eps * trace).unwrap_or(T::zero())
 }
 
-/// The upper Cholesky factor R (row-major, G = R^T R) of the row-major symmetric G and G's
+/// The upper Cholesky factor R (row-major, G = R^H R) of the row-major Hermitian G and G's
 /// reciprocal condition number (LAPACK's pocon, 1-norm), or None when it breaks down.
 fn cholesky<T: Scalar>(g: &[T], n: usize, work: &mut Work<T>) -> Option<(Vec<T>, f64)> {
-    // potrf's 'L' factor of G (column-major) read row-major is L^T = R; the entries below R's
-    // diagonal still hold G's.
+    // G row-major read column-major is G^T = conj(G) = L L^H (potrf's 'L'); L read row-major is
+    // L^T = R: R^H R = conj(L L^H) = G. The entries below R's diagonal still hold G's.
     let mut a = g.to_vec();
     let anorm = lansy(b'1', b'L', &FMat::new(&mut a, n, n), work).ok()?;
     potrf(b'L', &mut FMat::new(&mut a, n, n)).ok()?;
@@ -427,7 +443,7 @@ fn cholesky<T: Scalar>(g: &[T], n: usize, work: &mut Work<T>) -> Option<(Vec<T>,
             a[i * n + j] = T::zero(); // row-major (i, j), i > j: below R's diagonal
         }
     }
-    a.iter().all(|v| v.re().to_f64().is_some_and(f64::is_finite)).then_some((a, rcond))
+    a.iter().all(|&v| finite(v)).then_some((a, rcond))
 }
 
 /// R^{-1} of a row-major upper triangular R, row-major.
@@ -460,11 +476,18 @@ fn solve_upper<T: Scalar>(r: &[T], b: &[T], n: usize) -> Option<Vec<T>> {
 
 /// A B for row-major upper triangular A and B (accumulated in float64).
 fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
+    let parts = |v: T| (v.re().to_f64().unwrap_or(f64::NAN), v.im().to_f64().unwrap_or(f64::NAN));
     let mut c = vec![T::zero(); n * n];
     for i in 0..n {
         for j in i..n {
-            let s: f64 = (i..=j).map(|k| a[i * n + k].re().to_f64().unwrap() * b[k * n + j].re().to_f64().unwrap()).sum();
-            c[i * n + j] = T::from(s).unwrap();
+            let (mut re, mut im) = (0.0f64, 0.0f64);
+            for k in i..=j {
+                let ((ar, ai), (br, bi)) = (parts(a[i * n + k]), parts(b[k * n + j]));
+                re += ar * br - ai * bi;
+                im += ar * bi + ai * br;
+            }
+            // a real T has no imaginary parts (im = 0)
+            c[i * n + j] = T::from_parts(re, im).unwrap_or_else(|| T::from_parts(re, 0.0).unwrap_or_else(T::zero));
         }
     }
     c
@@ -477,7 +500,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
                       -> Result<(Tall<T>, Run), ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (count, m, n) = (mats.count, mats.rows, mats.cols);
-    if !matches!(T::DTYPE, "float32" | "float64") || count == 0 || !covers(m, n) || ju == Vectors::Full || jvt == Vectors::Full {
+    if count == 0 || !covers(m, n) || ju == Vectors::Full || jvt == Vectors::Full {
         return Err(classify(0, format!("svd_tall: {count} x {m}x{n} {} is not for the tall-skinny kernels", T::DTYPE)));
     }
     let staged = stage(a)?;
@@ -496,7 +519,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     }
     let (ts, pb) = tile(xn);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
-                                   &format!("-DREAL_DOUBLE={} -DTS={ts} -DPB={pb}", (T::DTYPE == "float64") as u8))?;
+                                   &options::<T>(ts, pb))?;
     let mut run = Run { kernel: name(m, n), ..Run::default() };
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
     let mut passes = Passes::<T>::new(gpu, &program.0, xm, xn)?;
@@ -517,7 +540,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
         let data = &staged.data[off..off + xm * xn];
         let scan = || {
             let code = if data.iter().any(|v| v.has_inf()) { 2 } else if data.iter().any(|v| v.has_nan()) { 1 } else { 0 };
-            (code, data.iter().map(|v| v.re().to_f64().unwrap_or(0.0).abs()).fold(0.0, f64::max))
+            (code, data.iter().map(|v| v.modulus().to_f64().unwrap_or(0.0)).fold(0.0, f64::max))
         };
         let t = Instant::now();
         let factored = passes.factor(Src::Input(&da, off, x_col), &scan, want_xu, trans, &mut work)?;
@@ -598,11 +621,16 @@ fn transposed<T: Scalar>(x: &[T], count: usize, k: usize) -> Vec<T> {
 fn random_rows<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
     let mut v = host_vec::<T>(len)?;
     let mut seed = 0x9E3779B97F4A7C15u64;
-    v.iter_mut().for_each(|o| {
+    let mut next = || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        *o = T::from((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5).unwrap_or_else(T::zero);
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    v.iter_mut().for_each(|o| {
+        let re = next();
+        let im = if T::COMPLEX { next() } else { 0.0 };
+        *o = T::from_parts(re, im).unwrap_or_else(T::zero);
     });
     Ok(v)
 }
@@ -615,12 +643,12 @@ fn random_rows<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
 #[allow(clippy::type_complexity)]
 pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool)
                              -> Result<(String, Vec<u64>, Vec<u64>, Vec<u64>), ClFail> {
-    if m < n || !covers(m, n) || !matches!(T::DTYPE, "float32" | "float64") {
-        return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need float, m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
+    if m < n || !covers(m, n) {
+        return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
     }
     let (ts, pb) = tile(n);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
-                                   &format!("-DREAL_DOUBLE={} -DTS={ts} -DPB={pb}", (T::DTYPE == "float64") as u8))?;
+                                   &options::<T>(ts, pb))?;
     let ha = random_rows::<T>(m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let mut passes = Passes::<T>::new(gpu, &program.0, m, n)?;
