@@ -94,6 +94,29 @@ def test_ill_conditioned_takes_more_passes_and_stays_accurate():
         check_values(s, a)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_single_precision_accumulates_in_double(dtype, monkeypatch):
+    """float32 and complex64 at 8e5 entries (where the shifted pass's shift exceeds ||X||^2 in
+    single precision): with the Gram matrices and products accumulated in double (a device
+    with fp64, PoCL's too) cond up to 1e7 runs on the device to LAPACK's ratios; accumulated
+    in single (LAPACK_AI_SVD_TALL_WIDE=0, as on a device without fp64) cond 1e4 is already
+    declined to the CPU, right either way."""
+    rng = np.random.default_rng(7)
+    cx = np.dtype(dtype).kind == "c"
+    mats = [with_values(rng, 20000, 40, np.geomspace(1.0, 1.0 / c, 40), cx).astype(dtype) for c in (1e4, 1e7)]
+    for a in mats:
+        u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+        if DEV.fp64:
+            ran_on_device(20000, 40)
+        assert max(ratios(a, u, s, vt)) <= THRESHOLD
+        check_values(s, a)
+    monkeypatch.setenv("LAPACK_AI_SVD_TALL_WIDE", "0")
+    a = mats[0]
+    u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
+    assert "did not settle" in declined(20000, 40, dtype).reason
+    assert max(ratios(a, u, s, vt)) <= THRESHOLD
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_exactly_rank_deficient_columns(dtype):
     """Repeated and proportional columns: Q1's Gram is singular, and a Cholesky factor that

@@ -31,6 +31,9 @@ pub trait Scalar:
     /// The complex type of the same precision (`Self` for complex types): eigenvalues of
     /// general matrices.
     type Complex: Scalar<Real = Self::Real>;
+    /// The double-precision type of the same kind (`Self` for float64 and complex128): where
+    /// single-precision data is accumulated in double.
+    type Wide: Scalar;
     /// LAPACK's type letter: "s", "d", "c" or "z". The routine name is `PREFIX + "getrf"`.
     const PREFIX: &'static str;
     /// Name NumPy uses for the dtype.
@@ -75,10 +78,11 @@ pub enum Family<'a, T: Scalar> {
 }
 
 macro_rules! real {
-    ($t:ty, $c:ty, $p:literal, $d:literal, $f:ident) => {
+    ($t:ty, $c:ty, $w:ty, $p:literal, $d:literal, $f:ident) => {
         impl Scalar for $t {
             type Real = $t;
             type Complex = $c;
+            type Wide = $w;
             const PREFIX: &'static str = $p;
             const DTYPE: &'static str = $d;
             const COMPLEX: bool = false;
@@ -137,11 +141,12 @@ macro_rules! real {
 }
 
 macro_rules! complex {
-    ($t:ty, $r:ty, $p:literal, $d:literal, $f:ident) => {
+    ($t:ty, $r:ty, $w:ty, $p:literal, $d:literal, $f:ident) => {
         impl sealed::Sealed for $t {}
         impl Scalar for $t {
             type Real = $r;
             type Complex = $t;
+            type Wide = $w;
             const PREFIX: &'static str = $p;
             const DTYPE: &'static str = $d;
             const COMPLEX: bool = true;
@@ -214,7 +219,7 @@ macro_rules! complex {
     };
 }
 
-real!(f32, C32, "s", "float32", s);
-real!(f64, C64, "d", "float64", d);
-complex!(C32, f32, "c", "complex64", c);
-complex!(C64, f64, "z", "complex128", z);
+real!(f32, C32, f64, "s", "float32", s);
+real!(f64, C64, f64, "d", "float64", d);
+complex!(C32, f32, C64, "c", "complex64", c);
+complex!(C64, f64, C64, "z", "complex128", z);

@@ -98,10 +98,11 @@ pub fn chunks(info: &DeviceInfo, m: usize, n: usize) -> (usize, usize) {
     (m.div_ceil(rows), rows)
 }
 
-/// The kernels' build options for T.
-fn options<T: Scalar>(ts: usize, pb: usize) -> String {
-    let double = matches!(T::DTYPE, "float64" | "complex128");
-    format!("-DREAL_DOUBLE={} -DCOMPLEX={} -DTS={ts} -DPB={pb}", double as u8, T::COMPLEX as u8)
+/// The kernels' build options for data T accumulated in A.
+fn options<T: Scalar, A: Scalar>(ts: usize, pb: usize) -> String {
+    let double = |d: &str| matches!(d, "float64" | "complex128");
+    let acc = !double(T::DTYPE) && double(A::DTYPE);
+    format!("-DREAL_DOUBLE={} -DCOMPLEX={} -DACC_DOUBLE={} -DTS={ts} -DPB={pb}", double(T::DTYPE) as u8, T::COMPLEX as u8, acc as u8)
 }
 
 /// The routine named in errors and metrics: x + "gesvd_cholqr".
@@ -114,8 +115,10 @@ fn name(m: usize, n: usize) -> String {
     format!("svd-cholqr-{m}x{n}")
 }
 
-/// The device side of one call: the program, its buffers, and the time spent in kernels.
-struct Passes<'g, T: Scalar> {
+/// The device side of one call: the program, its buffers, and the time spent in kernels. X
+/// and the Q's are T; the Gram matrices, the factors and every sum are A (T, or T::Wide where
+/// single-precision data is accumulated in double: `wide`).
+struct Passes<'g, T: Scalar, A: Scalar> {
     gpu: &'g Gpu,
     program: &'g Program,
     /// The kernels' problem: m x n, m >= n.
@@ -128,11 +131,11 @@ struct Passes<'g, T: Scalar> {
     wi: usize,
     hi: usize,
     q: [Buffer<T>; 2],
-    part: Buffer<T>,
-    g: Buffer<T>,
-    w: Buffer<T>,
+    part: Buffer<A>,
+    g: Buffer<A>,
+    w: Buffer<A>,
     /// Host staging of W (written without blocking: the next blocking read drains the queue).
-    hw: Vec<T>,
+    hw: Vec<A>,
     /// Launches not yet added into `kernel_ns`.
     events: Vec<(opencl3::event::Event, &'static str)>,
     kernel_ns: u64,
@@ -162,7 +165,7 @@ enum Outcome<T: Scalar> {
     Declined(String),
 }
 
-impl<'g, T: Scalar> Passes<'g, T> {
+impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
     fn new(gpu: &'g Gpu, program: &'g Program, m: usize, n: usize) -> Result<Self, ClFail> {
         let (chunks, rows) = chunks(&gpu.info, m, n);
         let (ts, pb) = tile(n);
@@ -175,10 +178,10 @@ impl<'g, T: Scalar> Passes<'g, T> {
         Ok(Passes {
             gpu, program, m, n, chunks, rows, ts, wi: ts / pb, hi: 64 / pb,
             q: [alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?, alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?],
-            part: alloc::<T>(gpu, chunks * n * n, CL_MEM_READ_WRITE)?,
-            g: alloc::<T>(gpu, n * n, CL_MEM_READ_WRITE)?,
-            w: alloc::<T>(gpu, n * n, CL_MEM_READ_ONLY)?,
-            hw: host_vec::<T>(n * n)?,
+            part: alloc::<A>(gpu, chunks * n * n, CL_MEM_READ_WRITE)?,
+            g: alloc::<A>(gpu, n * n, CL_MEM_READ_WRITE)?,
+            w: alloc::<A>(gpu, n * n, CL_MEM_READ_ONLY)?,
+            hw: host_vec::<A>(n * n)?,
             events: Vec::new(),
             kernel_ns: 0,
             host_ns: 0,
@@ -193,7 +196,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
     }
 
     /// G = (scale X)^T (scale X), read back (n x n, symmetric).
-    fn gram(&mut self, x: Src<'_, T>, scale: T) -> Result<Vec<T>, ClFail> {
+    fn gram(&mut self, x: Src<'_, T>, scale: A) -> Result<Vec<A>, ClFail> {
         let (m, n, tiles) = (self.m, self.n, self.n.div_ceil(self.ts));
         let (buf, off, col) = self.source(x);
         let k = check(Kernel::create(self.program, "gram"), "creating the gram kernel")?;
@@ -213,7 +216,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
                 .set_global_work_sizes(&[side, side]).enqueue_nd_range(&self.gpu.queue)
         }, "launching the gram_sum kernel")?;
         self.events.push((e, "gram_sum"));
-        let mut g = host_vec::<T>(n * n)?;
+        let mut g = host_vec::<A>(n * n)?;
         // SAFETY: a blocking read into a host buffer of the buffer's length.
         unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
         self.settle()?;
@@ -231,7 +234,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
     }
 
     /// q[to] = (scale X) W (W n x n row-major, uploaded here); `col`: q[to] column-major.
-    fn product(&mut self, x: Src<'_, T>, scale: T, w: &[T], to: usize, col: bool) -> Result<(), ClFail> {
+    fn product(&mut self, x: Src<'_, T>, scale: A, w: &[A], to: usize, col: bool) -> Result<(), ClFail> {
         let (m, n) = (self.m, self.n);
         // Any earlier write of `hw` is done: a blocking read (or `settle`) came in between.
         self.settle()?;
@@ -255,10 +258,10 @@ impl<'g, T: Scalar> Passes<'g, T> {
     /// One matrix X (m x n as the kernels see it). `scan`: on the host, the matrix's
     /// non-finite code (0, 1 NaN, 2 Inf) and its largest magnitude, asked only when the Gram
     /// matrix is not finite or underflows. `u_col`: U column-major.
-    fn factor(&mut self, x: Src<'_, T>, scan: &dyn Fn() -> (i32, f64), want_u: bool, u_col: bool, work: &mut Work<T>)
+    fn factor(&mut self, x: Src<'_, T>, scan: &dyn Fn() -> (i32, f64), want_u: bool, u_col: bool, work: &mut Work<A>)
               -> Result<Outcome<T>, ClFail> {
         let (m, n) = (self.m, self.n);
-        let mut scale = T::one();
+        let mut scale = A::one();
         let mut g = self.gram(x, scale)?;
         if !gram_usable(&g, n) {
             let (code, big) = scan();
@@ -270,9 +273,9 @@ impl<'g, T: Scalar> Passes<'g, T> {
             }
             // A power of two near 1/max|x|: exact, and the squares stay in range. Itself in
             // range: subnormal input (max|x| < 2^-1022) is scaled by 2^(max exponent - 8).
-            let top = T::Real::max_value().to_f64().unwrap_or(f64::MAX).log2().floor() as i32 - 8;
+            let top = A::Real::max_value().to_f64().unwrap_or(f64::MAX).log2().floor() as i32 - 8;
             let e = (big.log2().floor() as i32 + 1).clamp(-top, top);
-            scale = T::from(2f64.powi(-e)).unwrap_or(T::one());
+            scale = A::from(2f64.powi(-e)).unwrap_or(A::one());
             g = self.gram(x, scale)?;
             if !gram_usable(&g, n) {
                 return Ok(Outcome::Declined("its Gram matrix is out of range even scaled".into()));
@@ -280,14 +283,15 @@ impl<'g, T: Scalar> Passes<'g, T> {
         }
         // OpenBLAS's threads cost more than they save on the host's small matrices.
         let _single = (n <= SINGLE_THREAD_N).then(crate::threads::single_blas);
-        let mut factors: Vec<Vec<T>> = Vec::new();
+        let mut factors: Vec<Vec<A>> = Vec::new();
         let mut cur = x;
         let mut next = 0;
         // Q = X R^{-1} is formed with R's inverse: only from an R whose condition is at most
-        // eps^(-3/8) (G's at most eps^(-3/4); 7e5 in float64, 400 in float32). A worse one, or
-        // a Cholesky that breaks down, is replaced by the factor of G + s I (Fukaya et al.'s
-        // shift), and the passes go on from the better conditioned Q.
-        let min_rcond = T::Real::epsilon().to_f64().unwrap_or(0.0).powf(0.75);
+        // eps^(-3/8) (G's at most eps^(-3/4); 7e5 in float64, 400 in float32), eps that of the
+        // Gram matrix and the sums (A). A worse one, or a Cholesky that breaks down, is
+        // replaced by the factor of G + s I (Fukaya et al.'s shift), and the passes go on from
+        // the better conditioned Q.
+        let min_rcond = A::Real::epsilon().to_f64().unwrap_or(0.0).powf(0.75);
         for pass in 0..MAX_PASSES {
             let t = Instant::now();
             let off = off_identity(&g, n);
@@ -295,7 +299,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
             let r = match cholesky(&g, n, work) {
                 Some((r, rcond)) if settled || rcond >= min_rcond => r,
                 _ => {
-                    let shift = shift::<T>(&g, m, n);
+                    let shift = shift::<A>(&g, m, n);
                     let mut gs = g.clone();
                     (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
                     match cholesky(&gs, n, work) {
@@ -320,10 +324,10 @@ impl<'g, T: Scalar> Passes<'g, T> {
             };
             factors.push(r);
             self.host_ns += t.elapsed().as_nanos() as u64;
-            self.product(cur, if pass == 0 { scale } else { T::one() }, &w, next, false)?;
+            self.product(cur, if pass == 0 { scale } else { A::one() }, &w, next, false)?;
             cur = Src::Q(next);
             next = 1 - next;
-            g = self.gram(cur, T::one())?;
+            g = self.gram(cur, A::one())?;
         }
         Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
     }
@@ -333,7 +337,7 @@ impl<'g, T: Scalar> Passes<'g, T> {
     /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
     /// into q[to]. A host routine that fails (gesdd not converging) declines the matrix.
     #[allow(clippy::too_many_arguments)]
-    fn finish(&mut self, cur: Src<'_, T>, factors: &[Vec<T>], scale: T, to: usize, want_u: bool, u_col: bool, work: &mut Work<T>)
+    fn finish(&mut self, cur: Src<'_, T>, factors: &[Vec<A>], scale: A, to: usize, want_u: bool, u_col: bool, work: &mut Work<A>)
               -> Result<Outcome<T>, ClFail> {
         let n = self.n;
         let t = Instant::now();
@@ -356,10 +360,28 @@ impl<'g, T: Scalar> Passes<'g, T> {
         };
         self.host_ns += t.elapsed().as_nanos() as u64;
         if let Some(w) = w {
-            self.product(cur, T::one(), &w, to, u_col)?;
+            self.product(cur, A::one(), &w, to, u_col)?;
         }
-        Ok(Outcome::Done(Factored { s: unscaled(s, scale), vt, u: want_u.then_some(to) }))
+        let s = unscaled(s, scale).into_iter().map(|v| <T::Real as num_traits::NumCast>::from(v).unwrap_or_else(T::Real::nan));
+        let vt = vt.into_iter().map(narrow::<A, T>).collect();
+        Ok(Outcome::Done(Factored { s: s.collect(), vt, u: want_u.then_some(to) }))
     }
+}
+
+/// A's value in T (the same, or rounded from double).
+fn narrow<A: Scalar, T: Scalar>(v: A) -> T {
+    let (re, im) = (v.re().to_f64().unwrap_or(f64::NAN), v.im().to_f64().unwrap_or(f64::NAN));
+    T::from_parts(re, im).unwrap_or_else(|| T::from_parts(re, 0.0).unwrap_or_else(T::zero))
+}
+
+/// Whether T's passes accumulate in double on this device: single-precision data where the
+/// device has fp64, unless LAPACK_AI_SVD_TALL_WIDE=0. The Gram matrix of float32 data is then
+/// exact to double precision, and Q = X R^{-1} is formed in double and rounded once: Q is
+/// orthogonal to float32 precision after a pass for cond(X) up to about 1e6 (single
+/// accumulation: about 3e3, past which even the shifted passes fail at a million entries).
+fn wide<T: Scalar>(gpu: &Gpu) -> bool {
+    let single = matches!(T::DTYPE, "float32" | "complex64");
+    single && gpu.info.fp64 && std::env::var("LAPACK_AI_SVD_TALL_WIDE").map_or(true, |v| v.trim() != "0")
 }
 
 /// Singular values of the scaled X, for X (a power of two: exact unless they underflow).
@@ -498,6 +520,15 @@ fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
 /// falls back to the CPU). Ok((Tall, run)) otherwise.
 pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, check_finite: bool, start: Instant)
                       -> Result<(Tall<T>, Run), ClFail> {
+    match wide::<T>(gpu) {
+        true => svd_with::<T, T::Wide>(gpu, a, ju, jvt, check_finite, start),
+        false => svd_with::<T, T>(gpu, a, ju, jvt, check_finite, start),
+    }
+}
+
+/// `svd` with the Gram matrices, factors and sums in A.
+fn svd_with<T: Scalar, A: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, check_finite: bool, start: Instant)
+                                  -> Result<(Tall<T>, Run), ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (count, m, n) = (mats.count, mats.rows, mats.cols);
     if count == 0 || !covers(m, n) || ju == Vectors::Full || jvt == Vectors::Full {
@@ -512,17 +543,18 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let (want_xu, want_xv) = if trans { (jvt != Vectors::None, ju != Vectors::None) } else { (ju != Vectors::None, jvt != Vectors::None) };
     let elem = std::mem::size_of::<T>() as u64;
     let (chunks, _) = chunks(&gpu.info, xm, xn);
-    let bytes = (staged.data.len() as u64 + 2 * (xm * xn) as u64 + (chunks * xn * xn) as u64 + 2 * (xn * xn) as u64) * elem;
+    let wide_elem = std::mem::size_of::<A>() as u64;
+    let bytes = (staged.data.len() as u64 + 2 * (xm * xn) as u64) * elem + (chunks * xn * xn + 2 * xn * xn) as u64 * wide_elem;
     if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
         return Err(classify(-4, format!("{} MiB of input and work space do not fit the device's {} MiB", bytes >> 20,
                                         gpu.info.global_mem >> 20)));
     }
     let (ts, pb) = tile(xn);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
-                                   &options::<T>(ts, pb))?;
+                                   &options::<T, A>(ts, pb))?;
     let mut run = Run { kernel: name(m, n), ..Run::default() };
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
-    let mut passes = Passes::<T>::new(gpu, &program.0, xm, xn)?;
+    let mut passes = Passes::<T, A>::new(gpu, &program.0, xm, xn)?;
     let q = &gpu.queue;
     let _finish = Finish(q);
     let t_ready = start.elapsed();
@@ -534,7 +566,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let mut hu = host_vec::<T>(if want_xu { count * xm * xn } else { 0 })?;
     let (mut t_factor, mut t_down) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let (mut hvt, mut hs) = (Vec::new(), Vec::with_capacity(count * k));
-    let mut work = Work::<T>::default();
+    let mut work = Work::<A>::default();
     for i in 0..count {
         let off = i * staged.stride;
         let data = &staged.data[off..off + xm * xn];
@@ -643,20 +675,29 @@ fn random_rows<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
 #[allow(clippy::type_complexity)]
 pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool)
                              -> Result<(String, Vec<u64>, Vec<u64>, Vec<u64>), ClFail> {
+    match wide::<T>(gpu) {
+        true => bench_with::<T, T::Wide>(gpu, m, n, reps, vectors),
+        false => bench_with::<T, T>(gpu, m, n, reps, vectors),
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn bench_with<T: Scalar, A: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool)
+                                    -> Result<(String, Vec<u64>, Vec<u64>, Vec<u64>), ClFail> {
     if m < n || !covers(m, n) {
         return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
     }
     let (ts, pb) = tile(n);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
-                                   &options::<T>(ts, pb))?;
+                                   &options::<T, A>(ts, pb))?;
     let ha = random_rows::<T>(m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
-    let mut passes = Passes::<T>::new(gpu, &program.0, m, n)?;
+    let mut passes = Passes::<T, A>::new(gpu, &program.0, m, n)?;
     let q = &gpu.queue;
     let _finish = Finish(q);
     // SAFETY: a blocking write from a host slice of the buffer's length.
     unsafe { check(q.enqueue_write_buffer(&mut da, CL_BLOCKING, 0, &ha, &[]), "upload")? };
-    let mut work = Work::<T>::default();
+    let mut work = Work::<A>::default();
     let scan = || (0, 1.0);
     let (mut times, mut kernel, mut host) = (Vec::with_capacity(reps), Vec::with_capacity(reps), Vec::with_capacity(reps));
     for _ in 0..reps {
