@@ -203,6 +203,8 @@ def test_full_matrices_stay_on_the_cpu_and_say_why():
     a = np.random.default_rng(7).standard_normal((200, 10))
     with pytest.raises(DeviceError, match=r"square U and V\^T \(full_matrices=True\) for matrices up to 32x32 only, not 200x10"):
         lapack_ai.svd(a, device=SEL)
+    with pytest.raises(DeviceError, match=r"full_matrices=True\) for matrices up to 32x32 only, not 200x10 complex128"):
+        lapack_ai.svd(a.astype(complex), device=SEL)  # the same reason, not "real-only"
     d = lapack_ai.explain("svd", (200, 10))  # numpy's default: full_matrices=True
     assert d.strategy == "cpu"
     thin = lapack_ai.explain("svd", (200, 10), device=SEL, full_matrices=False)

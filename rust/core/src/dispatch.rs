@@ -235,7 +235,7 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
 /// tall-skinny SVD's).
 fn complex_kernel(p: &Problem) -> bool {
     matches!(small_stack(p), Some((SMALL_SVD_OP | SMALL_EIGH_OP, _, _)))
-        || (p.op == "svd" && opencl::svd_tall::covers(p.m, p.n))
+        || (is_svd(p) && opencl::svd_tall::covers(p.m, p.n))
 }
 
 /// Whether `p` needs double precision on the device (cl_khr_fp64).

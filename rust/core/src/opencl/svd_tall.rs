@@ -274,7 +274,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             // A power of two near 1/max|x|: exact, and the squares stay in range. Itself in
             // range: subnormal input (max|x| < 2^-1022) is scaled by 2^(max exponent - 8).
             let top = A::Real::max_value().to_f64().unwrap_or(f64::MAX).log2().floor() as i32 - 8;
-            let e = (big.log2().floor() as i32 + 1).clamp(-top, top);
+            // clamped as a float: no integer overflow for any magnitude
+            let e = (big.log2().floor() + 1.0).clamp(-top as f64, top as f64) as i32;
             scale = A::from(2f64.powi(-e)).unwrap_or(A::one());
             g = self.gram(x, scale)?;
             if !gram_usable(&g, n) {
@@ -376,9 +377,10 @@ fn narrow<A: Scalar, T: Scalar>(v: A) -> T {
 
 /// Whether T's passes accumulate in double on this device: single-precision data where the
 /// device has fp64, unless LAPACK_AI_SVD_TALL_WIDE=0. The Gram matrix of float32 data is then
-/// exact to double precision, and Q = X R^{-1} is formed in double and rounded once: Q is
-/// orthogonal to float32 precision after a pass for cond(X) up to about 1e6 (single
-/// accumulation: about 3e3, past which even the shifted passes fail at a million entries).
+/// exact to double precision, and Q = X R^{-1} is formed in double and rounded once: one pass
+/// leaves |Q^H Q - I| about eps_d cond(X)^2 and the next factor makes Q orthogonal to float32
+/// precision, for cond up to about 1e7 (tests/test_svd_tall.py); with single accumulation
+/// the limit is about 3e3, past which even the shifted passes fail at a million entries.
 fn wide<T: Scalar>(gpu: &Gpu) -> bool {
     let single = matches!(T::DTYPE, "float32" | "complex64");
     single && gpu.info.fp64 && std::env::var("LAPACK_AI_SVD_TALL_WIDE").map_or(true, |v| v.trim() != "0")
@@ -572,7 +574,9 @@ fn svd_with<T: Scalar, A: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt:
         let data = &staged.data[off..off + xm * xn];
         let scan = || {
             let code = if data.iter().any(|v| v.has_inf()) { 2 } else if data.iter().any(|v| v.has_nan()) { 1 } else { 0 };
-            (code, data.iter().map(|v| v.modulus().to_f64().unwrap_or(0.0)).fold(0.0, f64::max))
+            // max(|re|, |im|): finite for finite parts, unlike a modulus in T
+            let mag = |v: &T| v.re().to_f64().unwrap_or(0.0).abs().max(v.im().to_f64().unwrap_or(0.0).abs());
+            (code, data.iter().map(mag).fold(0.0, f64::max))
         };
         let t = Instant::now();
         let factored = passes.factor(Src::Input(&da, off, x_col), &scan, want_xu, trans, &mut work)?;
