@@ -263,10 +263,10 @@ def test_calibrated_size_crossover_drives_auto():
 
 
 def test_calibrate_measures_tall_svds():
-    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64",), small_counts=(), eigh_counts=(), svd_counts=(),
-                            svd_tall_rows=(256, 1024), repeats=1, progress=False)
-    assert set(r["crossovers"]) == {(DEV.index, "float64", "svd_tall")}
-    assert [t["svd_tall"] for t in r["timings"]] == [(256, 64), (1024, 64)]
+    r = lapack_ai.calibrate(devices=[DEV.index], sizes=(), dtypes=("float64", "complex64"), small_counts=(), eigh_counts=(),
+                            svd_counts=(), svd_tall_rows=(256, 1024), repeats=1, progress=False)
+    assert set(r["crossovers"]) == {(DEV.index, "float64", "svd_tall"), (DEV.index, "complex64", "svd_tall")}
+    assert [t["svd_tall"] for t in r["timings"]] == [(256, 64), (1024, 64)] * 2
     assert all(t["cpu_s"] > 0 and t["device_s"] > 0 for t in r["timings"])
     cross = r["crossovers"][(DEV.index, "float64", "svd_tall")]
     assert cross in (None, 102, 161)
