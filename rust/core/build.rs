@@ -53,7 +53,7 @@ fn main() {
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         let rank = d["rank"].as_u64().unwrap_or_else(|| panic!("{file}: no rank")) as usize;
         let key = file.trim_end_matches(".json");
-        write!(out, "    Scheme {{ key: {key:?}, name: {:?}, rank: {rank}, offered: {},\n",
+        writeln!(out, "    Scheme {{ key: {key:?}, name: {:?}, rank: {rank}, offered: {},",
                d["name"].as_str().unwrap_or(key), !key.contains("negative_control")).unwrap();
         for m in ["U", "V", "W"] {
             let cols = columns(&d, m, rank, &file);

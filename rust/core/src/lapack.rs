@@ -804,7 +804,7 @@ pub fn gesvd_min<T: Scalar>(m: usize, n: usize) -> (Option<u64>, Option<u64>) {
     if T::COMPLEX {
         return ((2 * mn).checked_add(mx).map(|v| v.max(1)), Some((5 * mn).max(1)));
     }
-    (Some((3 * mn).checked_add(mx).unwrap_or(u64::MAX).max(5 * mn).max(1)), Some(1))
+    (Some((3 * mn).saturating_add(mx).max(5 * mn).max(1)), Some(1))
 }
 
 /// SVD by QR iteration. `jobu`/`jobvt`: b'A', b'S' or b'N'.

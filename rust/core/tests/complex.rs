@@ -970,7 +970,7 @@ fn lu_case<T: Scalar>() {
             assert_eq!(info, 0, "{what}");
             assert_eq!(piv.len(), m.min(n), "{what}");
             assert!(piv.iter().enumerate().all(|(i, &p)| p as usize >= i && (p as usize) < m), "{what}: {piv:?}");
-            let piv64: Vec<i64> = piv.iter().map(|&p| p as i64).collect();
+            let piv64: Vec<i64> = piv.to_vec();
             check(&format!("{what}: P L U = A"), dist(&lu_rebuild(&lu, &piv64), &a), tol::<T>(m.max(n)) * fro(&a));
             if m != n {
                 continue;

@@ -82,7 +82,8 @@ fn lapack_matrix_types() {
         for double in [true, false] {
             let eps = if double { f64::EPSILON } else { f32::EPSILON as f64 };
             let (tiny, huge) = if double { (f64::MIN_POSITIVE, f64::MAX) } else { (f32::MIN_POSITIVE as f64, f32::MAX as f64) };
-            let types: Vec<(&str, Box<dyn Fn(&mut Rng) -> Array2<f64>>)> = vec![
+            type Make<'a> = Box<dyn Fn(&mut Rng) -> Array2<f64> + 'a>;
+            let types: Vec<(&str, Make)> = vec![
                 ("zero", Box::new(|_: &mut Rng| Array2::zeros((m, n)))),
                 ("identity", Box::new(|_: &mut Rng| Array2::eye(m.max(n)).slice(s![..m, ..n]).to_owned())),
                 ("cond 1/eps", Box::new(|r: &mut Rng| r.with_values(m, n, &graded(eps)))),

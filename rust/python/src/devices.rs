@@ -277,6 +277,7 @@ pub fn eigh_small_kernel_times(py: Python<'_>, index: usize, count: usize, n: us
 /// and S, V^T on the host, host round trips between the passes included.
 #[pyfunction]
 #[pyo3(signature = (index, m, n, dtype, reps, vectors=true))]
+#[allow(clippy::type_complexity)] // (kernel, wall, kernels, host) for Python
 pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, dtype: &str, reps: usize,
                              vectors: bool) -> PyResult<(String, Vec<u64>, Vec<u64>, Vec<u64>)> {
     use opencl::svd_tall::bench_tall;

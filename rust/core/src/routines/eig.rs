@@ -22,6 +22,7 @@ fn load_finite<T: Scalar>(a: &Mats<T>, i: usize, buf: &mut [T], n: usize) -> Res
 
 /// Eigenvalues (complex, in LAPACK's order) and, with `vectors`, the right eigenvectors as
 /// columns normalised to unit 2-norm, of every matrix of `a`.
+#[allow(clippy::type_complexity)] // (values, vectors), as LAPACK returns them
 pub fn eig<T: Scalar>(a: ArrayViewD<T>, vectors: bool) -> Result<(ArrayD<T::Complex>, Option<ArrayD<T::Complex>>)> {
     let a = Mats::new(a)?;
     square("eig", a.rows, a.cols)?;

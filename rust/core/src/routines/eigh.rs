@@ -64,6 +64,7 @@ pub fn eigh_dispatched<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, 
     }
 }
 
+#[allow(clippy::type_complexity)] // (values, vectors), as LAPACK returns them
 pub fn eigh<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool)
                        -> Result<(ArrayD<T::Real>, Option<ArrayD<T>>)> {
     let a = Mats::new(a)?;
@@ -100,6 +101,7 @@ pub fn eigh<T: Scalar>(a: ArrayViewD<T>, lower: bool, vectors: bool, check_finit
 /// The generalized problem A x = lambda B x for symmetric (Hermitian) A and positive definite
 /// B, reading the triangle `lower` names of both: eigenvalues ascending and, with `vectors`,
 /// eigenvectors normalised so that X^H B X = I. B not positive definite is `info > n`.
+#[allow(clippy::type_complexity)] // (values, vectors), as LAPACK returns them
 pub fn eigh_general<T: Scalar>(a: ArrayViewD<T>, b: ArrayViewD<T>, lower: bool, vectors: bool, check_finite: bool)
                                -> Result<(ArrayD<T::Real>, Option<ArrayD<T>>)> {
     let (a, b) = (Mats::new(a)?, Mats::new(b)?);

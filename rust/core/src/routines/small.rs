@@ -129,6 +129,7 @@ pub fn potf2<T: Scalar>(uplo: u8, a: &mut [T], n: usize) -> i64 {
 }
 
 /// Solve A X = B with the factor of [`potf2`] (xPOTRS): L y = b, then L^H x = y; B is n x nrhs.
+#[allow(clippy::needless_range_loop)] // the substitutions index x and the factor alike, as LAPACK's do
 pub fn potrs<T: Scalar>(uplo: u8, c: &[T], n: usize, b: &mut [T], nrhs: usize) {
     for x in b[..n * nrhs].chunks_exact_mut(n.max(1)) {
         for i in 0..n {
