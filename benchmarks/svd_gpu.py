@@ -30,7 +30,7 @@ Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A sh
 printed last; medians of --reps runs after one warm-up.
 
     python benchmarks/svd_gpu.py [batched] [tall] [eigh] [--device 0] [--reps 10] [--scale 1.0]
-                                 [--dtypes float64 float32 complex128 complex64]
+                                 [--dtypes float64 float32 complex128 complex64] [--phases]
 
 --scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
 CPU OpenCL device, where 10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
@@ -245,7 +245,14 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--scale", type=float, default=None, help="multiplies every count (default 1 on a GPU, 0.1 else)")
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    ap.add_argument("--phases", action="store_true", help="log each call's kernels, copies and host share (debug lines)")
     args = ap.parse_args()
+    if args.phases:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(message)s")
+        logging.getLogger("lapack_ai").setLevel(logging.DEBUG)
+        lapack_ai.reset_log_cache()
     known = {"batched", "tall", "eigh"}
     sections = args.sections or sorted(known)
     if set(sections) - known:

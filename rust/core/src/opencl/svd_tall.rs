@@ -371,7 +371,17 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
 
 /// A's value in T (the same, or rounded from double).
 fn narrow<A: Scalar, T: Scalar>(v: A) -> T {
-    let (re, im) = (v.re().to_f64().unwrap_or(f64::NAN), v.im().to_f64().unwrap_or(f64::NAN));
+    let (re, im) = parts(v);
+    from_f64(re, im)
+}
+
+/// The real and imaginary parts in float64.
+fn parts<T: Scalar>(v: T) -> (f64, f64) {
+    (v.re().to_f64().unwrap_or(f64::NAN), v.im().to_f64().unwrap_or(f64::NAN))
+}
+
+/// T from float64 parts (a real T takes re: its im is zero here).
+fn from_f64<T: Scalar>(re: f64, im: f64) -> T {
     T::from_parts(re, im).unwrap_or_else(|| T::from_parts(re, 0.0).unwrap_or_else(T::zero))
 }
 
@@ -423,12 +433,7 @@ fn gram_usable<T: Scalar>(g: &[T], n: usize) -> bool {
         big = big.max(d);
     }
     let (tiny, eps) = (T::Real::min_positive_value().to_f64().unwrap(), T::Real::epsilon().to_f64().unwrap());
-    g.iter().all(|&v| finite(v)) && big >= tiny / (eps * eps)
-}
-
-/// Both parts finite.
-fn finite<T: Scalar>(v: T) -> bool {
-    v.re().to_f64().is_some_and(f64::is_finite) && v.im().to_f64().is_some_and(f64::is_finite)
+    g.iter().all(|v| !v.has_nan() && !v.has_inf()) && big >= tiny / (eps * eps)
 }
 
 /// max |G - I| (entrywise), in float64.
@@ -467,7 +472,7 @@ fn cholesky<T: Scalar>(g: &[T], n: usize, work: &mut Work<T>) -> Option<(Vec<T>,
             a[i * n + j] = T::zero(); // row-major (i, j), i > j: below R's diagonal
         }
     }
-    a.iter().all(|&v| finite(v)).then_some((a, rcond))
+    a.iter().all(|v| !v.has_nan() && !v.has_inf()).then_some((a, rcond))
 }
 
 /// R^{-1} of a row-major upper triangular R, row-major.
@@ -500,7 +505,6 @@ fn solve_upper<T: Scalar>(r: &[T], b: &[T], n: usize) -> Option<Vec<T>> {
 
 /// A B for row-major upper triangular A and B (accumulated in float64).
 fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
-    let parts = |v: T| (v.re().to_f64().unwrap_or(f64::NAN), v.im().to_f64().unwrap_or(f64::NAN));
     let mut c = vec![T::zero(); n * n];
     for i in 0..n {
         for j in i..n {
@@ -510,8 +514,7 @@ fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
                 re += ar * br - ai * bi;
                 im += ar * bi + ai * br;
             }
-            // a real T has no imaginary parts (im = 0)
-            c[i * n + j] = T::from_parts(re, im).unwrap_or_else(|| T::from_parts(re, 0.0).unwrap_or_else(T::zero));
+            c[i * n + j] = from_f64(re, im);
         }
     }
     c
@@ -666,7 +669,7 @@ fn random_rows<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
     v.iter_mut().for_each(|o| {
         let re = next();
         let im = if T::COMPLEX { next() } else { 0.0 };
-        *o = T::from_parts(re, im).unwrap_or_else(T::zero);
+        *o = from_f64(re, im);
     });
     Ok(v)
 }
