@@ -26,20 +26,24 @@ Section ``eigh``: stacks of symmetric eigenproblems on the same kernel in its EI
   - kernel-side (``_core.eigh_small_kernel_times``) against ``torch.linalg.eigh`` on CUDA
     tensors (cuSOLVER's syevjBatched for stacks up to 32x32), and end to end from NumPy
     against torch and lapack_ai's CPU path (LAPACK syevd over threads).
+Section ``lanes``: the small-stack kernel's work-items per pair of columns
+(LAPACK_AI_SVD_SMALL_TPP), kernel-side, for the SVD and eigh at 4x4, 16x16 and 32x32 (the
+counts of ``batched``), each value against the default in the same run.
 Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A short table is
 printed last; medians of --reps runs after one warm-up.
 
-    python benchmarks/svd_gpu.py [batched] [tall] [eigh] [--device 0] [--reps 10] [--scale 1.0]
+    python benchmarks/svd_gpu.py [batched] [tall] [eigh] [lanes] [--device 0] [--reps 10] [--scale 1.0]
                                  [--dtypes float64 float32 complex128 complex64] [--phases]
 
 --scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
 CPU OpenCL device, where 10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
-LAPACK_AI_SVD_SMALL_MPG (rust/core/src/opencl/svd_small.rs: `plan`).
+LAPACK_AI_SVD_SMALL_MPG and LAPACK_AI_SVD_SMALL_TPP (rust/core/src/opencl/svd_small.rs: `plan`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -234,6 +238,41 @@ def eigh(dev, reps, scale, dtypes):
     return rows
 
 
+LANES = (1, 2, 4, 8)
+
+
+def lanes(dev, reps, scale, dtypes):
+    """Kernel medians (ms) per work-items-per-pair value, 0 standing for the default."""
+    rows = []
+    for count0, n in [(100_000, 4), (10_000, 16), (10_000, 32)]:
+        count = max(1, int(count0 * scale))
+        for what, fn in (("svd", lambda c, dt: _core.svd_small_kernel_times(dev.index, c, n, n, dt, reps + 1)),
+                         ("eigh", lambda c, dt: _core.eigh_small_kernel_times(dev.index, c, n, dt, reps + 1))):
+            for dt in dtypes:
+                got = {}
+                for tpp in (0, *LANES):
+                    if tpp:
+                        os.environ["LAPACK_AI_SVD_SMALL_TPP"] = str(tpp)
+                    try:
+                        got[tpp] = statistics.median(fn(count, dt)[1][1:]) / 1e9
+                    finally:
+                        os.environ.pop("LAPACK_AI_SVD_SMALL_TPP", None)
+                rows.append((f"{what} {count} x {n}x{n}", dt, got))
+                print(f"lanes {what} {count} x {n}x{n} {dt}: " + ", ".join(f"{k or 'default'}: {v * 1e3:.3f} ms" for k, v in got.items()),
+                      flush=True)
+    return rows
+
+
+def lanes_table(rows):
+    print()
+    print("small-stack kernel, medians in ms by work-items per pair (LAPACK_AI_SVD_SMALL_TPP; 'default': plan's choice)")
+    head = f"{'case':24} {'dtype':10} {'default':>8} " + " ".join(f"{f'tpp={t}':>8}" for t in LANES)
+    print(head)
+    print("-" * len(head))
+    for case, dt, got in rows:
+        print(f"{case:24} {dt:10} {ms(got[0]):>8} " + " ".join(f"{ms(got[t]):>8}" for t in LANES))
+
+
 def ms(x):
     return "-" if x is None else f"{x * 1e3:.3f}"
 
@@ -253,8 +292,8 @@ def main() -> None:
         logging.basicConfig(level=logging.DEBUG, format="%(message)s")
         logging.getLogger("lapack_ai").setLevel(logging.DEBUG)
         lapack_ai.reset_log_cache()
-    known = {"batched", "tall", "eigh"}
-    sections = args.sections or sorted(known)
+    known = {"batched", "tall", "eigh", "lanes"}
+    sections = args.sections or sorted(known - {"lanes"})
     if set(sections) - known:
         ap.error(f"unknown section(s) {sorted(set(sections) - known)}; known: {', '.join(sorted(known))}")
     devs = [d for d in lapack_ai.devices() if not d.unusable]
@@ -267,12 +306,15 @@ def main() -> None:
     rows = batched(dev, args.reps, scale, args.dtypes) if "batched" in sections else []
     trows = tall(dev, args.reps, scale, args.dtypes) if "tall" in sections else []
     erows = eigh(dev, args.reps, scale, args.dtypes) if "eigh" in sections else []
+    lrows = lanes(dev, args.reps, scale, args.dtypes) if "lanes" in sections else []
     if rows:
         batched_table(rows)
     if erows:
         batched_table(erows, "batched eigh (eigenvalues and eigenvectors)", "xDRVST")
     if trows:
         tall_table(trows)
+    if lrows:
+        lanes_table(lrows)
 
 
 def tall_table(rows):

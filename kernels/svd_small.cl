@@ -5,9 +5,12 @@
 // orthogonal to working precision even for columns whose sigma is ulp-sized.
 //
 // A work-group holds MPG matrices in local memory, each column-major with odd stride LDA, and
-// one work-item per pair of columns: in each of the NP - 1 rounds of a sweep the NP / 2 pairs
+// TPP work-items per pair of columns: in each of the NP - 1 rounds of a sweep the NP / 2 pairs
 // of a round-robin ordering are disjoint, so the items of a matrix rotate them side by side,
-// with a barrier between rounds. A matrix that goes a whole sweep without a rotation is done;
+// with a barrier between rounds. A pair's TPP items (its lanes) take every TPP-th row: each
+// sums its rows' share of the pair's dot products, and every lane adds the lanes' shares in
+// the same order, so all of them compute the same rotation (TPP > 1 costs a second barrier per
+// round and buys more items per matrix, and fewer registers per item). A matrix that goes a whole sweep without a rotation is done;
 // the group sweeps while any of its matrices is not, at most SWEEPS times.
 //
 // Compile-time: M, N (the kernel's problem), the precision (common.h), and
@@ -21,7 +24,7 @@
 //   COMPLEX     complex elements (real2: re, im): the rotations carry the phase of w_i^H w_j,
 //               V^H is written conjugated, and EIG reads a Hermitian matrix (its diagonal's
 //               imaginary parts ignored, as LAPACK's xHEEV does);
-//   MPG, SWEEPS;
+//   MPG, SWEEPS, TPP (work-items per pair, default 1);
 //   EIG         symmetric eigenproblems instead (M = N, KU = 0): the triangle LOWER names is
 //               mirrored onto the other, B = A + c I with c Gershgorin's bound on -lambda_min
 //               (so B is positive semidefinite and its SVD is its eigendecomposition, V = U),
@@ -91,8 +94,12 @@ inline elem cdot(const elem a, const elem b, const elem acc) { return fma(a, b, 
 #error "EIG needs M == N and KU == 0"
 #endif
 #define NP (N + (N & 1))         // columns with a phantom zero column when N is odd
-#define P (NP / 2)               // pairs: work-items per matrix
-#define WG (MPG * P)
+#define P (NP / 2)               // pairs per matrix
+#ifndef TPP
+#define TPP 1
+#endif
+#define WG (MPG * P * TPP)
+#define RPL ((M + TPP - 1) / TPP)  // rows per lane
 #define ODD(x) ((x) % 2 ? (x) : (x) + 1)
 #define LDA ODD(M)
 #define UC (KU > N ? KU : N)     // columns kept per matrix: W, then U with its completion
@@ -110,7 +117,8 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
                __global elem* restrict u, __global elem* restrict v, __global int* restrict info)
 {
     const int t = get_local_id(0);
-    const int mat = t / P, p = t % P;
+    const int lane = t % TPP, tp = t / TPP;  // tp: the pair's index in the group
+    const int mat = tp / P, p = tp % P;
     const long first = (long)get_group_id(0) * MPG;
     const int here = (int)min((long)MPG, count - first);
 
@@ -120,7 +128,10 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #endif
     __local real sig[MPG * N];
     __local int perm[MPG * UC];   // position (descending sigma) -> column
-    __local int rotf[WG];         // rotated during the sweep, per work-item
+    __local int rotf[MPG * P];    // rotated during the sweep, per pair
+#if TPP > 1
+    __local real red[WG * 4];     // each lane's share of a pair's sums (al, be, ga)
+#endif
     __local int mrot[MPG];        // ... per matrix
     __local int code[MPG];        // info per matrix
     __local int ex[MPG];          // the scaling exponent per matrix
@@ -147,7 +158,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #if EIG
     int pre = 0;  // NaN (1) or Inf (2) anywhere in the input, found before the mirroring
 #if FULL_CHECK
-    if (p == 0 && mat < here)
+    if (p == 0 && lane == 0 && mat < here)
         for (int e = 0; e < N * LDA; e++)
             if (e % LDA < M)
                 pre = NAN_IN(W[e]) ? max(pre, 1) : INF_IN(W[e]) ? 2 : pre;
@@ -156,18 +167,19 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     // The other triangle is never read: each item fills its home columns from the triangle
     // named (whose entries no item writes).
     for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
-        for (int i = 0; i < N; i++)
+        for (int i = lane; i < N; i += TPP)
             if (LOWER ? i < j : i > j)
                 W[j * LDA + i] = CONJ(W[i * LDA + j]);
 #if COMPLEX
-        W[j * LDA + j].y = 0;
+        if (lane == 0)
+            W[j * LDA + j].y = 0;
 #endif
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     // Non-finite input is reported, never decomposed; the largest entry sets a power-of-two
     // scale (exact) that keeps every squared norm away from overflow and underflow.
-    if (p == 0 && mat < here) {
+    if (p == 0 && lane == 0 && mat < here) {
         real big = 0;
         int c = 0;
         for (int j = 0; j < N; j++)
@@ -191,10 +203,10 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     const int e2 = mat < here ? ex[mat] : 0;
     for (int j = 2 * p; j < min(2 * p + 2, N); j++) {  // the item's home columns
         if (active && e2 != 0)
-            for (int i = 0; i < M; i++)
+            for (int i = lane; i < M; i += TPP)
                 W[j * LDA + i] = LDEXP(W[j * LDA + i], -e2);
 #if WANT_V
-        for (int i = 0; i < N; i++)
+        for (int i = lane; i < N; i += TPP)
             V[mat * N * LDV + j * LDV + i] = i == j ? ONE : ZERO;
 #endif
     }
@@ -202,7 +214,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #if EIG
     // c = max(0, max_j sum_{i != j} |w_ij| - w_jj) on the scaled matrix (at most N), onto the
     // diagonal: B = W + c I is positive semidefinite.
-    if (p == 0) {
+    if (p == 0 && lane == 0) {
         real c = 0;
         if (active)
             for (int j = 0; j < N; j++) {
@@ -225,19 +237,43 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
             // Round-robin ("circle") ordering: column NP-1 stays, the others turn.
             const int ci = p == 0 ? rd : (rd + p) % (NP - 1);
             const int cj = p == 0 ? NP - 1 : (rd - p + NP - 1) % (NP - 1);
-            if (active && cj < N) {
-                __local elem* wi = W + ci * LDA;
-                __local elem* wj = W + cj * LDA;
-                elem x[M], y[M];
-                real al = 0, be = 0;
-                elem ga = ZERO;
-                for (int k = 0; k < M; k++) {
-                    x[k] = wi[k];
-                    y[k] = wj[k];
-                    al += ABS2(x[k]);
-                    be += ABS2(y[k]);
-                    ga = cdot(x[k], y[k], ga);  // w_i^H w_j
+            const bool live = active && cj < N;
+            __local elem* wi = W + ci * LDA;
+            __local elem* wj = W + cj * LDA;
+            elem x[RPL], y[RPL];  // the lane's rows of w_i and w_j
+            real al = 0, be = 0;
+            elem ga = ZERO;
+            if (live)
+                for (int r = 0; r < RPL; r++) {
+                    const int k = lane + r * TPP;
+                    x[r] = k < M ? wi[k] : ZERO;
+                    y[r] = k < M ? wj[k] : ZERO;
+                    al += ABS2(x[r]);
+                    be += ABS2(y[r]);
+                    ga = cdot(x[r], y[r], ga);  // w_i^H w_j
                 }
+#if TPP > 1
+            red[4 * t] = al;
+            red[4 * t + 1] = be;
+            red[4 * t + 2] = RE(ga);
+#if COMPLEX
+            red[4 * t + 3] = ga.y;
+#endif
+            barrier(CLK_LOCAL_MEM_FENCE);
+            al = be = 0;
+            ga = ZERO;
+            for (int l = 0; l < TPP; l++) {  // the same order in every lane
+                __local const real* q = red + 4 * (tp * TPP + l);
+                al += q[0];
+                be += q[1];
+#if COMPLEX
+                ga += (elem)(q[2], q[3]);
+#else
+                ga += q[2];
+#endif
+            }
+#endif
+            if (live) {
                 const real g = MOD(ga);
                 if (al >= SMALL2 && be >= SMALL2 && g > TOL * sqrt(al) * sqrt(be)) {
                     // Rutishauser's rotation of w_i and e^-i phi w_j (ga = g e^i phi, so their product
@@ -254,14 +290,17 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
                     const elem e = ga / g;
                     const elem sc = sn * CONJ(e), se = sn * e;
                     // [w_i w_j] J with the unitary J = [c, se; -sc, c]; V accumulates the same J.
-                    for (int k = 0; k < M; k++) {
-                        wi[k] = c * x[k] - cmul(sc, y[k]);
-                        wj[k] = cmul(se, x[k]) + c * y[k];
+                    for (int r = 0; r < RPL; r++) {
+                        const int k = lane + r * TPP;
+                        if (k < M) {
+                            wi[k] = c * x[r] - cmul(sc, y[r]);
+                            wj[k] = cmul(se, x[r]) + c * y[r];
+                        }
                     }
 #if WANT_V
                     __local elem* vi = V + mat * N * LDV + ci * LDV;
                     __local elem* vj = V + mat * N * LDV + cj * LDV;
-                    for (int k = 0; k < N; k++) {
+                    for (int k = lane; k < N; k += TPP) {
                         const elem xv = vi[k], yv = vj[k];
                         vi[k] = c * xv - cmul(sc, yv);
                         vj[k] = cmul(se, xv) + c * yv;
@@ -272,9 +311,10 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
             }
             barrier(CLK_LOCAL_MEM_FENCE);
         }
-        rotf[t] = mine;
+        if (lane == 0)
+            rotf[tp] = mine;  // the same in every lane
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (p == 0) {
+        if (p == 0 && lane == 0) {
             int any = 0;
             for (int q = 0; q < P; q++)
                 any |= rotf[mat * P + q];
@@ -293,20 +333,27 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     }
 
     // sigma_j = ||w_j|| and u_j = w_j / sigma_j for the home columns; tiny columns count as 0.
+    // Every lane sums the whole column (the same sigma in each) before any lane scales it.
+    real home[2] = {0, 0};
     for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
         real ss = 0;
         for (int i = 0; i < M; i++)
             ss += ABS2(W[j * LDA + i]);
-        const real sj = ss >= SMALL2 ? sqrt(ss) : 0;
-        sig[mat * N + j] = sj;
-#if KU
-        for (int i = 0; i < M; i++)
-            W[j * LDA + i] = sj > 0 ? W[j * LDA + i] / sj : ZERO;
-#endif
+        home[j - 2 * p] = ss >= SMALL2 ? sqrt(ss) : 0;
+        if (lane == 0)
+            sig[mat * N + j] = home[j - 2 * p];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    // Descending order, ties by column: each home column's position.
+#if KU
     for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
+        const real sj = home[j - 2 * p];
+        for (int i = lane; i < M; i += TPP)
+            W[j * LDA + i] = sj > 0 ? W[j * LDA + i] / sj : ZERO;
+    }
+#endif
+    barrier(CLK_LOCAL_MEM_FENCE);
+    // Descending order, ties by column: each home column's position.
+    for (int j = 2 * p; j < (lane == 0 ? min(2 * p + 2, N) : 0); j++) {
         const real sj = sig[mat * N + j];
         int pos = 0;
         for (int l = 0; l < N; l++) {
@@ -316,7 +363,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
         perm[mat * UC + pos] = j;
     }
 #if KU
-    for (int q = N + p; q < UC; q += P)
+    for (int q = N + p; lane == 0 && q < UC; q += P)
         perm[mat * UC + q] = q;
 #endif
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -325,7 +372,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     // Columns of U for zero sigmas, and past N for full_matrices: unit vectors e_k made
     // orthogonal to the columns before them (classical Gram-Schmidt, twice), each time the e_k
     // with the largest residual (1 - sum of squares of row k so far: at least 1/M on average).
-    if (p == 0 && mat < here && code[mat] == 0) {
+    if (p == 0 && lane == 0 && mat < here && code[mat] == 0) {
         __local const int* pm = perm + mat * UC;
         int r = 0;
         while (r < N && sig[mat * N + pm[r]] > 0)
@@ -369,7 +416,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #endif
 
     // Results, each a dense run of the group's matrices written as consecutive elements.
-    if (p == 0 && mat < here)
+    if (p == 0 && lane == 0 && mat < here)
         info[first + mat] = code[mat] ? code[mat] : (mrot[mat] ? 3 : 0);
     for (int e = t; e < here * N; e += WG) {
         const int k = e / N, q = e % N;

@@ -121,6 +121,21 @@ def test_lapack_ratios_on_lapack_matrix_types(n, dtype):
     np.testing.assert_array_equal(a, keep)  # input untouched
 
 
+
+@pytest.mark.parametrize("tpp", [1, 3, 8])
+def test_lanes_per_pair(monkeypatch, tpp):
+    """Each pair's rows shared by 1, 3 (not dividing 32) or 8 work-items
+    (LAPACK_AI_SVD_SMALL_TPP): the same accuracy as the default's 4, in complex128."""
+    n, dtype = 32, np.complex128
+    types = matrix_types(np.random.default_rng(tpp), n, dtype)
+    a = np.stack([x.astype(dtype) for x in types.values()])
+    monkeypatch.setenv("LAPACK_AI_SVD_SMALL_TPP", str(tpp))
+    w, v = lapack_ai.eigh(a, device=SEL)
+    ran_on_device(n)
+    for name, i in zip(types, range(len(types))):
+        assert max(ratios(a[i], w[i], v[i])) <= THRESHOLD, f"{name} tpp={tpp}"
+    check_values(w, a)
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False), min_size=25, max_size=25),
        st.integers(min_value=-1000, max_value=1000))

@@ -49,12 +49,15 @@ pub struct Knobs {
     pub mpg: Option<usize>,
     /// LAPACK_AI_SVD_SMALL_SWEEPS: the sweep cap (tests use 1 to see non-convergence reported).
     pub sweeps: Option<usize>,
+    /// LAPACK_AI_SVD_SMALL_TPP: work-items per pair of columns (1 to 8).
+    pub tpp: Option<usize>,
 }
 
 impl Knobs {
     pub fn from_env() -> Self {
         let get = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&x| x > 0);
-        Knobs { mpg: get("LAPACK_AI_SVD_SMALL_MPG"), sweeps: get("LAPACK_AI_SVD_SMALL_SWEEPS") }
+        Knobs { mpg: get("LAPACK_AI_SVD_SMALL_MPG"), sweeps: get("LAPACK_AI_SVD_SMALL_SWEEPS"),
+                tpp: get("LAPACK_AI_SVD_SMALL_TPP").filter(|&x| x <= 8) }
     }
 }
 
@@ -67,8 +70,9 @@ pub struct Launch {
     /// Columns of U produced: 0, N (thin) or M (full).
     pub ku: usize,
     pub want_v: bool,
-    /// Matrices per work-group, work-items per group (one per pair of columns of each).
+    /// Matrices per work-group, work-items per pair of columns, work-items per group.
     pub mpg: usize,
+    pub tpp: usize,
     pub wg: usize,
     pub sweeps: usize,
     /// Local memory the kernel declares, bytes.
@@ -80,13 +84,23 @@ fn odd(x: usize) -> usize {
 }
 
 /// Local memory of one matrix and of the group's own flags (mirrors the kernel's declarations).
-fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg: usize) -> usize {
+fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg: usize, tpp: usize) -> usize {
     let pairs = n.div_ceil(2);
     let uc = ku.max(n);
     // + n + 1: sigma per column, and eigh's shift (counted for the SVD too: 8 bytes)
     let reals = uc * odd(m) + if want_v { n * odd(n) } else { 0 } + n + 1;
     let ints = uc + pairs + 3;
-    mpg * (reals * elem + ints * 4) + 4
+    // the lanes' shares of each pair's sums: 4 reals per work-item, at most 4 elements
+    let shares = if tpp > 1 { pairs * tpp * 4 * elem } else { 0 };
+    mpg * (reals * elem + ints * 4 + shares) + 4
+}
+
+/// Work-items per pair when no knob says: on a GPU, one up to 8 rows (the pair's rows are
+/// few, and a second barrier per round would cost more than it spreads), else enough that
+/// each keeps at most 8 rows of the pair's two columns (fewer registers, more items per
+/// matrix); on a CPU driver one (its work-items run in turn: lanes only add barriers).
+fn default_tpp(info: &DeviceInfo, m: usize) -> usize {
+    if info.kind != "gpu" || m <= 8 { 1 } else { m.div_ceil(8) }
 }
 
 /// The launch of an M x N stack (M >= N) on `info` (pure: a function of the device's facts,
@@ -95,21 +109,22 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
 pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, knobs: &Knobs) -> Option<Launch> {
     let pairs = n.div_ceil(2);
     let device_local = (info.local_mem as usize).max(1);
-    let one = local_bytes(elem, (m, n), ku, want_v, 1);
-    if one > device_local || pairs > info.max_work_group.max(1) {
-        return None;
-    }
-    let fit = |mpg: usize| local_bytes(elem, (m, n), ku, want_v, mpg) <= device_local && mpg * pairs <= info.max_work_group.max(1);
+    let max_wg = info.max_work_group.max(1);
+    // The most lanes that fit with one matrix per group, up to the knob's or the default.
+    let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, want_v, 1, tpp) <= device_local && pairs * tpp <= max_wg;
+    let tpp = (1..=knobs.tpp.unwrap_or_else(|| default_tpp(info, m))).rev().find(|&t| fits_one(t))?;
+    let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, want_v, mpg, tpp);
+    let fit = |mpg: usize| bytes(mpg) <= device_local && mpg * pairs * tpp <= max_wg;
     let mut mpg = knobs.mpg.unwrap_or_else(|| {
-        let by_items = (WG_TARGET / pairs).max(1);
-        let by_local = (1..=by_items).rev().find(|&k| local_bytes(elem, (m, n), ku, want_v, k) <= LOCAL_BUDGET).unwrap_or(1);
+        let by_items = (WG_TARGET / (pairs * tpp)).max(1);
+        let by_local = (1..=by_items).rev().find(|&k| bytes(k) <= LOCAL_BUDGET).unwrap_or(1);
         by_items.min(by_local)
     });
     while mpg > 1 && !fit(mpg) {
         mpg -= 1;
     }
     let sweeps = knobs.sweeps.unwrap_or(SWEEPS);
-    Some(Launch { m, n, ku, want_v, mpg, wg: mpg * pairs, sweeps, local_bytes: local_bytes(elem, (m, n), ku, want_v, mpg) })
+    Some(Launch { m, n, ku, want_v, mpg, tpp, wg: mpg * pairs * tpp, sweeps, local_bytes: bytes(mpg) })
 }
 
 /// The kernel's symmetric-eigenproblem mode (`EIG`): the triangle read, and whether NaN and Inf
@@ -125,8 +140,8 @@ impl Launch {
     fn options<T: Scalar>(&self, w_colmajor: bool, trans: bool, eig: Option<Eig>) -> String {
         let double = std::mem::size_of::<T::Real>() == 8;
         let mut o = format!("-DREAL_DOUBLE={} -DCOMPLEX={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} \
-                             -DSWEEPS={}", double as u8, T::COMPLEX as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg,
-                            self.sweeps);
+                             -DSWEEPS={} -DTPP={}", double as u8, T::COMPLEX as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg,
+                            self.sweeps, self.tpp);
         if let Some(e) = eig {
             o += &format!(" -DEIG=1 -DLOWER={} -DFULL_CHECK={}", e.lower as u8, e.full_check as u8);
         }
@@ -394,10 +409,11 @@ mod tests {
                     for n in 1..=m {
                         for (ku, want_v) in [(0, false), (n, true), (m, true), (n, false), (0, true)] {
                             let Some(l) = plan(&info, elem, (m, n), ku, want_v, &Knobs::default()) else {
-                                assert!(local_bytes(elem, (m, n), ku, want_v, 1) > info.local_mem as usize, "{m}x{n}");
+                                assert!(local_bytes(elem, (m, n), ku, want_v, 1, 1) > info.local_mem as usize, "{m}x{n}");
                                 continue;
                             };
-                            assert_eq!(l.wg, l.mpg * n.div_ceil(2));
+                            assert_eq!(l.wg, l.mpg * n.div_ceil(2) * l.tpp);
+                            assert!((1..=default_tpp(&info, m)).contains(&l.tpp), "{l:?}");
                             assert!(l.mpg >= 1 && l.wg <= info.max_work_group, "{l:?}");
                             assert!(l.local_bytes <= info.local_mem as usize, "{l:?}");
                             assert!(l.mpg == 1 || l.local_bytes <= LOCAL_BUDGET, "{l:?}");
@@ -410,19 +426,29 @@ mod tests {
     }
 
     /// The flagship shapes on a Hopper-like device: 4x4 packs 64 matrices (128 pairs) per
-    /// group, 32x32 float64 with U and V two matrices (a warp of pairs), float32 four.
+    /// group; 32x32 takes 4 work-items per pair, two matrices per group in float64 and
+    /// float32, one in complex128 (its matrix and V take 34 KiB).
     #[test]
     fn launches_of_the_flagship_shapes() {
         let h = device(1024, 48 << 10);
         let l = plan(&h, 8, (4, 4), 4, true, &Knobs::default()).unwrap();
         assert_eq!((l.mpg, l.wg), (64, 128));
+        assert_eq!(l.tpp, 1);
         let l = plan(&h, 8, (32, 32), 32, true, &Knobs::default()).unwrap();
-        assert_eq!((l.mpg, l.wg), (2, 32));
+        assert_eq!((l.mpg, l.tpp, l.wg), (2, 4, 128));
         let l = plan(&h, 4, (32, 32), 32, true, &Knobs::default()).unwrap();
-        assert_eq!((l.mpg, l.wg), (4, 64));
-        let k = Knobs { mpg: Some(3), sweeps: Some(1) };
+        assert_eq!((l.mpg, l.tpp, l.wg), (2, 4, 128));
+        let l = plan(&h, 16, (32, 32), 32, true, &Knobs::default()).unwrap();
+        assert_eq!((l.mpg, l.tpp, l.wg), (1, 4, 64));
+        let k = Knobs { mpg: Some(3), sweeps: Some(1), tpp: None };
         let l = plan(&h, 8, (5, 3), 3, true, &k).unwrap();
         assert_eq!((l.mpg, l.wg, l.sweeps), (3, 6, 1));
+        // The knob sets the lanes; one pair's worth of them per matrix still fits.
+        let k = Knobs { tpp: Some(1), ..Knobs::default() };
+        assert_eq!(plan(&h, 8, (32, 32), 32, true, &k).unwrap().wg, 32);
+        let k = Knobs { tpp: Some(8), ..Knobs::default() };
+        let l = plan(&h, 16, (32, 32), 32, true, &k).unwrap();
+        assert_eq!((l.mpg, l.tpp, l.wg), (1, 8, 128));
         // A matrix that does not fit the device's local memory has no launch.
         assert!(plan(&device(256, 4 << 10), 8, (32, 32), 32, true, &Knobs::default()).is_none());
     }

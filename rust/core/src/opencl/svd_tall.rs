@@ -310,7 +310,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
                 }
             };
             self.host_ns += t.elapsed().as_nanos() as u64;
-            log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: |G - I| <= {off:.3e}", pass + 1);
+            log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: |G - I| <= {off:.3e}, host Cholesky {:.1} us", pass + 1,
+                        t.elapsed().as_secs_f64() * 1e6);
             if settled {
                 factors.push(r);
                 return self.finish(cur, &factors, scale, next, want_u, u_col, work);
@@ -325,6 +326,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             };
             factors.push(r);
             self.host_ns += t.elapsed().as_nanos() as u64;
+            log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: host inverse {:.1} us", pass + 1, t.elapsed().as_secs_f64() * 1e6);
             self.product(cur, if pass == 0 { scale } else { A::one() }, &w, next, false)?;
             cur = Src::Q(next);
             next = 1 - next;
@@ -346,10 +348,12 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         for f in &factors[1..] {
             r = upper_product(f, &r, n);
         }
+        let product_us = t.elapsed().as_secs_f64() * 1e6;
         let (s, vt, right) = match small_svd(r, n, work) {
             Ok(x) => x,
             Err(e) => return Ok(Outcome::Declined(format!("the host's SVD of its n x n factor failed: {e}"))),
         };
+        let svd_us = t.elapsed().as_secs_f64() * 1e6 - product_us;
         let last = factors.last().expect("at least two factors");
         let w = if want_u {
             match solve_upper(last, &right, n) {
@@ -360,6 +364,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             None
         };
         self.host_ns += t.elapsed().as_nanos() as u64;
+        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host R product {product_us:.1} us, gesdd {svd_us:.1} us, solve {:.1} us", self.m,
+                    t.elapsed().as_secs_f64() * 1e6 - product_us - svd_us);
         if let Some(w) = w {
             self.product(cur, A::one(), &w, to, u_col)?;
         }
