@@ -87,10 +87,10 @@ def test_any_scale_and_column_scaling(values, exponent, column_exponents):
 @pytest.mark.parametrize("tpp", [1, 3, 8])
 @pytest.mark.parametrize("m,n,dtype", [(32, 32, np.complex128), (13, 20, np.float32)])
 def test_lanes_per_pair(monkeypatch, tpp, m, n, dtype):
-    """LAPACK_AI_SVD_SMALL_TPP work-items share each pair's rows (on a GPU the default is 4 at
-    32 rows and 3 at 20, the transposed 13 x 20; on a CPU driver 1): one lane, a count that
-    does not divide the rows, and more lanes than some pairs have rows give the same accuracy,
-    and values equal to the default's to rounding."""
+    """LAPACK_AI_SVD_SMALL_TPP work-items share each pair's rows (by default 2 for complex128
+    past 16 rows on a GPU, else 1): one lane, a count that does not divide the rows, and more
+    lanes than some pairs have rows give the same accuracy, and values equal to the default's
+    to rounding."""
     rng = np.random.default_rng(tpp)
     types = matrix_types(rng, m, n, dtype)
     a = np.stack([x.astype(dtype) for x in types.values()])

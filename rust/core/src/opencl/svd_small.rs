@@ -95,12 +95,16 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
     mpg * (reals * elem + ints * 4 + shares) + 4
 }
 
-/// Work-items per pair when no knob says: on a GPU, one up to 8 rows (the pair's rows are
-/// few, and a second barrier per round would cost more than it spreads), else enough that
-/// each keeps at most 8 rows of the pair's two columns (fewer registers, more items per
-/// matrix); on a CPU driver one (its work-items run in turn: lanes only add barriers).
-fn default_tpp(info: &DeviceInfo, m: usize) -> usize {
-    if info.kind != "gpu" || m <= 8 { 1 } else { m.div_ceil(8) }
+/// Work-items per pair when no knob says: two for complex128 (16-byte elements) past 16 rows
+/// on a GPU, else one. Swept on an H100 (`svd_gpu.py lanes`, docs/benchmarks.md): a 32x32
+/// complex128 matrix and its V fill one group's local memory, and one work-item per pair
+/// keeps 32 rows of two columns in registers it does not have; two halve both, and took the
+/// 10000 x 32x32 stacks from 27.5 to 13.4 ms (SVD) and 33.2 to 17.3 ms (eigh). Every other
+/// case ran fastest with one: a lane's share of the dot products goes through local memory
+/// and a second barrier per round (up to 2.7x slower at four lanes). On a CPU driver the
+/// work-items of a group run in turn: lanes only add barriers.
+fn default_tpp(info: &DeviceInfo, elem: usize, m: usize) -> usize {
+    if info.kind == "gpu" && elem == 16 && m > 16 { 2 } else { 1 }
 }
 
 /// The launch of an M x N stack (M >= N) on `info` (pure: a function of the device's facts,
@@ -112,7 +116,7 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
     let max_wg = info.max_work_group.max(1);
     // The most lanes that fit with one matrix per group, up to the knob's or the default.
     let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, want_v, 1, tpp) <= device_local && pairs * tpp <= max_wg;
-    let tpp = (1..=knobs.tpp.unwrap_or_else(|| default_tpp(info, m))).rev().find(|&t| fits_one(t))?;
+    let tpp = (1..=knobs.tpp.unwrap_or_else(|| default_tpp(info, elem, m))).rev().find(|&t| fits_one(t))?;
     let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, want_v, mpg, tpp);
     let fit = |mpg: usize| bytes(mpg) <= device_local && mpg * pairs * tpp <= max_wg;
     let mut mpg = knobs.mpg.unwrap_or_else(|| {
@@ -413,7 +417,7 @@ mod tests {
                                 continue;
                             };
                             assert_eq!(l.wg, l.mpg * n.div_ceil(2) * l.tpp);
-                            assert!((1..=default_tpp(&info, m)).contains(&l.tpp), "{l:?}");
+                            assert!((1..=default_tpp(&info, elem, m)).contains(&l.tpp), "{l:?}");
                             assert!(l.mpg >= 1 && l.wg <= info.max_work_group, "{l:?}");
                             assert!(l.local_bytes <= info.local_mem as usize, "{l:?}");
                             assert!(l.mpg == 1 || l.local_bytes <= LOCAL_BUDGET, "{l:?}");
@@ -426,8 +430,8 @@ mod tests {
     }
 
     /// The flagship shapes on a Hopper-like device: 4x4 packs 64 matrices (128 pairs) per
-    /// group; 32x32 takes 4 work-items per pair, two matrices per group in float64 and
-    /// float32, one in complex128 (its matrix and V take 34 KiB).
+    /// group; 32x32 float64 with U and V two matrices (a warp of pairs), float32 four;
+    /// complex128 one, with two work-items per pair (its matrix and V take 34 KiB).
     #[test]
     fn launches_of_the_flagship_shapes() {
         let h = device(1024, 48 << 10);
@@ -435,17 +439,18 @@ mod tests {
         assert_eq!((l.mpg, l.wg), (64, 128));
         assert_eq!(l.tpp, 1);
         let l = plan(&h, 8, (32, 32), 32, true, &Knobs::default()).unwrap();
-        assert_eq!((l.mpg, l.tpp, l.wg), (2, 4, 128));
+        assert_eq!((l.mpg, l.tpp, l.wg), (2, 1, 32));
         let l = plan(&h, 4, (32, 32), 32, true, &Knobs::default()).unwrap();
-        assert_eq!((l.mpg, l.tpp, l.wg), (2, 4, 128));
+        assert_eq!((l.mpg, l.tpp, l.wg), (4, 1, 64));
         let l = plan(&h, 16, (32, 32), 32, true, &Knobs::default()).unwrap();
-        assert_eq!((l.mpg, l.tpp, l.wg), (1, 4, 64));
+        assert_eq!((l.mpg, l.tpp, l.wg), (1, 2, 32));
+        assert_eq!(plan(&h, 16, (16, 16), 16, true, &Knobs::default()).unwrap().tpp, 1);
         let k = Knobs { mpg: Some(3), sweeps: Some(1), tpp: None };
         let l = plan(&h, 8, (5, 3), 3, true, &k).unwrap();
         assert_eq!((l.mpg, l.wg, l.sweeps), (3, 6, 1));
         // The knob sets the lanes; one pair's worth of them per matrix still fits.
-        let k = Knobs { tpp: Some(1), ..Knobs::default() };
-        assert_eq!(plan(&h, 8, (32, 32), 32, true, &k).unwrap().wg, 32);
+        let k = Knobs { tpp: Some(4), ..Knobs::default() };
+        assert_eq!(plan(&h, 8, (32, 32), 32, true, &k).unwrap().wg, 128);
         let k = Knobs { tpp: Some(8), ..Knobs::default() };
         let l = plan(&h, 16, (32, 32), 32, true, &k).unwrap();
         assert_eq!((l.mpg, l.tpp, l.wg), (1, 8, 128));
