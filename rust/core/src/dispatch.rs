@@ -325,6 +325,19 @@ impl Problem<'_> {
         };
         c.saturating_mul(per).saturating_mul(self.elem())
     }
+    /// The largest single buffer the device path allocates: a stack of the largest operand
+    /// (GEMM: A, B or C; SVD: the matrix, whose U and V^T are no larger, or the square side of
+    /// full vectors; eigh: the matrix).
+    fn largest_buffer(&self) -> u64 {
+        let (m, n, k) = (self.m as u64, self.n as u64, self.k as u64);
+        let per = match self.op {
+            "svd" => m.saturating_mul(n),
+            "svd_full" => m.saturating_mul(n).max(m.saturating_mul(m)).max(n.saturating_mul(n)),
+            "eigh" => n.saturating_mul(n),
+            _ => m.saturating_mul(k).max(k.saturating_mul(n)).max(m.saturating_mul(n)),
+        };
+        (self.count as u64).saturating_mul(per).saturating_mul(self.elem())
+    }
     fn size(&self) -> usize {
         ((self.m as f64) * (self.n as f64) * (self.k as f64)).cbrt().round() as usize
     }
@@ -368,8 +381,7 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
         return Some(format!("{} needs {} on the device, over the {limit_pct}% of {} {what} allowed by LAPACK_GPU_MEMORY_LIMIT",
                             p.describe(), gib(need), gib(avail)));
     }
-    let largest = (p.count as u64).saturating_mul(p.m.max(p.n) as u64).saturating_mul(p.k.max(p.n) as u64)
-        .saturating_mul(p.elem());
+    let largest = p.largest_buffer();
     if largest > dev.max_alloc {
         return Some(format!("one operand ({}) exceeds the device's largest buffer ({})", gib(largest), gib(dev.max_alloc)));
     }
@@ -647,4 +659,26 @@ pub fn decide_gemm_alpha(p: &Problem, request: Option<&Request>, scheme: &crate:
         choose_scheme(d.backend, p.dtype, (p.m, p.n, p.k), scheme)
     };
     Ok((Decision { reason: format!("{}; {why}", d.reason).into(), ..d }, s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wide SVD's buffers are m x n, not n x n: 64 x 100000 float64 (49 MiB) fits a device
+    /// whose largest buffer is 35 GiB (it was once refused as a 75 GiB operand).
+    #[test]
+    fn largest_buffer_by_operation() {
+        let h = DeviceInfo::hopper(1024, 48 << 10);
+        let svd = |op, m, n| Problem { op, count: 1, m, n, k: m.min(n), dtype: "float64" };
+        assert_eq!(svd("svd", 64, 100_000).largest_buffer(), 64 * 100_000 * 8);
+        assert_eq!(svd("svd", 100_000, 64).largest_buffer(), 64 * 100_000 * 8);
+        assert_eq!(svd("svd_full", 64, 100_000).largest_buffer(), 100_000 * 100_000 * 8);
+        assert!(cannot_run(&h, &svd("svd", 64, 100_000), 100.0).is_none());
+        assert!(cannot_run(&h, &svd("svd_full", 64, 100_000), 100.0).is_some());
+        let gemm = Problem { op: "gemm", count: 2, m: 10, n: 20, k: 30, dtype: "float32" };
+        assert_eq!(gemm.largest_buffer(), 2 * 20 * 30 * 4);
+        let eigh = Problem { op: "eigh", count: 3, m: 5, n: 5, k: 5, dtype: "complex128" };
+        assert_eq!(eigh.largest_buffer(), 3 * 25 * 16);
+    }
 }

@@ -582,6 +582,34 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
     Ok(t1.saturating_sub(t0))
 }
 
+/// An operand already on the device, for other routines' passes (svd_tall): its buffer (the
+/// matrix from element 0), whether its first index is the contiguous one (A: m, B: n), and
+/// its leading dimension.
+pub(super) struct OnDevice<'b, T> {
+    pub buf: &'b Buffer<T>,
+    pub fast: bool,
+    pub ld: usize,
+}
+
+/// C = alpha A B on the FP64 tensor cores, every operand on the device: A m x k, B k x n, C
+/// m x n row-major (overwritten). Waits for the product and returns its device time, ns. For
+/// float64 on devices where `tensor_core_eligible`; anywhere else a build failure, which the
+/// caller answers with its own kernels.
+pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usize, usize), a: OnDevice<T>, b: OnDevice<T>,
+                                               c: &Buffer<T>, alpha: T) -> Result<u64, ClFail> {
+    if T::DTYPE != "float64" || !tensor_core_eligible(&gpu.info) {
+        return Err(classify(-11, format!("no tensor-core kernel for {} on this device", T::DTYPE)));
+    }
+    let v = tensor_core(&gpu.info, m, n, 1);
+    let ops = Operands { a_mfast: a.fast, b_nfast: b.fast, ld_even: a.ld.is_multiple_of(2) && b.ld.is_multiple_of(2),
+                         small: (m * k).max(k * n).max(m * n) <= i32::MAX as usize };
+    let sched = schedule(&gpu.info, &v, m, n, k, 1);
+    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &v.options(true, ops, &sched))?;
+    let args = Args { m, n, k, alpha, beta: T::zero(), read_c: false, a: a.buf, lda: a.ld, sa: 0, b: b.buf, ldb: b.ld, sb: 0,
+                      c, ldc: n, sc: m * n };
+    enqueue(gpu, &program.0, &v, &sched, &args)
+}
+
 /// Kernel-only timing for benchmarks: random m x k and k x n operands (row-major) uploaded
 /// once, `reps` launches, each launch's device time in ns. Also returns the variant used.
 pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, choice: KernelChoice) -> Result<(String, Vec<u64>), ClFail> {

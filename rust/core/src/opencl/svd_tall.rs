@@ -24,7 +24,7 @@
 use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
-use num_traits::{Float, ToPrimitive, Zero};
+use num_traits::{Float, One, ToPrimitive, Zero};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE};
 use opencl3::program::Program;
@@ -32,7 +32,7 @@ use opencl3::types::{cl_int, cl_long, CL_BLOCKING, CL_NON_BLOCKING};
 
 use super::fail::{check, classify, ClFail};
 use super::staging;
-use super::gemm::{alloc, host_vec, stage, Finish, Run};
+use super::gemm::{alloc, host_vec, stage, Finish, OnDevice, Run};
 use super::gemm_small::device_ns;
 use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
@@ -141,6 +141,26 @@ struct Passes<'g, T: Scalar, A: Scalar> {
     kernel_ns: u64,
     /// Time spent in the host's share (Cholesky, inverses, the n x n SVD), ns.
     host_ns: u64,
+    /// float64 passes go to the tensor-core GEMM (`tensor_core`).
+    tc: bool,
+}
+
+/// Whether float64 passes run on the FP64 tensor-core GEMM (kernels/gemm_dmma.cl) rather than
+/// svd_tall.cl's FMA kernels: on NVIDIA devices that have it, unless LAPACK_AI_SVD_TALL_TC=0.
+/// About twice as fast at 100000 x 64 on an H100 (column "fma" of `svd_gpu.py tall`,
+/// docs/benchmarks.md). Only unscaled passes over a matrix at the start of its buffer take it
+/// (the GEMM has no offset, and a Gram matrix that needs scaling must be scaled before it is
+/// squared).
+fn tensor_core<T: Scalar, A: Scalar>(gpu: &Gpu) -> bool {
+    T::DTYPE == "float64" && A::DTYPE == "float64" && super::gemm::tensor_core_eligible(&gpu.info)
+        && std::env::var("LAPACK_AI_SVD_TALL_TC").map_or(true, |v| v.trim() != "0")
+}
+
+/// The same buffer as `Buffer<T>`, for T = A (both float64: `tensor_core`).
+fn same<T: Scalar, A: Scalar>(b: &Buffer<A>) -> &Buffer<T> {
+    assert_eq!(T::DTYPE, A::DTYPE, "a buffer of {} read as {}", A::DTYPE, T::DTYPE);
+    // SAFETY: T and A are the same type (checked above); Buffer's layout does not depend on it.
+    unsafe { &*(b as *const Buffer<A> as *const Buffer<T>) }
 }
 
 /// Where a pass reads X: a buffer, the offset of the matrix in it, its layout.
@@ -185,6 +205,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             events: Vec::new(),
             kernel_ns: 0,
             host_ns: 0,
+            tc: tensor_core::<T, A>(gpu),
         })
     }
 
@@ -195,9 +216,39 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         }
     }
 
+    /// The outcome of a pass on the tensor-core GEMM (`tc`): its time is counted; a failure
+    /// turns `tc` off, and the caller runs its own kernel instead (false).
+    fn took(&mut self, what: &'static str, r: Result<u64, ClFail>) -> bool {
+        match r {
+            Ok(ns) => {
+                log::debug!(target: "lapack_ai", "svd_tall {}x{}: {what} (tensor cores) {:.1} us", self.m, self.n, ns as f64 / 1e3);
+                self.kernel_ns += ns;
+                true
+            }
+            Err(e) => {
+                log::debug!(target: "lapack_ai", "svd_tall {}x{}: the tensor-core {what} failed ({e}); svd_tall.cl's kernels go on", self.m, self.n);
+                self.tc = false;
+                false
+            }
+        }
+    }
+
     /// G = (scale X)^T (scale X), read back (n x n, symmetric).
     fn gram(&mut self, x: Src<'_, T>, scale: A) -> Result<Vec<A>, ClFail> {
         let (m, n, tiles) = (self.m, self.n, self.n.div_ceil(self.ts));
+        let (buf, off, col) = self.source(x);
+        if self.tc && off == 0 && scale == A::one() {
+            // X^T is m-fast where X is row-major; both read with X's leading dimension.
+            let ld = if col { m } else { n };
+            let r = super::gemm::tensor_core_on_device(self.gpu, (n, n, m), OnDevice { buf, fast: !col, ld }, OnDevice { buf, fast: !col, ld },
+                                                       same::<T, A>(&self.g), T::one());
+            if self.took("gram", r) {
+                let mut g = host_vec::<A>(n * n)?;
+                // SAFETY: a blocking read into a host buffer of the buffer's length.
+                unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
+                return Ok(g);
+            }
+        }
         let (buf, off, col) = self.source(x);
         let k = check(Kernel::create(self.program, "gram"), "creating the gram kernel")?;
         // SAFETY: the types match the kernel's parameter list in order.
@@ -242,6 +293,20 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         // SAFETY: `hw` is not touched again before the queue is drained (the next blocking read,
         // `settle`, or the caller's `Finish`).
         unsafe { check(self.gpu.queue.enqueue_write_buffer(&mut self.w, CL_NON_BLOCKING, 0, &self.hw, &[]), "copying a factor to the device")? };
+        let (buf, off, xcol) = self.source(x);
+        if self.tc && off == 0 && scale == A::one() {
+            let (x_op, w_op) = (OnDevice { buf, fast: xcol, ld: if xcol { m } else { n } }, OnDevice { buf: same::<T, A>(&self.w), fast: true, ld: n });
+            let y = &self.q[to];
+            // Y row-major = X W; column-major, Y^T = W^T X^T row-major (W^T m-fast).
+            let r = if col {
+                super::gemm::tensor_core_on_device(self.gpu, (n, m, n), w_op, x_op, y, T::one())
+            } else {
+                super::gemm::tensor_core_on_device(self.gpu, (m, n, n), x_op, w_op, y, T::one())
+            };
+            if self.took("product", r) {
+                return Ok(());
+            }
+        }
         let (buf, off, xcol) = self.source(x);
         let k = check(Kernel::create(self.program, "product"), "creating the product kernel")?;
         // SAFETY: as in `gram`.
@@ -297,13 +362,14 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             let t = Instant::now();
             let off = off_identity(&g, n);
             let settled = pass > 0 && off <= 0.5;
-            let r = match cholesky(&g, n, work) {
+            // A settled pass needs no condition estimate: its factor is the last one.
+            let r = match cholesky(&g, n, !settled, work) {
                 Some((r, rcond)) if settled || rcond >= min_rcond => r,
                 _ => {
                     let shift = shift::<A>(&g, m, n);
                     let mut gs = g.clone();
                     (0..n).for_each(|i| gs[i * n + i] = gs[i * n + i] + shift);
-                    match cholesky(&gs, n, work) {
+                    match cholesky(&gs, n, false, work) {
                         Some((r, _)) => r,
                         None => return Ok(Outcome::Declined(format!("its Cholesky factor broke down even shifted (pass {})", pass + 1))),
                     }
@@ -346,7 +412,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         let t = Instant::now();
         let mut r = factors[0].clone();
         for f in &factors[1..] {
-            r = upper_product(f, &r, n);
+            r = product(f, &r, n);
         }
         let product_us = t.elapsed().as_secs_f64() * 1e6;
         let (s, vt, right) = match small_svd(r, n, work) {
@@ -355,9 +421,11 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         };
         let svd_us = t.elapsed().as_secs_f64() * 1e6 - product_us;
         let last = factors.last().expect("at least two factors");
+        // R_last^{-1} U_R by R_last's inverse: R_last is from a settled pass (|G - I| <= 1/2,
+        // so its condition is at most sqrt(3)), where the inverse is as accurate as a solve.
         let w = if want_u {
-            match solve_upper(last, &right, n) {
-                Some(w) => Some(w),
+            match inverse_upper(last, n) {
+                Some(inv) => Some(product(&inv, &right, n)),
                 None => return Ok(Outcome::Declined("its last Cholesky factor is singular".into())),
             }
         } else {
@@ -444,17 +512,17 @@ fn gram_usable<T: Scalar>(g: &[T], n: usize) -> bool {
 
 /// max |G - I| (entrywise), in float64.
 fn off_identity<T: Scalar>(g: &[T], n: usize) -> f64 {
-    let mut worst = 0.0f64;
+    let mut worst = 0.0f64; // of the squared moduli (no hypot: this runs on every pass)
     for i in 0..n {
         for j in 0..n {
-            let v = g[i * n + j];
-            let re = v.re().to_f64().unwrap_or(f64::INFINITY) - if i == j { 1.0 } else { 0.0 };
-            let im = v.im().to_f64().unwrap_or(f64::INFINITY);
-            worst = worst.max(re.hypot(im));
+            let (re, im) = parts(g[i * n + j]);
+            let re = re - if i == j { 1.0 } else { 0.0 };
+            let sq = re * re + im * im;
+            worst = if sq.is_nan() { f64::INFINITY } else { worst.max(sq) };
         }
     }
     // Frobenius bounds the 2-norm; the entrywise maximum times n bounds Frobenius.
-    worst * n as f64
+    worst.sqrt() * n as f64
 }
 
 /// Fukaya et al.'s shift: 11 (m n + n (n + 1)) eps ||X||_2^2, with trace(G) >= ||X||_2^2.
@@ -464,15 +532,16 @@ fn shift<T: Scalar>(g: &[T], m: usize, n: usize) -> T {
     T::from(11.0 * ((m * n + n * (n + 1)) as f64) * eps * trace).unwrap_or(T::zero())
 }
 
-/// The upper Cholesky factor R (row-major, G = R^H R) of the row-major Hermitian G and G's
-/// reciprocal condition number (LAPACK's pocon, 1-norm), or None when it breaks down.
-fn cholesky<T: Scalar>(g: &[T], n: usize, work: &mut Work<T>) -> Option<(Vec<T>, f64)> {
+/// The upper Cholesky factor R (row-major, G = R^H R) of the row-major Hermitian G and, when
+/// `rcond` asks, G's reciprocal condition number (LAPACK's pocon, 1-norm; else 1), or None
+/// when it breaks down.
+fn cholesky<T: Scalar>(g: &[T], n: usize, rcond: bool, work: &mut Work<T>) -> Option<(Vec<T>, f64)> {
     // G row-major read column-major is G^T = conj(G) = L L^H (potrf's 'L'); L read row-major is
     // L^T = R: R^H R = conj(L L^H) = G. The entries below R's diagonal still hold G's.
     let mut a = g.to_vec();
-    let anorm = lansy(b'1', b'L', &FMat::new(&mut a, n, n), work).ok()?;
+    let anorm = if rcond { lansy(b'1', b'L', &FMat::new(&mut a, n, n), work).ok()? } else { T::Real::one() };
     potrf(b'L', &mut FMat::new(&mut a, n, n)).ok()?;
-    let rcond = pocon(b'L', &FMat::new(&mut a, n, n), anorm, work).ok()?.to_f64()?;
+    let rcond = if rcond { pocon(b'L', &FMat::new(&mut a, n, n), anorm, work).ok()?.to_f64()? } else { 1.0 };
     for i in 0..n {
         for j in 0..i {
             a[i * n + j] = T::zero(); // row-major (i, j), i > j: below R's diagonal
@@ -481,47 +550,26 @@ fn cholesky<T: Scalar>(g: &[T], n: usize, work: &mut Work<T>) -> Option<(Vec<T>,
     a.iter().all(|v| !v.has_nan() && !v.has_inf()).then_some((a, rcond))
 }
 
-/// R^{-1} of a row-major upper triangular R, row-major.
+/// R^{-1} of a row-major upper triangular R, row-major: R's buffer read column-major is R^T,
+/// lower triangular, and trtrs's (R^T)^{-1} = (R^{-1})^T written column-major is R^{-1}
+/// row-major (no transposed copies).
 fn inverse_upper<T: Scalar>(r: &[T], n: usize) -> Option<Vec<T>> {
-    let mut id = vec![T::zero(); n * n];
-    (0..n).for_each(|i| id[i * n + i] = T::one());
-    solve_upper(r, &id, n)
-}
-
-/// R^{-1} B for row-major R (upper triangular) and B, by LAPACK's trtrs on column-major copies.
-fn solve_upper<T: Scalar>(r: &[T], b: &[T], n: usize) -> Option<Vec<T>> {
-    let mut rc = vec![T::zero(); n * n];
     let mut x = vec![T::zero(); n * n];
-    for i in 0..n {
-        for j in 0..n {
-            rc[i + j * n] = r[i * n + j];
-            x[i + j * n] = b[i * n + j];
-        }
-    }
-    let fr = FMat::new(&mut rc, n, n);
-    trtrs(b'U', b'N', b'N', &fr.read(), &mut FMat::new(&mut x, n, n)).ok()?;
-    let mut out = vec![T::zero(); n * n];
-    for i in 0..n {
-        for j in 0..n {
-            out[i * n + j] = x[i + j * n];
-        }
-    }
-    Some(out)
+    (0..n).for_each(|i| x[i * n + i] = T::one());
+    let rt = ndarray::ArrayView2::from_shape(ndarray::ShapeBuilder::f((n, n)), r).ok()?;
+    trtrs(b'L', b'N', b'N', &crate::lapack::FRef::of(&rt)?, &mut FMat::new(&mut x, n, n)).ok()?;
+    Some(x)
 }
 
-/// A B for row-major upper triangular A and B (accumulated in float64).
-fn upper_product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
+/// A B for row-major n x n A and B, by BLAS (the host's factors are small: one thread).
+fn product<T: Scalar>(a: &[T], b: &[T], n: usize) -> Vec<T> {
     let mut c = vec![T::zero(); n * n];
-    for i in 0..n {
-        for j in i..n {
-            let (mut re, mut im) = (0.0f64, 0.0f64);
-            for k in i..=j {
-                let ((ar, ai), (br, bi)) = (parts(a[i * n + k]), parts(b[k * n + j]));
-                re += ar * br - ai * bi;
-                im += ar * bi + ai * br;
-            }
-            c[i * n + j] = from_f64(re, im);
-        }
+    let (av, bv) = (ndarray::ArrayView2::from_shape((n, n), a).expect("n x n"), ndarray::ArrayView2::from_shape((n, n), b).expect("n x n"));
+    let cv = ndarray::ArrayViewMut2::from_shape((n, n), &mut c[..]).expect("n x n");
+    // n x n operands: BLAS does not fail on them (a failure would leave NaN, which the
+    // caller's results carry to its checks).
+    if crate::routines::gemm::gemm1(av, bv, cv, T::one(), T::zero()).is_err() {
+        c.iter_mut().for_each(|v| *v = from_f64(f64::NAN, 0.0));
     }
     c
 }
@@ -756,7 +804,7 @@ mod tests {
         let n = 5;
         let g: Vec<f64> = (0..n * n).map(|k| { let (i, j) = (k / n, k % n); if i == j { 4.0 + i as f64 } else { 1.0 / (1 + i + j) as f64 } }).collect();
         let mut work = Work::<f64>::default();
-        let (r, rcond) = cholesky(&g, n, &mut work).unwrap();
+        let (r, rcond) = cholesky(&g, n, true, &mut work).unwrap();
         assert!(rcond > 0.1 && rcond <= 1.0, "{rcond}");
         // R^T R = G
         for i in 0..n {
@@ -766,7 +814,7 @@ mod tests {
             }
         }
         let w = inverse_upper(&r, n).unwrap();
-        let id = upper_product(&r, &w, n);
+        let id = product(&r, &w, n);
         for i in 0..n {
             for j in 0..n {
                 // 1e-13: OpenBLAS's trtrs rounds differently with the thread count, which
@@ -777,7 +825,6 @@ mod tests {
         }
         let mut bad = g.clone();
         bad[0] = -1.0;
-        assert!(cholesky(&bad, n, &mut work).is_none());
+        assert!(cholesky(&bad, n, true, &mut work).is_none() && cholesky(&bad, n, false, &mut work).is_none());
     }
 }
-
