@@ -482,7 +482,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
 
     super::fail::launch_fault("gemm kernel")?;
     let args = Args { m: p.m, n: p.n, k: p.k, alpha, beta, read_c, a: &da, lda: p.a.ld, sa: p.a.stride,
-                      b: &db, ldb: p.b.ld, sb: p.b.stride, c: &dc, ldc: p.n, sc: p.m * p.n };
+                      b: &db, ldb: p.b.ld, sb: p.b.stride, c: &dc, ldc: p.n, sc: p.m * p.n, work: None };
     run.kernel_ns = enqueue(gpu, &program.0, v, &sched, &args)?;
     // Read into a scratch buffer unless a failure could not hurt C: with beta = 0 the CPU
     // fallback overwrites C without reading it.
@@ -515,6 +515,9 @@ struct Args<'b, T> {
     c: &'b Buffer<T>,
     ldc: usize,
     sc: usize,
+    /// A caller's workspace for split tiles (buffer, elements), reused across calls; else
+    /// `enqueue` allocates one per launch.
+    work: Option<(&'b Buffer<T>, usize)>,
 }
 
 /// Launches `v` over the tiles as `sched` says (a grid of whole tiles; or whole tiles, split
@@ -528,10 +531,13 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
     }
     let kernel = check(Kernel::create(program, "gemm"), "creating the gemm kernel")?;
     // Split tiles' partial products; lives until the launches below have finished.
-    let work = match sched.split {
-        0 => None,
-        split => Some(alloc::<T>(gpu, split * sched.slices * tm * tn, CL_MEM_READ_WRITE)?),
+    let need = sched.split * sched.slices * tm * tn;
+    let owned = match (sched.split, x.work) {
+        (0, _) => None,
+        (_, Some((_, len))) if len >= need => None,
+        _ => Some(alloc::<T>(gpu, need, CL_MEM_READ_WRITE)?),
     };
+    let work = if sched.split == 0 { None } else { owned.as_ref().or(x.work.map(|(b, _)| b)) };
     let int = |x: usize| x as cl_int;
     let long = |x: usize| x as cl_long;
     // SAFETY (every set_arg here): the types match the kernels' parameter lists in order.
@@ -543,7 +549,7 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
             .set_arg(x.c).set_arg(&int(x.ldc)).set_arg(&long(x.sc));
     };
     let mut events = Vec::with_capacity(3);
-    if let Some(work) = &work {
+    if let Some(work) = work {
         // Groups for tiles [first, first + groups / slices), `slices` per tile.
         let mut gemm = |first: usize, groups: usize, slices: usize| {
             let mut e = ExecuteKernel::new(&kernel);
@@ -596,7 +602,7 @@ pub(super) struct OnDevice<'b, T> {
 /// float64 on devices where `tensor_core_eligible`; anywhere else a build failure, which the
 /// caller answers with its own kernels.
 pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usize, usize), a: OnDevice<T>, b: OnDevice<T>,
-                                               c: &Buffer<T>, alpha: T) -> Result<u64, ClFail> {
+                                               c: &Buffer<T>, alpha: T, work: Option<(&Buffer<T>, usize)>) -> Result<u64, ClFail> {
     if T::DTYPE != "float64" || !tensor_core_eligible(&gpu.info) {
         return Err(classify(-11, format!("no tensor-core kernel for {} on this device", T::DTYPE)));
     }
@@ -606,8 +612,17 @@ pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usi
     let sched = schedule(&gpu.info, &v, m, n, k, 1);
     let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &v.options(true, ops, &sched))?;
     let args = Args { m, n, k, alpha, beta: T::zero(), read_c: false, a: a.buf, lda: a.ld, sa: 0, b: b.buf, ldb: b.ld, sb: 0,
-                      c, ldc: n, sc: m * n };
+                      c, ldc: n, sc: m * n, work };
     enqueue(gpu, &program.0, &v, &sched, &args)
+}
+
+/// Elements of split-tile workspace `tensor_core_on_device` needs for an m x n x k product (0:
+/// none), so that a caller of many can hold one (an allocation per product costs more than a
+/// small product's kernels).
+pub(super) fn tensor_core_workspace(info: &DeviceInfo, (m, n, k): (usize, usize, usize)) -> usize {
+    let v = tensor_core(info, m, n, 1);
+    let sched = schedule(info, &v, m, n, k, 1);
+    sched.split * sched.slices * v.tile.0 * v.tile.1
 }
 
 /// Kernel-only timing for benchmarks: random m x k and k x n operands (row-major) uploaded
@@ -641,7 +656,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
         check(q.enqueue_write_buffer(&mut db, CL_BLOCKING, 0, &hb, &[]), "upload")?;
     }
     let args = Args { m, n, k, alpha: T::one(), beta: T::zero(), read_c: false, a: &da, lda: k, sa: 0,
-                      b: &db, ldb: n, sb: 0, c: &dc, ldc: n, sc: 0 };
+                      b: &db, ldb: n, sb: 0, c: &dc, ldc: n, sc: 0, work: None };
     let times = (0..reps).map(|_| enqueue(gpu, &program.0, &v, &sched, &args)).collect::<Result<Vec<u64>, ClFail>>()?;
     Ok((v.name.to_string(), times))
 }
@@ -656,7 +671,7 @@ pub(super) fn stacked_on_device<T: Scalar>(gpu: &Gpu, a: &Buffer<T>, b: &Buffer<
     let ops = Operands { a_mfast: false, b_nfast: true, ld_even: k.is_multiple_of(2) && n.is_multiple_of(2),
                          small: (count * m * k).max(count * k * n).max(count * m * n) <= i32::MAX as usize };
     let args = Args { m, n, k, alpha, beta, read_c: beta != T::zero(), a, lda: k, sa: m * k, b, ldb: n, sb: k * n,
-                      c, ldc: n, sc: m * n };
+                      c, ldc: n, sc: m * n, work: None };
     let mut last = classify(0, "no kernel variant for this device");
     for v in variants(&gpu.info, double, KernelChoice::Auto, m, n, k, count) {
         let sched = schedule(&gpu.info, &v, m, n, k, count);

@@ -141,19 +141,23 @@ struct Passes<'g, T: Scalar, A: Scalar> {
     kernel_ns: u64,
     /// Time spent in the host's share (Cholesky, inverses, the n x n SVD), ns.
     host_ns: u64,
-    /// float64 passes go to the tensor-core GEMM (`tensor_core`).
+    /// float64 passes go to the tensor-core GEMM (`tensor_core`), with this split-tile
+    /// workspace (elements) held for the whole call.
     tc: bool,
+    ws: Option<(Buffer<A>, usize)>,
 }
 
 /// Whether float64 passes run on the FP64 tensor-core GEMM (kernels/gemm_dmma.cl) rather than
-/// svd_tall.cl's FMA kernels: on NVIDIA devices that have it, unless LAPACK_AI_SVD_TALL_TC=0.
-/// About twice as fast at 100000 x 64 on an H100 (column "fma" of `svd_gpu.py tall`,
-/// docs/benchmarks.md). Only unscaled passes over a matrix at the start of its buffer take it
-/// (the GEMM has no offset, and a Gram matrix that needs scaling must be scaled before it is
-/// squared).
+/// svd_tall.cl's FMA kernels: opt-in (LAPACK_AI_SVD_TALL_TC=1), on NVIDIA devices that have
+/// it. On an H100 its kernels took 0.27 ms of a 100000 x 64 SVD against the FMA kernels'
+/// 0.47, but the call's wall time grew by about 0.9 ms (column "tc" of `svd_gpu.py
+/// tall`, docs/benchmarks.md): each product then allocated its split-K workspace and waited on
+/// its own. The workspace is now held per call; the wait per product remains. Only unscaled
+/// passes over a matrix at the start of its buffer take it (the GEMM has no offset, and a
+/// Gram matrix that needs scaling must be scaled before it is squared).
 fn tensor_core<T: Scalar, A: Scalar>(gpu: &Gpu) -> bool {
     T::DTYPE == "float64" && A::DTYPE == "float64" && super::gemm::tensor_core_eligible(&gpu.info)
-        && std::env::var("LAPACK_AI_SVD_TALL_TC").map_or(true, |v| v.trim() != "0")
+        && std::env::var("LAPACK_AI_SVD_TALL_TC").is_ok_and(|v| v.trim() == "1")
 }
 
 /// The same buffer as `Buffer<T>`, for T = A (both float64: `tensor_core`).
@@ -206,6 +210,15 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             kernel_ns: 0,
             host_ns: 0,
             tc: tensor_core::<T, A>(gpu),
+            ws: None,
+        })
+        .and_then(|mut p: Self| {
+            if p.tc {
+                let len = [(n, n, m), (m, n, n), (n, m, n)].into_iter()
+                    .map(|s| super::gemm::tensor_core_workspace(&gpu.info, s)).max().unwrap_or(0);
+                p.ws = Some((alloc::<A>(gpu, len, CL_MEM_READ_WRITE)?, len));
+            }
+            Ok(p)
         })
     }
 
@@ -240,8 +253,9 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         if self.tc && off == 0 && scale == A::one() {
             // X^T is m-fast where X is row-major; both read with X's leading dimension.
             let ld = if col { m } else { n };
+            let ws = self.ws.as_ref().map(|(b, len)| (same::<T, A>(b), *len));
             let r = super::gemm::tensor_core_on_device(self.gpu, (n, n, m), OnDevice { buf, fast: !col, ld }, OnDevice { buf, fast: !col, ld },
-                                                       same::<T, A>(&self.g), T::one());
+                                                       same::<T, A>(&self.g), T::one(), ws);
             if self.took("gram", r) {
                 let mut g = host_vec::<A>(n * n)?;
                 // SAFETY: a blocking read into a host buffer of the buffer's length.
@@ -298,10 +312,11 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             let (x_op, w_op) = (OnDevice { buf, fast: xcol, ld: if xcol { m } else { n } }, OnDevice { buf: same::<T, A>(&self.w), fast: true, ld: n });
             let y = &self.q[to];
             // Y row-major = X W; column-major, Y^T = W^T X^T row-major (W^T m-fast).
+            let ws = self.ws.as_ref().map(|(b, len)| (same::<T, A>(b), *len));
             let r = if col {
-                super::gemm::tensor_core_on_device(self.gpu, (n, m, n), w_op, x_op, y, T::one())
+                super::gemm::tensor_core_on_device(self.gpu, (n, m, n), w_op, x_op, y, T::one(), ws)
             } else {
-                super::gemm::tensor_core_on_device(self.gpu, (m, n, n), x_op, w_op, y, T::one())
+                super::gemm::tensor_core_on_device(self.gpu, (m, n, n), x_op, w_op, y, T::one(), ws)
             };
             if self.took("product", r) {
                 return Ok(());
