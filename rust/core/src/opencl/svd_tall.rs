@@ -199,6 +199,16 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             return Err(classify(-54, format!("the tall-skinny SVD's work-groups of {group} exceed the device's {}",
                                              gpu.info.max_work_group)));
         }
+        let tc = tensor_core::<T, A>(gpu);
+        // One split-K workspace for every tensor-core pass of the call: the Gram matrix, and
+        // the products into a row- or column-major Q.
+        let ws = if tc {
+            let len = [(n, n, m), (m, n, n), (n, m, n)].into_iter()
+                .map(|s| super::gemm::tensor_core_workspace(&gpu.info, s)).max().unwrap_or(0);
+            Some((alloc::<A>(gpu, len, CL_MEM_READ_WRITE)?, len))
+        } else {
+            None
+        };
         Ok(Passes {
             gpu, program, m, n, chunks, rows, ts, wi: ts / pb, hi: 64 / pb,
             q: [alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?, alloc::<T>(gpu, m * n, CL_MEM_READ_WRITE)?],
@@ -209,16 +219,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             events: Vec::new(),
             kernel_ns: 0,
             host_ns: 0,
-            tc: tensor_core::<T, A>(gpu),
-            ws: None,
-        })
-        .and_then(|mut p: Self| {
-            if p.tc {
-                let len = [(n, n, m), (m, n, n), (n, m, n)].into_iter()
-                    .map(|s| super::gemm::tensor_core_workspace(&gpu.info, s)).max().unwrap_or(0);
-                p.ws = Some((alloc::<A>(gpu, len, CL_MEM_READ_WRITE)?, len));
-            }
-            Ok(p)
+            tc,
+            ws,
         })
     }
 
@@ -249,8 +251,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
     /// G = (scale X)^T (scale X), read back (n x n, symmetric).
     fn gram(&mut self, x: Src<'_, T>, scale: A) -> Result<Vec<A>, ClFail> {
         let (m, n, tiles) = (self.m, self.n, self.n.div_ceil(self.ts));
-        let (buf, off, col) = self.source(x);
-        if self.tc && off == 0 && scale == A::one() {
+        if self.tc && self.source(x).1 == 0 && scale == A::one() {
+            let (buf, _, col) = self.source(x);
             // X^T is m-fast where X is row-major; both read with X's leading dimension.
             let ld = if col { m } else { n };
             let ws = self.ws.as_ref().map(|(b, len)| (same::<T, A>(b), *len));
@@ -307,8 +309,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         // SAFETY: `hw` is not touched again before the queue is drained (the next blocking read,
         // `settle`, or the caller's `Finish`).
         unsafe { check(self.gpu.queue.enqueue_write_buffer(&mut self.w, CL_NON_BLOCKING, 0, &self.hw, &[]), "copying a factor to the device")? };
-        let (buf, off, xcol) = self.source(x);
-        if self.tc && off == 0 && scale == A::one() {
+        if self.tc && self.source(x).1 == 0 && scale == A::one() {
+            let (buf, _, xcol) = self.source(x);
             let (x_op, w_op) = (OnDevice { buf, fast: xcol, ld: if xcol { m } else { n } }, OnDevice { buf: same::<T, A>(&self.w), fast: true, ld: n });
             let y = &self.q[to];
             // Y row-major = X W; column-major, Y^T = W^T X^T row-major (W^T m-fast).
