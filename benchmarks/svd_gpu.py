@@ -18,8 +18,9 @@ kernels (kernels/svd_tall.cl), thin U, S and V^T:
     it lies, column-major and transposed;
   - kernel-side: wall time from the matrix on the device to U on the device, host round trips
     included (``_core.svd_tall_kernel_times``; the line per case also gives its shares in
-    kernels and in the host's n x n factors; on NVIDIA, column "tc" times float64's passes on
-    the tensor-core GEMM instead, LAPACK_AI_SVD_TALL_TC=1), against ``torch.linalg.svd`` on a CUDA tensor
+    kernels and in the host's n x n factors; on NVIDIA, where float64's passes run on the
+    tensor-core GEMM, column "fma" times svd_tall.cl's kernels instead, LAPACK_AI_SVD_TALL_TC=0),
+    against ``torch.linalg.svd`` on a CUDA tensor
     with each cuSOLVER driver torch offers (gesvda, gesvdj, gesvd), timed with CUDA events;
   - end to end from NumPy, against torch with gesvda (its fastest) and the CPU path.
 Section ``eigh``: stacks of symmetric eigenproblems on the same kernel in its EIG mode
@@ -172,22 +173,22 @@ def tall(dev, reps, scale, dtypes):
             name, ns, kern, host = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
             kernel = statistics.median(ns[1:]) / 1e9
             shares = f"of which kernels {statistics.median(kern[1:]) / 1e6:.3f} ms, host {statistics.median(host[1:]) / 1e6:.3f} ms"
-            tc = None
+            fma = None
             if dt == "float64" and "NVIDIA" in dev.platform:
-                # the same with the tensor-core GEMM in place of svd_tall.cl's FMA kernels (opt-in)
-                os.environ["LAPACK_AI_SVD_TALL_TC"] = "1"
+                # the same on svd_tall.cl's FMA kernels in place of the tensor-core GEMM
+                os.environ["LAPACK_AI_SVD_TALL_TC"] = "0"
                 try:
-                    _, ns_tc, kern_tc, _ = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
-                    tc = statistics.median(ns_tc[1:]) / 1e9
+                    _, ns_f, kern_f, _ = _core.svd_tall_kernel_times(dev.index, m, n, dt, reps + 1)
+                    fma = statistics.median(ns_f[1:]) / 1e9
                 finally:
                     os.environ.pop("LAPACK_AI_SVD_TALL_TC")
-                shares += f"; on the tensor cores {tc * 1e3:.3f} ms (kernels {statistics.median(kern_tc[1:]) / 1e6:.3f} ms)"
+                shares += f"; on the FMA kernels {fma * 1e3:.3f} ms (kernels {statistics.median(kern_f[1:]) / 1e6:.3f} ms)"
 
             e2e = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device=dev.selector), reps)
             cpu = median_time(lambda: lapack_ai.svd(a, full_matrices=False, device="cpu"), max(1, reps // 3))
             tk, te = torch_times(a, reps, ("gesvda", "gesvdj", "gesvd"))
             full = dt == "float64" and m == m0
-            rows.append((f"{m} x {n}", dt, worst, kernel, tc, e2e, tk, te, cpu, target if full else None))
+            rows.append((f"{m} x {n}", dt, worst, kernel, fma, e2e, tk, te, cpu, target if full else None))
             print(f"{m} x {n} {dt}: ratios <= {worst:.1f}; kernel {kernel * 1e3:.3f} ms ({shares}), end to end {e2e * 1e3:.2f} ms, "
                   f"cpu {cpu * 1e3:.2f} ms; cusolver {({k: round(v * 1e3, 3) for k, v in tk.items()})} ms", flush=True)
     return rows
@@ -336,12 +337,12 @@ def tall_table(rows):
     print()
     print("tall-skinny thin SVD (U, S, V^T), medians in ms; kernel: data on the device; e2e: NumPy in and out; "
           "ratio: largest LAPACK test ratio seen (<= 35); cuSOLVER per driver (torch)")
-    head = f"{'matrix':16} {'dtype':8} {'ratio':>5} {'opencl kernel':>13} {'tc':>7} {'gesvda':>9} {'gesvdj':>9} {'gesvd':>9} " \
+    head = f"{'matrix':16} {'dtype':8} {'ratio':>5} {'opencl kernel':>13} {'fma':>7} {'gesvda':>9} {'gesvdj':>9} {'gesvd':>9} " \
            f"{'opencl e2e':>10} {'gesvda e2e':>10} {'cpu':>9} {'target':>7}"
     print(head)
     print("-" * len(head))
-    for mat, dt, worst, k, tc, e, tk, te, cpu, target in rows:
-        print(f"{mat:16} {dt:8} {worst:5.1f} {ms(k):>13} {ms(tc):>7} {ms(tk.get('gesvda')):>9} {ms(tk.get('gesvdj')):>9} "
+    for mat, dt, worst, k, fma, e, tk, te, cpu, target in rows:
+        print(f"{mat:16} {dt:8} {worst:5.1f} {ms(k):>13} {ms(fma):>7} {ms(tk.get('gesvda')):>9} {ms(tk.get('gesvdj')):>9} "
               f"{ms(tk.get('gesvd')):>9} {ms(e):>10} {ms(te):>10} {ms(cpu):>9} {ms(target):>7}")
 
 

@@ -6,6 +6,7 @@ declined to the CPU and said so; NaN/Inf as on the CPU; scaling out to underflow
 layouts and stacks; full_matrices=True refused on the device; dispatch by a calibrated size;
 fallbacks on every injected fault; the kernel-timing binding; calibration."""
 
+import logging
 
 import numpy as np
 import pytest
@@ -90,6 +91,33 @@ def test_ill_conditioned_takes_more_passes_and_stays_accurate():
         a = with_values(rng, 3000, 24, np.geomspace(1.0, 1.0 / cond, 24))
         u, s, vt = lapack_ai.svd(a, full_matrices=False, device=SEL)
         ran_on_device(3000, 24)
+        assert max(ratios(a, u, s, vt)) <= THRESHOLD, cond
+        check_values(s, a)
+
+
+def passes_log(caplog, a):
+    """svd of `a` on the device with debug records caught; the svd_tall records."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="lapack_ai"):
+        lapack_ai.reset_log_cache()
+        out = lapack_ai.svd(a, full_matrices=False, device=SEL)
+    lapack_ai.reset_log_cache()
+    ran_on_device(*a.shape)
+    return out, [r.getMessage() for r in caplog.records if "svd_tall" in r.getMessage()]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_one_pass_when_the_first_q_is_orthonormal(dtype, caplog):
+    """cond 2: R_1's SVD, computed while the device checks Q_1 = X R_1^-1, is the answer
+    (|Q_1^H Q_1 - I| within 16 n ulp), and U = Q_1 U_R. cond 1e3 (G_1's 1e6, past the
+    shortcut's 1e2) takes the second pass. LAPACK's ratios either way."""
+    rng = np.random.default_rng(11)
+    cx = np.dtype(dtype).kind == "c"
+    for cond, one in ((2.0, True), (1e3, False)):
+        a = with_values(rng, 3000, 24, np.geomspace(1.0, 1.0 / cond, 24), cx).astype(dtype)
+        (u, s, vt), log = passes_log(caplog, a)
+        assert any("one pass" in r for r in log) == one, (cond, log)
+        assert any("pass 2:" in r for r in log) != one, (cond, log)
         assert max(ratios(a, u, s, vt)) <= THRESHOLD, cond
         check_values(s, a)
 

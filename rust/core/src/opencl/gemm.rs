@@ -18,7 +18,6 @@ use opencl3::types::{cl_int, cl_long, CL_BLOCKING};
 
 use super::staging;
 use super::fail::{check, classify, ClFail, Fault};
-use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::layout::{split_shape, Mats};
 use crate::Scalar;
@@ -445,8 +444,7 @@ fn launch<T: Scalar>(gpu: &Gpu, v: &Variant, p: &Plan<T>, c: &mut ArrayViewMutD<
     };
     let sched = schedule(&gpu.info, v, p.m, p.n, p.k, count);
     let options = v.options(double, ops, &sched);
-    let src = source(v.file);
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&src], &options)?;
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), v.file, &options)?;
 
     let q = &gpu.queue;
     let size = std::mem::size_of::<T>() as u64;
@@ -520,10 +518,23 @@ struct Args<'b, T> {
     work: Option<(&'b Buffer<T>, usize)>,
 }
 
-/// Launches `v` over the tiles as `sched` says (a grid of whole tiles; or whole tiles, split
-/// tiles and gemm_reduce), waits for the last launch and returns the device time from the
-/// first start to the last end. The program was built for `sched` (`Variant::options`).
+/// Launches `v` over the tiles as `sched` says, waits for the last launch and returns the
+/// device time from the first start to the last end.
 fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Variant, sched: &Schedule, x: &Args<T>) -> Result<u64, ClFail> {
+    let events = launches(gpu, program, v, sched, x)?;
+    let (first, last) = (&events[0], &events[events.len() - 1]);
+    check(last.wait(), "waiting for the gemm kernels")?;
+    let t0 = check(first.profiling_command_start(), "reading the kernel's start time")?;
+    let t1 = check(last.profiling_command_end(), "reading the kernel's end time")?;
+    Ok(t1.saturating_sub(t0))
+}
+
+/// Enqueues `v` over the tiles as `sched` says (a grid of whole tiles; or whole tiles, split
+/// tiles and gemm_reduce) and returns the launches' events, in order, without waiting. The
+/// program was built for `sched` (`Variant::options`). A workspace allocated here is released
+/// when it goes out of scope, which OpenCL defers until the launches that use it are done.
+fn launches<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Variant, sched: &Schedule, x: &Args<T>)
+                       -> Result<Vec<opencl3::event::Event>, ClFail> {
     let (tm, tn) = v.tile;
     let groups = sched.whole + sched.split * sched.slices;
     if groups > i32::MAX as usize / v.per_group.0.max(tm * tn) {
@@ -581,11 +592,7 @@ fn enqueue<T: Scalar>(gpu: &Gpu, program: &opencl3::program::Program, v: &Varian
             .set_local_work_sizes(&v.local);
         events.push(check(unsafe { e.enqueue_nd_range(&gpu.queue) }, "launching the gemm kernel")?);
     }
-    let (first, last) = (&events[0], &events[events.len() - 1]);
-    check(last.wait(), "waiting for the gemm kernels")?;
-    let t0 = check(first.profiling_command_start(), "reading the kernel's start time")?;
-    let t1 = check(last.profiling_command_end(), "reading the kernel's end time")?;
-    Ok(t1.saturating_sub(t0))
+    Ok(events)
 }
 
 /// An operand already on the device, for other routines' passes (svd_tall): its buffer (the
@@ -598,22 +605,29 @@ pub(super) struct OnDevice<'b, T> {
 }
 
 /// C = alpha A B on the FP64 tensor cores, every operand on the device: A m x k, B k x n, C
-/// m x n row-major (overwritten). Waits for the product and returns its device time, ns. For
-/// float64 on devices where `tensor_core_eligible`; anywhere else a build failure, which the
-/// caller answers with its own kernels.
+/// m x n row-major (overwritten). Returns the launches' events without waiting (the caller
+/// times them, and waits before it reads C or reuses `work`). For float64 on devices where
+/// `tensor_core_eligible`; anywhere else a build failure, which the caller answers with its
+/// own kernels.
 pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usize, usize), a: OnDevice<T>, b: OnDevice<T>,
-                                               c: &Buffer<T>, alpha: T, work: Option<(&Buffer<T>, usize)>) -> Result<u64, ClFail> {
+                                               c: &Buffer<T>, alpha: T, work: Option<(&Buffer<T>, usize)>)
+                                               -> Result<Vec<opencl3::event::Event>, ClFail> {
     if T::DTYPE != "float64" || !tensor_core_eligible(&gpu.info) {
         return Err(classify(-11, format!("no tensor-core kernel for {} on this device", T::DTYPE)));
     }
     let v = tensor_core(&gpu.info, m, n, 1);
     let ops = Operands { a_mfast: a.fast, b_nfast: b.fast, ld_even: a.ld.is_multiple_of(2) && b.ld.is_multiple_of(2),
                          small: (m * k).max(k * n).max(m * n) <= i32::MAX as usize };
+    let t = std::time::Instant::now();
     let sched = schedule(&gpu.info, &v, m, n, k, 1);
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &v.options(true, ops, &sched))?;
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), v.file, &v.options(true, ops, &sched))?;
+    let ready = t.elapsed();
     let args = Args { m, n, k, alpha, beta: T::zero(), read_c: false, a: a.buf, lda: a.ld, sa: 0, b: b.buf, ldb: b.ld, sb: 0,
                       c, ldc: n, sc: m * n, work };
-    enqueue(gpu, &program.0, &v, &sched, &args)
+    let r = launches(gpu, &program.0, &v, &sched, &args);
+    log::debug!(target: "lapack_ai", "tensor_core_on_device {m}x{n}x{k}: program {:.1} us, launches {:.1} us", ready.as_secs_f64() * 1e6,
+                (t.elapsed() - ready).as_secs_f64() * 1e6);
+    r
 }
 
 /// Elements of split-tile workspace `tensor_core_on_device` needs for an m x n x k product (0:
@@ -635,7 +649,7 @@ pub fn bench<T: Scalar>(gpu: &Gpu, m: usize, n: usize, k: usize, reps: usize, ch
                          small: (m * k).max(k * n) <= i32::MAX as usize };
     let sched = schedule(&gpu.info, &v, m, n, k, 1);
     let options = v.options(double, ops, &sched);
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &options)?;
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), v.file, &options)?;
     let mut seed = 0x9E3779B97F4A7C15u64;
     let mut rand = |len: usize| -> Vec<T> {
         (0..len).map(|_| {
@@ -675,7 +689,7 @@ pub(super) fn stacked_on_device<T: Scalar>(gpu: &Gpu, a: &Buffer<T>, b: &Buffer<
     let mut last = classify(0, "no kernel variant for this device");
     for v in variants(&gpu.info, double, KernelChoice::Auto, m, n, k, count) {
         let sched = schedule(&gpu.info, &v, m, n, k, count);
-        let built = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source(v.file)], &v.options(double, ops, &sched));
+        let built = gpu.programs.file(&gpu.context, gpu.device.id(), v.file, &v.options(double, ops, &sched));
         match built.and_then(|p| enqueue(gpu, &p.0, &v, &sched, &args)) {
             Ok(ns) => return Ok((v.name.to_string(), ns)),
             Err(e) if e.kind == super::FailKind::Build && v.name != "portable-fma" => last = e,

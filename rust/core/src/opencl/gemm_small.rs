@@ -20,7 +20,6 @@ use opencl3::types::{cl_int, cl_long, CL_BLOCKING};
 use super::fail::{check, classify, ClFail};
 use super::staging;
 use super::gemm::{alloc, host_vec, stage, uniform, Finish, Operand, Run};
-use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::layout::{split_shape, Mats};
 use crate::Scalar;
@@ -276,7 +275,7 @@ pub fn gemm<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, b: ArrayViewD<T>, mut c: Arr
     let double = T::DTYPE == "float64";
     let elem = std::mem::size_of::<T>();
     let l = plan(&gpu.info, elem, (km, kn, k), (ka.stride == 0, kb.stride == 0), SmallVariant::from_env(), &Knobs::from_env());
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("gemm_small.cl")], &l.options(double, ka_mfast, kb_nfast))?;
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "gemm_small.cl", &l.options(double, ka_mfast, kb_nfast))?;
     let size = elem as u64;
     let bytes = (ka.data.len() as u64).saturating_add(kb.data.len() as u64).saturating_add(total as u64).saturating_mul(size);
     if gpu.info.global_mem > 0 && bytes > gpu.info.global_mem {
@@ -363,7 +362,7 @@ pub fn bench_small<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, k: us
     let double = T::DTYPE == "float64";
     let l = plan(&gpu.info, std::mem::size_of::<T>(), (m, n, k), (false, false), variant.unwrap_or_else(SmallVariant::from_env),
                  &Knobs::from_env());
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("gemm_small.cl")], &l.options(double, false, true))?;
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "gemm_small.cl", &l.options(double, false, true))?;
     let (ha, hb, hc) = (random_fill(count * m * k)?, random_fill(count * k * n)?, random_fill(count * m * n)?);
     let q = &gpu.queue;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;

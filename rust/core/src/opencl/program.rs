@@ -22,11 +22,30 @@ unsafe impl Sync for Built {}
 pub struct Programs {
     device_key: String,
     built: Mutex<HashMap<u64, Result<Arc<Built>, ClFail>>>,
+    /// `file`'s programs by file name and options.
+    named: Mutex<HashMap<String, Result<Arc<Built>, ClFail>>>,
 }
 
 impl Programs {
     pub fn new(info: &DeviceInfo) -> Self {
-        Programs { device_key: info.key(), built: Mutex::new(HashMap::new()) }
+        Programs { device_key: info.key(), built: Mutex::new(HashMap::new()), named: Mutex::new(HashMap::new()) }
+    }
+
+    /// The program of kernel file `name` (`source`) built with `options`, remembered by name
+    /// and options: making and hashing the text on every call cost about 90 us of host time on
+    /// the GPU machine, as much as a small product's kernels. (`LAPACK_AI_KERNEL_DIR`'s files
+    /// are therefore read once per process and options.)
+    pub fn file(&self, context: &Context, device: cl_device_id, name: &str, options: &str) -> Result<Arc<Built>, ClFail> {
+        if super::fail::injected().is_some() {
+            return self.get(context, device, &[&source(name)], options);
+        }
+        let key = format!("{name}\0{options}");
+        if let Some(r) = self.named.lock().unwrap().get(&key) {
+            return r.clone();
+        }
+        let r = self.get(context, device, &[&source(name)], options);
+        self.named.lock().unwrap().insert(key, r.clone());
+        r
     }
 
     /// The program made of `sources` (concatenated in order, headers first) built with

@@ -22,7 +22,6 @@ use super::fail::{check, classify, ClFail};
 use super::staging;
 use super::gemm::{alloc, host_vec, stage, Finish, Run};
 use super::gemm_small::{device_ns, random_fill};
-use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::error::CoreError;
 use crate::layout::Mats;
@@ -196,7 +195,7 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
     let l = plan(&gpu.info, elem, (n, n), 0, vectors, knobs)
         .ok_or_else(|| classify(-5, format!("one {n}x{n} matrix does not fit the device's local memory")))?;
     let eig = Eig { lower, full_check: check_finite };
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_small.cl",
                                    &l.options::<T>(staged.col_major, false, Some(eig)))?;
     let (lw, lv) = (count * n, if vectors { count * n * n } else { 0 });
     let bytes = (staged.data.len() + lw + lv) as u64 * elem as u64 + count as u64 * 4;
@@ -264,7 +263,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let elem = std::mem::size_of::<T>();
     let l = plan(&gpu.info, elem, (km, kn), ku, want_v, knobs)
         .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_small.cl",
                                    &l.options::<T>(w_colmajor, trans, None))?;
     let (ls, lu, lv) = (count * kn, count * km * ku, if want_v { count * kn * kn } else { 0 });
     let size = elem as u64;
@@ -372,7 +371,7 @@ fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, ve
         .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
     // Row-major input: W = A^T is column-major exactly when the problem is transposed.
     let eig = eig.then_some(Eig { lower: true, full_check: true });
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_small.cl")],
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_small.cl",
                                    &l.options::<T>(trans, trans, eig))?;
     let ha = random_fill::<T>(count * m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;

@@ -11,6 +11,10 @@
 //! 3. R = R_last ... R_1 = U_R S V^T by LAPACK's gesdd on the host (n x n), and
 //!    U = Q_k (R_last^{-1} U_R) in the last pass.
 //!
+//! A well-conditioned X (G's condition at most 100) may stop after one pass: the host computes
+//! R1's SVD while the device forms Q_1 and its Gram matrix, and if Q_1 is orthonormal to within
+//! 16 n ulp (`one_pass_tol`), U = Q_1 U_R. Otherwise the passes go on from that Gram matrix.
+//!
 //! Complex matrices take the same passes with G = X^H X (Hermitian); the host's factors are
 //! LAPACK's complex ones.
 //!
@@ -34,7 +38,6 @@ use super::fail::{check, classify, ClFail};
 use super::staging;
 use super::gemm::{alloc, host_vec, stage, Finish, OnDevice, Run};
 use super::gemm_small::device_ns;
-use super::program::source;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::error::CoreError;
 use crate::lapack::{gesdd, lansy, pocon, potrf, trtrs, FMat, Work};
@@ -136,6 +139,9 @@ struct Passes<'g, T: Scalar, A: Scalar> {
     w: Buffer<A>,
     /// Host staging of W (written without blocking: the next blocking read drains the queue).
     hw: Vec<A>,
+    /// G's copy on the host, and the copy's event while it is under way (`gram_enqueue`).
+    hg: Vec<A>,
+    reading: Option<opencl3::event::Event>,
     /// Launches not yet added into `kernel_ns`.
     events: Vec<(opencl3::event::Event, &'static str)>,
     kernel_ns: u64,
@@ -148,16 +154,14 @@ struct Passes<'g, T: Scalar, A: Scalar> {
 }
 
 /// Whether float64 passes run on the FP64 tensor-core GEMM (kernels/gemm_dmma.cl) rather than
-/// svd_tall.cl's FMA kernels: opt-in (LAPACK_AI_SVD_TALL_TC=1), on NVIDIA devices that have
-/// it. On an H100 its kernels took 0.27 ms of a 100000 x 64 SVD against the FMA kernels'
-/// 0.47, but the call's wall time grew by about 0.9 ms (column "tc" of `svd_gpu.py
-/// tall`, docs/benchmarks.md): each product then allocated its split-K workspace and waited on
-/// its own. The workspace is now held per call; the wait per product remains. Only unscaled
-/// passes over a matrix at the start of its buffer take it (the GEMM has no offset, and a
-/// Gram matrix that needs scaling must be scaled before it is squared).
+/// svd_tall.cl's FMA kernels: on NVIDIA devices that have it, unless LAPACK_AI_SVD_TALL_TC=0.
+/// On an H100 (`svd_gpu.py tall`, column "fma", docs/benchmarks.md) its passes took 0.26 ms of
+/// a 100000 x 64 SVD against 0.47, and the call 1.63 ms against 1.85; level at 100000 x 16.
+/// Only unscaled passes over a matrix at the start of its buffer take it (the GEMM has no
+/// offset, and a Gram matrix that needs scaling must be scaled before it is squared).
 fn tensor_core<T: Scalar, A: Scalar>(gpu: &Gpu) -> bool {
     T::DTYPE == "float64" && A::DTYPE == "float64" && super::gemm::tensor_core_eligible(&gpu.info)
-        && std::env::var("LAPACK_AI_SVD_TALL_TC").is_ok_and(|v| v.trim() == "1")
+        && std::env::var("LAPACK_AI_SVD_TALL_TC").map_or(true, |v| v.trim() != "0")
 }
 
 /// The same buffer as `Buffer<T>`, for T = A (both float64: `tensor_core`).
@@ -216,6 +220,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             g: alloc::<A>(gpu, n * n, CL_MEM_READ_WRITE)?,
             w: alloc::<A>(gpu, n * n, CL_MEM_READ_ONLY)?,
             hw: host_vec::<A>(n * n)?,
+            hg: host_vec::<A>(n * n)?,
+            reading: None,
             events: Vec::new(),
             kernel_ns: 0,
             host_ns: 0,
@@ -231,13 +237,15 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         }
     }
 
-    /// The outcome of a pass on the tensor-core GEMM (`tc`): its time is counted; a failure
-    /// turns `tc` off, and the caller runs its own kernel instead (false).
-    fn took(&mut self, what: &'static str, r: Result<u64, ClFail>) -> bool {
+    /// The outcome of a pass on the tensor-core GEMM (`tc`): its launches join `events` (timed
+    /// at the next `settle`); a failure turns `tc` off, and the caller runs its own kernel
+    /// instead (false).
+    fn took(&mut self, what: &'static str, r: Result<Vec<opencl3::event::Event>, ClFail>, t: Instant) -> bool {
         match r {
-            Ok(ns) => {
-                log::debug!(target: "lapack_ai", "svd_tall {}x{}: {what} (tensor cores) {:.1} us", self.m, self.n, ns as f64 / 1e3);
-                self.kernel_ns += ns;
+            Ok(events) => {
+                log::debug!(target: "lapack_ai", "svd_tall {}x{}: {what}: {:.1} us on the host to enqueue", self.m, self.n,
+                            t.elapsed().as_secs_f64() * 1e6);
+                self.events.extend(events.into_iter().map(|e| (e, what)));
                 true
             }
             Err(e) => {
@@ -250,44 +258,59 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
 
     /// G = (scale X)^T (scale X), read back (n x n, symmetric).
     fn gram(&mut self, x: Src<'_, T>, scale: A) -> Result<Vec<A>, ClFail> {
+        self.gram_enqueue(x, scale)?;
+        self.gram_read()
+    }
+
+    /// Enqueues G = (scale X)^T (scale X) and its copy into `hg`, without waiting for either
+    /// (`gram_read` does), so that the host can work meanwhile.
+    fn gram_enqueue(&mut self, x: Src<'_, T>, scale: A) -> Result<(), ClFail> {
         let (m, n, tiles) = (self.m, self.n, self.n.div_ceil(self.ts));
+        let mut done = false;
         if self.tc && self.source(x).1 == 0 && scale == A::one() {
             let (buf, _, col) = self.source(x);
             // X^T is m-fast where X is row-major; both read with X's leading dimension.
             let ld = if col { m } else { n };
             let ws = self.ws.as_ref().map(|(b, len)| (same::<T, A>(b), *len));
+            let t = Instant::now();
             let r = super::gemm::tensor_core_on_device(self.gpu, (n, n, m), OnDevice { buf, fast: !col, ld }, OnDevice { buf, fast: !col, ld },
                                                        same::<T, A>(&self.g), T::one(), ws);
-            if self.took("gram", r) {
-                let mut g = host_vec::<A>(n * n)?;
-                // SAFETY: a blocking read into a host buffer of the buffer's length.
-                unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
-                return Ok(g);
-            }
+            done = self.took("gram (tensor cores)", r, t);
         }
-        let (buf, off, col) = self.source(x);
-        let k = check(Kernel::create(self.program, "gram"), "creating the gram kernel")?;
-        // SAFETY: the types match the kernel's parameter list in order.
-        let e = check(unsafe {
-            ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(col as cl_int))
-                .set_arg(&(off as cl_long)).set_arg(&(self.rows as cl_long)).set_arg(&scale.re()).set_arg(buf).set_arg(&self.part)
-                .set_global_work_sizes(&[tiles * self.wi, tiles * self.wi, self.chunks]).set_local_work_sizes(&[self.wi, self.wi, 1])
-                .enqueue_nd_range(&self.gpu.queue)
-        }, "launching the gram kernel")?;
-        self.events.push((e, "gram"));
-        let k = check(Kernel::create(self.program, "gram_sum"), "creating the gram_sum kernel")?;
-        let side = n.next_multiple_of(16);
-        // SAFETY: as above.
-        let e = check(unsafe {
-            ExecuteKernel::new(&k).set_arg(&(n as cl_int)).set_arg(&(self.chunks as cl_int)).set_arg(&self.part).set_arg(&self.g)
-                .set_global_work_sizes(&[side, side]).enqueue_nd_range(&self.gpu.queue)
-        }, "launching the gram_sum kernel")?;
-        self.events.push((e, "gram_sum"));
-        let mut g = host_vec::<A>(n * n)?;
-        // SAFETY: a blocking read into a host buffer of the buffer's length.
-        unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
+        if !done {
+            let (buf, off, col) = self.source(x);
+            let k = check(Kernel::create(self.program, "gram"), "creating the gram kernel")?;
+            // SAFETY: the types match the kernel's parameter list in order.
+            let e = check(unsafe {
+                ExecuteKernel::new(&k).set_arg(&(m as cl_long)).set_arg(&(n as cl_int)).set_arg(&(col as cl_int))
+                    .set_arg(&(off as cl_long)).set_arg(&(self.rows as cl_long)).set_arg(&scale.re()).set_arg(buf).set_arg(&self.part)
+                    .set_global_work_sizes(&[tiles * self.wi, tiles * self.wi, self.chunks]).set_local_work_sizes(&[self.wi, self.wi, 1])
+                    .enqueue_nd_range(&self.gpu.queue)
+            }, "launching the gram kernel")?;
+            self.events.push((e, "gram"));
+            let k = check(Kernel::create(self.program, "gram_sum"), "creating the gram_sum kernel")?;
+            let side = n.next_multiple_of(16);
+            // SAFETY: as above.
+            let e = check(unsafe {
+                ExecuteKernel::new(&k).set_arg(&(n as cl_int)).set_arg(&(self.chunks as cl_int)).set_arg(&self.part).set_arg(&self.g)
+                    .set_global_work_sizes(&[side, side]).enqueue_nd_range(&self.gpu.queue)
+            }, "launching the gram_sum kernel")?;
+            self.events.push((e, "gram_sum"));
+        }
+        // SAFETY: `hg` has the buffer's length and is not touched until the copy is done
+        // (`gram_read` waits for it; the caller's `Finish` drains the queue before `hg` is freed).
+        let e = unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_NON_BLOCKING, 0, &mut self.hg, &[]), "copying a Gram matrix from the device")? };
+        self.reading = Some(e);
+        Ok(())
+    }
+
+    /// `gram_enqueue`'s G, once its copy is done.
+    fn gram_read(&mut self) -> Result<Vec<A>, ClFail> {
+        if let Some(e) = self.reading.take() {
+            check(e.wait(), "copying a Gram matrix from the device")?;
+        }
         self.settle()?;
-        Ok(g)
+        Ok(self.hg.clone())
     }
 
     /// Adds the device time of finished launches (waits for any still running).
@@ -315,12 +338,13 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             let y = &self.q[to];
             // Y row-major = X W; column-major, Y^T = W^T X^T row-major (W^T m-fast).
             let ws = self.ws.as_ref().map(|(b, len)| (same::<T, A>(b), *len));
+            let t = Instant::now();
             let r = if col {
                 super::gemm::tensor_core_on_device(self.gpu, (n, m, n), w_op, x_op, y, T::one(), ws)
             } else {
                 super::gemm::tensor_core_on_device(self.gpu, (m, n, n), x_op, w_op, y, T::one(), ws)
             };
-            if self.took("product", r) {
+            if self.took("product (tensor cores)", r, t) {
                 return Ok(());
             }
         }
@@ -380,8 +404,12 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             let off = off_identity(&g, n);
             let settled = pass > 0 && off <= 0.5;
             // A settled pass needs no condition estimate: its factor is the last one.
+            let mut rcond = 0.0;
             let r = match cholesky(&g, n, !settled, work) {
-                Some((r, rcond)) if settled || rcond >= min_rcond => r,
+                Some((r, rc)) if settled || rc >= min_rcond => {
+                    rcond = rc;
+                    r
+                }
                 _ => {
                     let shift = shift::<A>(&g, m, n);
                     let mut gs = g.clone();
@@ -413,13 +441,28 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             self.product(cur, if pass == 0 { scale } else { A::one() }, &w, next, false)?;
             cur = Src::Q(next);
             next = 1 - next;
-            g = self.gram(cur, A::one())?;
+            self.gram_enqueue(cur, A::one())?;
+            if pass == 0 && rcond >= ONE_PASS_RCOND {
+                // A well-conditioned X: R_1's SVD on the host while the device forms Q_1 and
+                // its Gram matrix, which then decides whether one pass is enough.
+                let t = Instant::now();
+                let svd = small_svd(factors[0].clone(), n, work);
+                self.host_ns += t.elapsed().as_nanos() as u64;
+                let svd_us = t.elapsed().as_secs_f64() * 1e6;
+                g = self.gram_read()?;
+                let off = off_identity(&g, n);
+                log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass 1's SVD on the host {svd_us:.1} us; |G_2 - I| <= {off:.3e}{}",
+                            if off <= one_pass_tol::<T>(n) { ", one pass" } else { "" });
+                if let (Ok(svd), true) = (svd, off <= one_pass_tol::<T>(n)) {
+                    return self.emit(cur, Ok(svd), None, scale, next, want_u, u_col);
+                }
+                continue;
+            }
+            g = self.gram_read()?;
         }
         Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
     }
 
-    /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
-    /// into q[to].
     /// R = R_last ... R_1 = U_R S V^T on the host (S then unscaled); U = Q_k (R_last^{-1} U_R)
     /// into q[to]. A host routine that fails (gesdd not converging) declines the matrix.
     #[allow(clippy::too_many_arguments)]
@@ -432,25 +475,37 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             r = product(f, &r, n);
         }
         let product_us = t.elapsed().as_secs_f64() * 1e6;
-        let (s, vt, right) = match small_svd(r, n, work) {
+        let svd = small_svd(r, n, work);
+        self.host_ns += t.elapsed().as_nanos() as u64;
+        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host R product {product_us:.1} us, gesdd {:.1} us", self.m,
+                    t.elapsed().as_secs_f64() * 1e6 - product_us);
+        let last = factors.last().expect("at least two factors");
+        self.emit(cur, svd, Some(last), scale, to, want_u, u_col)
+    }
+
+    /// S, V^T and U = Q_k (R_last^{-1} U_R) into q[to] from R's SVD (S V^T U_R: `small_svd`),
+    /// where Q_k R_last is X's last QR factorization; `last` None: U = Q_k U_R (Q_k R is X's).
+    #[allow(clippy::too_many_arguments)]
+    fn emit(&mut self, cur: Src<'_, T>, svd: crate::error::Result<SmallSvd<A>>, last: Option<&[A]>, scale: A,
+            to: usize, want_u: bool, u_col: bool) -> Result<Outcome<T>, ClFail> {
+        let (s, vt, right) = match svd {
             Ok(x) => x,
             Err(e) => return Ok(Outcome::Declined(format!("the host's SVD of its n x n factor failed: {e}"))),
         };
-        let svd_us = t.elapsed().as_secs_f64() * 1e6 - product_us;
-        let last = factors.last().expect("at least two factors");
+        let n = self.n;
+        let t = Instant::now();
         // R_last^{-1} U_R by R_last's inverse: R_last is from a settled pass (|G - I| <= 1/2,
         // so its condition is at most sqrt(3)), where the inverse is as accurate as a solve.
-        let w = if want_u {
-            match inverse_upper(last, n) {
+        let w = match (want_u, last) {
+            (false, _) => None,
+            (true, None) => Some(right),
+            (true, Some(last)) => match inverse_upper(last, n) {
                 Some(inv) => Some(product(&inv, &right, n)),
                 None => return Ok(Outcome::Declined("its last Cholesky factor is singular".into())),
-            }
-        } else {
-            None
+            },
         };
         self.host_ns += t.elapsed().as_nanos() as u64;
-        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host R product {product_us:.1} us, gesdd {svd_us:.1} us, solve {:.1} us", self.m,
-                    t.elapsed().as_secs_f64() * 1e6 - product_us - svd_us);
+        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host solve {:.1} us", self.m, t.elapsed().as_secs_f64() * 1e6);
         if let Some(w) = w {
             self.product(cur, A::one(), &w, to, u_col)?;
         }
@@ -458,6 +513,19 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         let vt = vt.into_iter().map(narrow::<A, T>).collect();
         Ok(Outcome::Done(Factored { s: s.collect(), vt, u: want_u.then_some(to) }))
     }
+}
+
+/// The one-pass shortcut (`Passes::factor`) is tried when G_1's reciprocal condition number
+/// (pocon's estimate) is at least this: cond(X) up to about 10, where one pass usually
+/// suffices, so that R_1's SVD is rarely computed in vain.
+const ONE_PASS_RCOND: f64 = 1e-2;
+
+/// The largest |G_2 - I| (`off_identity`'s bound on its 2-norm) at which X = Q_1 R_1 is taken
+/// as X's QR factorization. Q_1's columns are then orthonormal to within it, so X's singular
+/// values are R_1's times factors in [sqrt(1 - d), sqrt(1 + d)]: off by at most d/2 relative,
+/// here 8 n ulp (LAPACK's test allows 35 n ulp ||A||), and U = Q_1 U_R orthonormal to d.
+fn one_pass_tol<T: Scalar>(n: usize) -> f64 {
+    16.0 * n as f64 * T::Real::epsilon().to_f64().unwrap_or(0.0)
 }
 
 /// A's value in T (the same, or rounded from double).
@@ -495,9 +563,11 @@ fn unscaled<T: Scalar>(mut s: Vec<T::Real>, scale: T) -> Vec<T::Real> {
     s
 }
 
-/// The SVD of the row-major n x n R by LAPACK's gesdd: (S, V^T row-major, U_R row-major).
-#[allow(clippy::type_complexity)]
-fn small_svd<T: Scalar>(mut r: Vec<T>, n: usize, work: &mut Work<T>) -> crate::error::Result<(Vec<T::Real>, Vec<T>, Vec<T>)> {
+/// S, V^T and U_R (row-major) of an n x n R = U_R S V^T.
+type SmallSvd<T> = (Vec<<T as Scalar>::Real>, Vec<T>, Vec<T>);
+
+/// The SVD of the row-major n x n R by LAPACK's gesdd.
+fn small_svd<T: Scalar>(mut r: Vec<T>, n: usize, work: &mut Work<T>) -> crate::error::Result<SmallSvd<T>> {
     // R row-major, read column-major, is R^T = conj(V) S U_R^T: gesdd's U is conj(V) and its
     // V^H is U_R^T (column-major), which read row-major are V^H and U_R.
     let mut s = vec![T::Real::zero(); n];
@@ -626,7 +696,7 @@ fn svd_with<T: Scalar, A: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt:
                                         gpu.info.global_mem >> 20)));
     }
     let (ts, pb) = tile(xn);
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_tall.cl",
                                    &options::<T, A>(ts, pb))?;
     let mut run = Run { kernel: name(m, n), ..Run::default() };
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
@@ -766,7 +836,7 @@ fn bench_with<T: Scalar, A: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, 
         return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
     }
     let (ts, pb) = tile(n);
-    let program = gpu.programs.get(&gpu.context, gpu.device.id(), &[&source("svd_tall.cl")],
+    let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_tall.cl",
                                    &options::<T, A>(ts, pb))?;
     let ha = random_rows::<T>(m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
