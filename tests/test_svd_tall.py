@@ -106,20 +106,26 @@ def passes_log(caplog, a):
     return out, [r.getMessage() for r in caplog.records if "svd_tall" in r.getMessage()]
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
-def test_one_pass_when_the_first_q_is_orthonormal(dtype, caplog):
-    """cond 2: R_1's SVD, computed while the device checks Q_1 = X R_1^-1, is the answer
-    (|Q_1^H Q_1 - I| within 16 n ulp), and U = Q_1 U_R. cond 1e3 (G_1's 1e6, past the
-    shortcut's 1e2) takes the second pass. LAPACK's ratios either way."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
+def test_well_conditioned_takes_the_eigh_shortcut(dtype, caplog):
+    """cond 1.5: G = V L V^H on the host and U = X V L^(-1/2), kept because U^H U is within
+    16 n ulp of the identity; no Cholesky pass. cond 3 (L's spread 9, past the shortcut's 4)
+    and 1e3 take CholeskyQR's passes. LAPACK's ratios and values either way, tall and wide."""
     rng = np.random.default_rng(11)
     cx = np.dtype(dtype).kind == "c"
-    for cond, one in ((2.0, True), (1e3, False)):
+    for cond, short in ((1.5, True), (3.0, False), (1e3, False)):
         a = with_values(rng, 3000, 24, np.geomspace(1.0, 1.0 / cond, 24), cx).astype(dtype)
-        (u, s, vt), log = passes_log(caplog, a)
-        assert any("one pass" in r for r in log) == one, (cond, log)
-        assert any("pass 2:" in r for r in log) != one, (cond, log)
-        assert max(ratios(a, u, s, vt)) <= THRESHOLD, cond
-        check_values(s, a)
+        for x in (a, a.T):
+            (u, s, vt), log = passes_log(caplog, x)
+            assert any(r.endswith(", kept") for r in log) == short, (cond, log)
+            assert any("pass 1:" in r for r in log) != short, (cond, log)
+            assert max(ratios(x, u, s, vt)) <= THRESHOLD, cond
+            check_values(s, x)
+    # without U: the shortcut still forms U to check it, and returns the values alone
+    b = with_values(rng, 3000, 24, np.linspace(1.0, 0.8, 24), cx).astype(dtype)
+    s_only = lapack_ai.svd(b, compute_uv=False, device=SEL)
+    ran_on_device(3000, 24)
+    check_values(s_only, b)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])

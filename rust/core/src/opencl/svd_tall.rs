@@ -11,9 +11,9 @@
 //! 3. R = R_last ... R_1 = U_R S V^T by LAPACK's gesdd on the host (n x n), and
 //!    U = Q_k (R_last^{-1} U_R) in the last pass.
 //!
-//! A well-conditioned X (G's condition at most 100) may stop after one pass: the host computes
-//! R1's SVD while the device forms Q_1 and its Gram matrix, and if Q_1 is orthonormal to within
-//! 16 n ulp (`one_pass_tol`), U = Q_1 U_R. Otherwise the passes go on from that Gram matrix.
+//! A well-conditioned X (cond(X) <= 2) takes a shortcut instead (`Passes::by_eigh`): G's
+//! eigendecomposition on the host, U = X V S^{-1} in one product, kept when U^H U is within 16 n
+//! ulp of the identity; otherwise the passes go on from G.
 //!
 //! Complex matrices take the same passes with G = X^H X (Hermitian); the host's factors are
 //! LAPACK's complex ones.
@@ -40,7 +40,7 @@ use super::gemm::{alloc, host_vec, stage, Finish, OnDevice, Run};
 use super::gemm_small::device_ns;
 use super::runtime::{DeviceInfo, Gpu};
 use crate::error::CoreError;
-use crate::lapack::{gesdd, lansy, pocon, potrf, trtrs, FMat, Work};
+use crate::lapack::{gesdd, lansy, pocon, potrf, syevd, trtrs, FMat, Work};
 use crate::layout::Mats;
 use crate::routines::svd::{Svd, Vectors};
 use crate::Scalar;
@@ -139,9 +139,6 @@ struct Passes<'g, T: Scalar, A: Scalar> {
     w: Buffer<A>,
     /// Host staging of W (written without blocking: the next blocking read drains the queue).
     hw: Vec<A>,
-    /// G's copy on the host, and the copy's event while it is under way (`gram_enqueue`).
-    hg: Vec<A>,
-    reading: Option<opencl3::event::Event>,
     /// Launches not yet added into `kernel_ns`.
     events: Vec<(opencl3::event::Event, &'static str)>,
     kernel_ns: u64,
@@ -175,7 +172,8 @@ fn same<T: Scalar, A: Scalar>(b: &Buffer<A>) -> &Buffer<T> {
 #[derive(Clone, Copy)]
 enum Src<'b, T> {
     Input(&'b Buffer<T>, usize, bool),
-    Q(usize),
+    /// q[i], column-major when the flag says so.
+    Q(usize, bool),
 }
 
 /// What one matrix's passes leave: S and V^T of X (n and n x n row-major, on the host) and,
@@ -220,8 +218,6 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             g: alloc::<A>(gpu, n * n, CL_MEM_READ_WRITE)?,
             w: alloc::<A>(gpu, n * n, CL_MEM_READ_ONLY)?,
             hw: host_vec::<A>(n * n)?,
-            hg: host_vec::<A>(n * n)?,
-            reading: None,
             events: Vec::new(),
             kernel_ns: 0,
             host_ns: 0,
@@ -233,7 +229,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
     fn source<'s>(&'s self, x: Src<'s, T>) -> (&'s Buffer<T>, usize, bool) {
         match x {
             Src::Input(b, off, col) => (b, off, col),
-            Src::Q(i) => (&self.q[i], 0, false),
+            Src::Q(i, col) => (&self.q[i], 0, col),
         }
     }
 
@@ -258,13 +254,6 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
 
     /// G = (scale X)^T (scale X), read back (n x n, symmetric).
     fn gram(&mut self, x: Src<'_, T>, scale: A) -> Result<Vec<A>, ClFail> {
-        self.gram_enqueue(x, scale)?;
-        self.gram_read()
-    }
-
-    /// Enqueues G = (scale X)^T (scale X) and its copy into `hg`, without waiting for either
-    /// (`gram_read` does), so that the host can work meanwhile.
-    fn gram_enqueue(&mut self, x: Src<'_, T>, scale: A) -> Result<(), ClFail> {
         let (m, n, tiles) = (self.m, self.n, self.n.div_ceil(self.ts));
         let mut done = false;
         if self.tc && self.source(x).1 == 0 && scale == A::one() {
@@ -297,20 +286,11 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             }, "launching the gram_sum kernel")?;
             self.events.push((e, "gram_sum"));
         }
-        // SAFETY: `hg` has the buffer's length and is not touched until the copy is done
-        // (`gram_read` waits for it; the caller's `Finish` drains the queue before `hg` is freed).
-        let e = unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_NON_BLOCKING, 0, &mut self.hg, &[]), "copying a Gram matrix from the device")? };
-        self.reading = Some(e);
-        Ok(())
-    }
-
-    /// `gram_enqueue`'s G, once its copy is done.
-    fn gram_read(&mut self) -> Result<Vec<A>, ClFail> {
-        if let Some(e) = self.reading.take() {
-            check(e.wait(), "copying a Gram matrix from the device")?;
-        }
+        let mut g = host_vec::<A>(n * n)?;
+        // SAFETY: a blocking read into a host buffer of the buffer's length.
+        unsafe { check(self.gpu.queue.enqueue_read_buffer(&self.g, CL_BLOCKING, 0, &mut g, &[]), "copying a Gram matrix from the device")? };
         self.settle()?;
-        Ok(self.hg.clone())
+        Ok(g)
     }
 
     /// Adds the device time of finished launches (waits for any still running).
@@ -390,6 +370,9 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         }
         // OpenBLAS's threads cost more than they save on the host's small matrices.
         let _single = (n <= SINGLE_THREAD_N).then(crate::threads::single_blas);
+        if let Some(done) = self.by_eigh(x, &g, scale, 0, want_u, u_col, work)? {
+            return Ok(done);
+        }
         let mut factors: Vec<Vec<A>> = Vec::new();
         let mut cur = x;
         let mut next = 0;
@@ -404,12 +387,8 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             let off = off_identity(&g, n);
             let settled = pass > 0 && off <= 0.5;
             // A settled pass needs no condition estimate: its factor is the last one.
-            let mut rcond = 0.0;
             let r = match cholesky(&g, n, !settled, work) {
-                Some((r, rc)) if settled || rc >= min_rcond => {
-                    rcond = rc;
-                    r
-                }
+                Some((r, rcond)) if settled || rcond >= min_rcond => r,
                 _ => {
                     let shift = shift::<A>(&g, m, n);
                     let mut gs = g.clone();
@@ -439,26 +418,9 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             self.host_ns += t.elapsed().as_nanos() as u64;
             log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass {}: host inverse {:.1} us", pass + 1, t.elapsed().as_secs_f64() * 1e6);
             self.product(cur, if pass == 0 { scale } else { A::one() }, &w, next, false)?;
-            cur = Src::Q(next);
+            cur = Src::Q(next, false);
             next = 1 - next;
-            self.gram_enqueue(cur, A::one())?;
-            if pass == 0 && rcond >= ONE_PASS_RCOND {
-                // A well-conditioned X: R_1's SVD on the host while the device forms Q_1 and
-                // its Gram matrix, which then decides whether one pass is enough.
-                let t = Instant::now();
-                let svd = small_svd(factors[0].clone(), n, work);
-                self.host_ns += t.elapsed().as_nanos() as u64;
-                let svd_us = t.elapsed().as_secs_f64() * 1e6;
-                g = self.gram_read()?;
-                let off = off_identity(&g, n);
-                log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: pass 1's SVD on the host {svd_us:.1} us; |G_2 - I| <= {off:.3e}{}",
-                            if off <= one_pass_tol::<T>(n) { ", one pass" } else { "" });
-                if let (Ok(svd), true) = (svd, off <= one_pass_tol::<T>(n)) {
-                    return self.emit(cur, Ok(svd), None, scale, next, want_u, u_col);
-                }
-                continue;
-            }
-            g = self.gram_read()?;
+            g = self.gram(cur, A::one())?;
         }
         Ok(Outcome::Declined(format!("CholeskyQR did not settle in {MAX_PASSES} passes")))
     }
@@ -475,57 +437,84 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
             r = product(f, &r, n);
         }
         let product_us = t.elapsed().as_secs_f64() * 1e6;
-        let svd = small_svd(r, n, work);
-        self.host_ns += t.elapsed().as_nanos() as u64;
-        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host R product {product_us:.1} us, gesdd {:.1} us", self.m,
-                    t.elapsed().as_secs_f64() * 1e6 - product_us);
-        let last = factors.last().expect("at least two factors");
-        self.emit(cur, svd, Some(last), scale, to, want_u, u_col)
-    }
-
-    /// S, V^T and U = Q_k (R_last^{-1} U_R) into q[to] from R's SVD (S V^T U_R: `small_svd`),
-    /// where Q_k R_last is X's last QR factorization; `last` None: U = Q_k U_R (Q_k R is X's).
-    #[allow(clippy::too_many_arguments)]
-    fn emit(&mut self, cur: Src<'_, T>, svd: crate::error::Result<SmallSvd<A>>, last: Option<&[A]>, scale: A,
-            to: usize, want_u: bool, u_col: bool) -> Result<Outcome<T>, ClFail> {
-        let (s, vt, right) = match svd {
+        let (s, vt, right) = match small_svd(r, n, work) {
             Ok(x) => x,
             Err(e) => return Ok(Outcome::Declined(format!("the host's SVD of its n x n factor failed: {e}"))),
         };
-        let n = self.n;
-        let t = Instant::now();
+        let svd_us = t.elapsed().as_secs_f64() * 1e6 - product_us;
+        let last = factors.last().expect("at least two factors");
         // R_last^{-1} U_R by R_last's inverse: R_last is from a settled pass (|G - I| <= 1/2,
         // so its condition is at most sqrt(3)), where the inverse is as accurate as a solve.
-        let w = match (want_u, last) {
-            (false, _) => None,
-            (true, None) => Some(right),
-            (true, Some(last)) => match inverse_upper(last, n) {
+        let w = if want_u {
+            match inverse_upper(last, n) {
                 Some(inv) => Some(product(&inv, &right, n)),
                 None => return Ok(Outcome::Declined("its last Cholesky factor is singular".into())),
-            },
+            }
+        } else {
+            None
         };
         self.host_ns += t.elapsed().as_nanos() as u64;
-        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host solve {:.1} us", self.m, t.elapsed().as_secs_f64() * 1e6);
+        log::debug!(target: "lapack_ai", "svd_tall {}x{n}: host R product {product_us:.1} us, gesdd {svd_us:.1} us, solve {:.1} us", self.m,
+                    t.elapsed().as_secs_f64() * 1e6 - product_us - svd_us);
         if let Some(w) = w {
             self.product(cur, A::one(), &w, to, u_col)?;
         }
-        let s = unscaled(s, scale).into_iter().map(|v| <T::Real as num_traits::NumCast>::from(v).unwrap_or_else(T::Real::nan));
-        let vt = vt.into_iter().map(narrow::<A, T>).collect();
-        Ok(Outcome::Done(Factored { s: s.collect(), vt, u: want_u.then_some(to) }))
+        Ok(Outcome::Done(Factored { s: unscaled_as::<A, T>(s, scale), vt: vt.into_iter().map(narrow::<A, T>).collect(), u: want_u.then_some(to) }))
+    }
+
+    /// The shortcut for a well-conditioned X: G = V Lambda V^H on the host (LAPACK's syevd)
+    /// and, when lambda_max <= 4 lambda_min (cond(X) <= 2), U = X V Lambda^{-1/2} in one
+    /// product, whose Gram matrix then says whether to keep it: U^H U within `one_pass_tol` of
+    /// the identity makes X = U S V^H with S = Lambda^{1/2} X's SVD to LAPACK's accuracy (X's
+    /// singular values are S's times factors in [sqrt(1 - d), sqrt(1 + d)], and the product
+    /// rounds to eps cond(X) ||X||). It saves CholeskyQR's factors and the n x n SVD, most of
+    /// the host's time. None: not taken (the passes go on from G; q[to] is free again).
+    #[allow(clippy::too_many_arguments)]
+    fn by_eigh(&mut self, x: Src<'_, T>, g: &[A], scale: A, to: usize, want_u: bool, u_col: bool, work: &mut Work<A>)
+               -> Result<Option<Outcome<T>>, ClFail> {
+        let (m, n) = (self.m, self.n);
+        let t = Instant::now();
+        // G row-major read column-major is G^T = conj(G): its eigenvectors are conj(V), column-major.
+        let mut z = g.to_vec();
+        let mut lam = vec![A::Real::zero(); n];
+        let ok = syevd(b'V', b'L', &mut FMat::new(&mut z, n, n), &mut lam, work).is_ok();
+        let (lo, hi) = (lam[0].to_f64().unwrap_or(0.0), lam[n - 1].to_f64().unwrap_or(f64::INFINITY));
+        self.host_ns += t.elapsed().as_nanos() as u64;
+        if !(ok && lo > 0.0 && hi <= 4.0 * lo) {
+            log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: no shortcut (eigenvalues of G in [{lo:.3e}, {hi:.3e}])");
+            return Ok(None);
+        }
+        // Descending: S_k = lambda_{n-1-k}^{1/2}; V^H's row k is conj(V)'s column n-1-k read
+        // as is, and W = V S^{-1} (row-major) holds its conjugates scaled.
+        let s: Vec<A::Real> = (0..n).map(|k| lam[n - 1 - k].sqrt()).collect();
+        let vt: Vec<A> = (0..n).flat_map(|k| z[(n - 1 - k) * n..(n - k) * n].iter().copied()).collect();
+        let mut w = vec![A::zero(); n * n];
+        for i in 0..n {
+            for k in 0..n {
+                w[i * n + k] = vt[k * n + i].conj() * A::from_real(A::Real::one() / s[k]);
+            }
+        }
+        let host_us = t.elapsed().as_secs_f64() * 1e6;
+        self.product(x, scale, &w, to, u_col)?;
+        let gu = self.gram(Src::Q(to, u_col), A::one())?;
+        let off = off_identity(&gu, n);
+        let kept = off <= one_pass_tol::<T>(n);
+        log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: host eigh of G {host_us:.1} us; |U^H U - I| <= {off:.3e}{}",
+                    if kept { ", kept" } else { ", CholeskyQR instead" });
+        Ok(kept.then(|| Outcome::Done(Factored { s: unscaled_as::<A, T>(s, scale), vt: vt.into_iter().map(narrow::<A, T>).collect(), u: want_u.then_some(to) })))
     }
 }
 
-/// The one-pass shortcut (`Passes::factor`) is tried when G_1's reciprocal condition number
-/// (pocon's estimate) is at least this: cond(X) up to about 10, where one pass usually
-/// suffices, so that R_1's SVD is rarely computed in vain.
-const ONE_PASS_RCOND: f64 = 1e-2;
-
-/// The largest |G_2 - I| (`off_identity`'s bound on its 2-norm) at which X = Q_1 R_1 is taken
-/// as X's QR factorization. Q_1's columns are then orthonormal to within it, so X's singular
-/// values are R_1's times factors in [sqrt(1 - d), sqrt(1 + d)]: off by at most d/2 relative,
-/// here 8 n ulp (LAPACK's test allows 35 n ulp ||A||), and U = Q_1 U_R orthonormal to d.
+/// The largest |U^H U - I| (`off_identity`'s bound on its 2-norm) at which `by_eigh`'s U is
+/// kept: X's singular values are then off by at most 8 n ulp relative (LAPACK's test allows
+/// 35 n ulp ||X||) and U orthonormal to within it.
 fn one_pass_tol<T: Scalar>(n: usize) -> f64 {
     16.0 * n as f64 * T::Real::epsilon().to_f64().unwrap_or(0.0)
+}
+
+/// S (computed in A's precision on a matrix scaled by `scale`) unscaled, in T's.
+fn unscaled_as<A: Scalar, T: Scalar>(s: Vec<A::Real>, scale: A) -> Vec<T::Real> {
+    unscaled(s, scale).into_iter().map(|v| <T::Real as num_traits::NumCast>::from(v).unwrap_or_else(T::Real::nan)).collect()
 }
 
 /// A's value in T (the same, or rounded from double).
