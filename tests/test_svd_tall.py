@@ -327,10 +327,19 @@ def test_fault_falls_back_to_cpu_with_a_warning(fault, kind):
 
 # ---- the kernel-timing binding (benchmarks) ----
 
-def test_kernel_times():
+def test_kernel_times(caplog):
     name, wall, kern, host = _core.svd_tall_kernel_times(DEV.index, 2000, 24, "float64", 2)
     assert name == kernel(2000, 24) and len(wall) == len(kern) == len(host) == 2
     assert all(0 < k <= w and 0 < h <= w for w, k, h in zip(wall, kern, host))
+    # random: the well-conditioned shortcut; columns graded to cond 1e4: CholeskyQR's passes
+    for cond, short in ((1.0, True), (1e4, False)):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="lapack_ai"):
+            lapack_ai.reset_log_cache()
+            _core.svd_tall_kernel_times(DEV.index, 2000, 24, "float64", 1, cond=cond)
+        lapack_ai.reset_log_cache()
+        log = [r.getMessage() for r in caplog.records]
+        assert any(m.endswith(", kept") for m in log) == short and any("pass 2:" in m for m in log) != short, (cond, log)
     name, wall, _, _ = _core.svd_tall_kernel_times(DEV.index, 400, 20, "float32", 1, vectors=False)
     assert name == kernel(400, 20) and len(wall) == 1
     with pytest.raises(RuntimeError, match="m >= 4 n"):

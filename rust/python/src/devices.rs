@@ -270,16 +270,17 @@ pub fn eigh_small_kernel_times(py: Python<'_>, index: usize, count: usize, n: us
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
-/// svd_tall_kernel_times(index, m, n, dtype, reps, vectors=True) -> (kernel, [ns per
+/// svd_tall_kernel_times(index, m, n, dtype, reps, vectors=True, cond=1.0) -> (kernel, [ns per
 /// decomposition], [ns of it in kernels], [ns of it in the host's factors]): device-side timing
 /// of the tall-skinny SVD (CholeskyQR) of a random row-major m x n matrix already on the
 /// device, m >= 4 n, n <= 512: wall time from the matrix on the device to thin U on the device
-/// and S, V^T on the host, host round trips between the passes included.
+/// and S, V^T on the host, host round trips between the passes included. `cond` > 1: columns
+/// graded geometrically to about that condition number.
 #[pyfunction]
-#[pyo3(signature = (index, m, n, dtype, reps, vectors=true))]
+#[pyo3(signature = (index, m, n, dtype, reps, vectors=true, cond=1.0))]
 #[allow(clippy::type_complexity)] // (kernel, wall, kernels, host) for Python
 pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, dtype: &str, reps: usize,
-                             vectors: bool) -> PyResult<(String, Vec<u64>, Vec<u64>, Vec<u64>)> {
+                             vectors: bool, cond: f64) -> PyResult<(String, Vec<u64>, Vec<u64>, Vec<u64>)> {
     use opencl::svd_tall::bench_tall;
     use lapack_ai_core::scalar::{C32, C64};
     if !matches!(dtype, "float64" | "float32" | "complex128" | "complex64") {
@@ -288,10 +289,10 @@ pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, d
     py.detach(|| {
         let gpu = opencl::gpu(index)?;
         match dtype {
-            "float64" => bench_tall::<f64>(&gpu, m, n, reps, vectors),
-            "float32" => bench_tall::<f32>(&gpu, m, n, reps, vectors),
-            "complex128" => bench_tall::<C64>(&gpu, m, n, reps, vectors),
-            _ => bench_tall::<C32>(&gpu, m, n, reps, vectors),
+            "float64" => bench_tall::<f64>(&gpu, m, n, reps, vectors, cond),
+            "float32" => bench_tall::<f32>(&gpu, m, n, reps, vectors, cond),
+            "complex128" => bench_tall::<C64>(&gpu, m, n, reps, vectors, cond),
+            _ => bench_tall::<C32>(&gpu, m, n, reps, vectors, cond),
         }
     }).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }

@@ -808,18 +808,19 @@ fn random_rows<T: Scalar>(len: usize) -> Result<Vec<T>, ClFail> {
 /// uploaded once, then `reps` decompositions from the matrix on the device to U (thin, when
 /// `vectors`) on the device and S, V^T on the host, each rep's wall time in ns, host round
 /// trips included, the part of it in kernels and the part in the host's factors; and the
-/// kernel's name.
+/// kernel's name. `cond` > 1 scales column j by cond^(-j/(n-1)), so that the matrix's condition
+/// is about `cond` (past 2 it takes CholeskyQR's passes, not the well-conditioned shortcut).
 #[allow(clippy::type_complexity)]
-pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool)
+pub fn bench_tall<T: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool, cond: f64)
                              -> Result<(String, Vec<u64>, Vec<u64>, Vec<u64>), ClFail> {
     match wide::<T>(gpu) {
-        true => bench_with::<T, T::Wide>(gpu, m, n, reps, vectors),
-        false => bench_with::<T, T>(gpu, m, n, reps, vectors),
+        true => bench_with::<T, T::Wide>(gpu, m, n, reps, vectors, cond),
+        false => bench_with::<T, T>(gpu, m, n, reps, vectors, cond),
     }
 }
 
 #[allow(clippy::type_complexity)]
-fn bench_with<T: Scalar, A: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool)
+fn bench_with<T: Scalar, A: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, vectors: bool, cond: f64)
                                     -> Result<(String, Vec<u64>, Vec<u64>, Vec<u64>), ClFail> {
     if m < n || !covers(m, n) {
         return Err(classify(-30, format!("bench_tall: {m}x{n} {}: need m >= {MIN_RATIO} n, n up to {MAX_N}", T::DTYPE)));
@@ -827,7 +828,11 @@ fn bench_with<T: Scalar, A: Scalar>(gpu: &Gpu, m: usize, n: usize, reps: usize, 
     let (ts, pb) = tile(n);
     let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_tall.cl",
                                    &options::<T, A>(ts, pb))?;
-    let ha = random_rows::<T>(m * n)?;
+    let mut ha = random_rows::<T>(m * n)?;
+    if cond > 1.0 && n > 1 {
+        let d: Vec<T> = (0..n).map(|j| from_f64(cond.powf(-(j as f64) / (n - 1) as f64), 0.0)).collect();
+        ha.chunks_mut(n).for_each(|row| row.iter_mut().zip(&d).for_each(|(x, &d)| *x = *x * d));
+    }
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let mut passes = Passes::<T, A>::new(gpu, &program.0, m, n)?;
     let q = &gpu.queue;
