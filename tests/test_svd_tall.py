@@ -128,6 +128,24 @@ def test_well_conditioned_takes_the_eigh_shortcut(dtype, caplog):
     check_values(s_only, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_a_rejected_shortcut_hands_over_to_the_passes(dtype, monkeypatch, caplog):
+    """With the shortcut's tolerance at 0 n ulp (LAPACK_AI_SVD_TALL_SHORTCUT_ULPS=0) its U is
+    computed, checked and dropped: CholeskyQR's passes, reusing its buffer, give the answer to
+    LAPACK's ratios, tall and wide. (Unset, the same matrices keep it.)"""
+    monkeypatch.setenv("LAPACK_AI_SVD_TALL_SHORTCUT_ULPS", "0")
+    rng = np.random.default_rng(5)
+    a = with_values(rng, 3000, 24, np.linspace(1.0, 0.7, 24), np.dtype(dtype).kind == "c").astype(dtype)
+    for x in (a, a.T):
+        (u, s, vt), log = passes_log(caplog, x)
+        assert any(r.endswith("CholeskyQR instead") for r in log) and any("pass 2:" in r for r in log), log
+        assert max(ratios(x, u, s, vt)) <= THRESHOLD
+        check_values(s, x)
+    monkeypatch.delenv("LAPACK_AI_SVD_TALL_SHORTCUT_ULPS")
+    _, log = passes_log(caplog, a)
+    assert any(r.endswith(", kept") for r in log), log
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 def test_single_precision_accumulates_in_double(dtype, monkeypatch):
     """float32 and complex64 at 8e5 entries (where the shifted pass's shift exceeds ||X||^2 in
