@@ -606,7 +606,8 @@ pub(super) struct OnDevice<'b, T> {
 
 /// C = alpha A B on the FP64 tensor cores, every operand on the device: A m x k, B k x n, C
 /// m x n row-major (overwritten). Returns the launches' events without waiting (the caller
-/// times them, and waits before it reads C or reuses `work`). For float64 on devices where
+/// times them; reading C or reusing `work` in a later launch is safe on the runtime's in-order
+/// queue). For float64 on devices where
 /// `tensor_core_eligible`; anywhere else a build failure, which the caller answers with its
 /// own kernels.
 pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usize, usize), a: OnDevice<T>, b: OnDevice<T>,

@@ -44,7 +44,11 @@ impl Programs {
             return r.clone();
         }
         let r = self.get(context, device, &[&source(name)], options);
-        self.named.lock().unwrap().insert(key, r.clone());
+        // Only successes: a fault injected by another thread meanwhile must not stick to the
+        // clean key (`get` remembers failures under its own, content-derived, key).
+        if r.is_ok() {
+            self.named.lock().unwrap().insert(key, r.clone());
+        }
         r
     }
 

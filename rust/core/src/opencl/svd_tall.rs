@@ -473,6 +473,14 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
     fn by_eigh(&mut self, x: Src<'_, T>, g: &[A], scale: A, to: usize, want_u: bool, u_col: bool, work: &mut Work<A>)
                -> Result<Option<Outcome<T>>, ClFail> {
         let (m, n) = (self.m, self.n);
+        // lambda_max >= max G_ii and lambda_min <= min G_ii: graded columns fail without syevd.
+        // (G is finite: `gram_usable`.)
+        let diag = (0..n).map(|i| g[i * n + i].re().to_f64().unwrap_or(0.0));
+        let (dlo, dhi) = diag.fold((f64::INFINITY, 0.0f64), |(lo, hi), d| (lo.min(d), hi.max(d)));
+        if dhi > 4.0 * dlo {
+            log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: no shortcut (diagonal of G in [{dlo:.3e}, {dhi:.3e}])");
+            return Ok(None);
+        }
         let t = Instant::now();
         // G row-major read column-major is G^T = conj(G): its eigenvectors are conj(V), column-major.
         let mut z = g.to_vec();
