@@ -576,6 +576,7 @@ def _recorded(fn, operation, facts, args, kwargs):
     rss0 = probe.rss() if type(a0) is np.ndarray and a0.nbytes >= _RSS_MIN_BYTES else None
     err = out = None
     _core.set_call_depth(1)
+    stamp = _core.unix_now()  # the queued records' clock: one order for both paths
     t0 = time.perf_counter()
     try:
         out = fn(*args, **kwargs)
@@ -596,7 +597,7 @@ def _recorded(fn, operation, facts, args, kwargs):
         rss = None if rss0 is None else probe.rss() - rss0
         error = None if err is None else f"{type(err).__name__}: {err}"
         r = _build(operation, _facts(operation, facts, args, kwargs, dt, d, shapes), shapes, d, seconds,
-                   _EPOCH + t0, _core.cgroup_memory(), threading.current_thread().name, rss, gpu, error)
+                   stamp, _core.cgroup_memory(), threading.current_thread().name, rss, gpu, error)
         with _DRAIN:
             _drain_locked()  # queued calls came first
             _add(r, _active.get())

@@ -167,6 +167,14 @@ fn unix_time(t: Instant) -> f64 {
     }
 }
 
+/// unix_now() -> float: Unix time now through the queued records' clock (`unix_time`), so that
+/// records stamped by metrics' Python path sort with the queued ones exactly (two clocks, each
+/// mapped through its own anchor, misordered calls microseconds apart).
+#[pyfunction]
+pub fn unix_now() -> f64 {
+    unix_time(Instant::now())
+}
+
 /// timed_call(site, args, kwargs, blocks): call ``site[0](*args, **kwargs)``, queue what
 /// metrics record of it and return its result (or raise its error, queued too). Only the
 /// common call is queued (one or two arrays, the first under 16 MiB, scalar keywords); any
