@@ -95,15 +95,21 @@ def test_ill_conditioned_takes_more_passes_and_stays_accurate():
         check_values(s, a)
 
 
-def passes_log(caplog, a):
-    """svd of `a` on the device with debug records caught; the svd_tall records."""
+def logged(caplog, call):
+    """call() with debug records caught: its result and the svd_tall records."""
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="lapack_ai"):
         lapack_ai.reset_log_cache()
-        out = lapack_ai.svd(a, full_matrices=False, device=SEL)
+        out = call()
     lapack_ai.reset_log_cache()
-    ran_on_device(*a.shape)
     return out, [r.getMessage() for r in caplog.records if "svd_tall" in r.getMessage()]
+
+
+def passes_log(caplog, a):
+    """svd of `a` on the device, thin, and its svd_tall records."""
+    out = logged(caplog, lambda: lapack_ai.svd(a, full_matrices=False, device=SEL))
+    ran_on_device(*a.shape)
+    return out
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
@@ -123,8 +129,9 @@ def test_well_conditioned_takes_the_eigh_shortcut(dtype, caplog):
             check_values(s, x)
     # without U: the shortcut still forms U to check it, and returns the values alone
     b = with_values(rng, 3000, 24, np.linspace(1.0, 0.8, 24), cx).astype(dtype)
-    s_only = lapack_ai.svd(b, compute_uv=False, device=SEL)
+    s_only, log = logged(caplog, lambda: lapack_ai.svd(b, compute_uv=False, device=SEL))
     ran_on_device(3000, 24)
+    assert any(r.endswith(", kept") for r in log), log
     check_values(s_only, b)
 
 
@@ -351,12 +358,7 @@ def test_kernel_times(caplog):
     assert all(0 < k <= w and 0 < h <= w for w, k, h in zip(wall, kern, host))
     # random: the well-conditioned shortcut; columns graded to cond 1e4: CholeskyQR's passes
     for cond, short in ((1.0, True), (1e4, False)):
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="lapack_ai"):
-            lapack_ai.reset_log_cache()
-            _core.svd_tall_kernel_times(DEV.index, 2000, 24, "float64", 1, cond=cond)
-        lapack_ai.reset_log_cache()
-        log = [r.getMessage() for r in caplog.records]
+        _, log = logged(caplog, lambda: _core.svd_tall_kernel_times(DEV.index, 2000, 24, "float64", 1, cond=cond))
         assert any(m.endswith(", kept") for m in log) == short and any("pass 2:" in m for m in log) != short, (cond, log)
     name, wall, _, _ = _core.svd_tall_kernel_times(DEV.index, 400, 20, "float32", 1, vectors=False)
     assert name == kernel(400, 20) and len(wall) == 1

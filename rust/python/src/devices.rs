@@ -278,7 +278,7 @@ pub fn eigh_small_kernel_times(py: Python<'_>, index: usize, count: usize, n: us
 /// graded geometrically to about that condition number.
 #[pyfunction]
 #[pyo3(signature = (index, m, n, dtype, reps, vectors=true, cond=1.0))]
-#[allow(clippy::type_complexity)] // (kernel, wall, kernels, host) for Python
+#[allow(clippy::type_complexity, clippy::too_many_arguments)] // (kernel, wall, kernels, host); Python's keywords
 pub fn svd_tall_kernel_times(py: Python<'_>, index: usize, m: usize, n: usize, dtype: &str, reps: usize,
                              vectors: bool, cond: f64) -> PyResult<(String, Vec<u64>, Vec<u64>, Vec<u64>)> {
     use opencl::svd_tall::bench_tall;

@@ -86,8 +86,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     for f in [wrap_pyfunction!(calls::timed_call, m)?, wrap_pyfunction!(calls::take_records, m)?,
               wrap_pyfunction!(calls::pending_calls, m)?, wrap_pyfunction!(calls::call_depth, m)?,
-              wrap_pyfunction!(calls::set_call_depth, m)?, wrap_pyfunction!(calls::register_hooks, m)?, wrap_pyfunction!(calls::unix_now, m)?,
-              wrap_pyfunction!(calls::cgroup_memory, m)?] {
+              wrap_pyfunction!(calls::set_call_depth, m)?, wrap_pyfunction!(calls::register_hooks, m)?,
+              wrap_pyfunction!(calls::unix_now, m)?, wrap_pyfunction!(calls::cgroup_memory, m)?] {
         m.add_function(f)?;
     }
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;

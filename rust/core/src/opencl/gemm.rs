@@ -607,9 +607,8 @@ pub(super) struct OnDevice<'b, T> {
 /// C = alpha A B on the FP64 tensor cores, every operand on the device: A m x k, B k x n, C
 /// m x n row-major (overwritten). Returns the launches' events without waiting (the caller
 /// times them; reading C or reusing `work` in a later launch is safe on the runtime's in-order
-/// queue). For float64 on devices where
-/// `tensor_core_eligible`; anywhere else a build failure, which the caller answers with its
-/// own kernels.
+/// queue). For float64 on devices where `tensor_core_eligible`; anywhere else a build failure,
+/// which the caller answers with its own kernels.
 pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usize, usize), a: OnDevice<T>, b: OnDevice<T>,
                                                c: &Buffer<T>, alpha: T, work: Option<(&Buffer<T>, usize)>)
                                                -> Result<Vec<opencl3::event::Event>, ClFail> {
@@ -619,16 +618,11 @@ pub(super) fn tensor_core_on_device<T: Scalar>(gpu: &Gpu, (m, n, k): (usize, usi
     let v = tensor_core(&gpu.info, m, n, 1);
     let ops = Operands { a_mfast: a.fast, b_nfast: b.fast, ld_even: a.ld.is_multiple_of(2) && b.ld.is_multiple_of(2),
                          small: (m * k).max(k * n).max(m * n) <= i32::MAX as usize };
-    let t = std::time::Instant::now();
     let sched = schedule(&gpu.info, &v, m, n, k, 1);
     let program = gpu.programs.file(&gpu.context, gpu.device.id(), v.file, &v.options(true, ops, &sched))?;
-    let ready = t.elapsed();
     let args = Args { m, n, k, alpha, beta: T::zero(), read_c: false, a: a.buf, lda: a.ld, sa: 0, b: b.buf, ldb: b.ld, sb: 0,
                       c, ldc: n, sc: m * n, work };
-    let r = launches(gpu, &program.0, &v, &sched, &args);
-    log::debug!(target: "lapack_ai", "tensor_core_on_device {m}x{n}x{k}: program {:.1} us, launches {:.1} us", ready.as_secs_f64() * 1e6,
-                (t.elapsed() - ready).as_secs_f64() * 1e6);
-    r
+    launches(gpu, &program.0, &v, &sched, &args)
 }
 
 /// Elements of split-tile workspace `tensor_core_on_device` needs for an m x n x k product (0:

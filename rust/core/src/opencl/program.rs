@@ -22,8 +22,8 @@ unsafe impl Sync for Built {}
 pub struct Programs {
     device_key: String,
     built: Mutex<HashMap<u64, Result<Arc<Built>, ClFail>>>,
-    /// `file`'s programs by file name and options.
-    named: Mutex<HashMap<String, Result<Arc<Built>, ClFail>>>,
+    /// `file`'s programs by file name and options (successes only).
+    named: Mutex<HashMap<String, Arc<Built>>>,
 }
 
 impl Programs {
@@ -40,16 +40,14 @@ impl Programs {
             return self.get(context, device, &[&source(name)], options);
         }
         let key = format!("{name}\0{options}");
-        if let Some(r) = self.named.lock().unwrap().get(&key) {
-            return r.clone();
+        if let Some(p) = self.named.lock().unwrap().get(&key) {
+            return Ok(p.clone());
         }
-        let r = self.get(context, device, &[&source(name)], options);
         // Only successes: a fault injected by another thread meanwhile must not stick to the
         // clean key (`get` remembers failures under its own, content-derived, key).
-        if r.is_ok() {
-            self.named.lock().unwrap().insert(key, r.clone());
-        }
-        r
+        let p = self.get(context, device, &[&source(name)], options)?;
+        self.named.lock().unwrap().insert(key, p.clone());
+        Ok(p)
     }
 
     /// The program made of `sources` (concatenated in order, headers first) built with

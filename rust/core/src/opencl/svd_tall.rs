@@ -464,7 +464,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
 
     /// The shortcut for a well-conditioned X: G = V Lambda V^H on the host (LAPACK's syevd)
     /// and, when lambda_max <= 4 lambda_min (cond(X) <= 2), U = X V Lambda^{-1/2} in one
-    /// product, whose Gram matrix then says whether to keep it: U^H U within `one_pass_tol` of
+    /// product, whose Gram matrix then says whether to keep it: U^H U within `shortcut_tol` of
     /// the identity makes X = U S V^H with S = Lambda^{1/2} X's SVD to LAPACK's accuracy (X's
     /// singular values are S's times factors in [sqrt(1 - d), sqrt(1 + d)], and the product
     /// rounds to eps cond(X) ||X||). It saves CholeskyQR's factors and the n x n SVD, most of
@@ -506,7 +506,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         self.product(x, scale, &w, to, u_col)?;
         let gu = self.gram(Src::Q(to, u_col), A::one())?;
         let off = off_identity(&gu, n);
-        let kept = off <= one_pass_tol::<T>(n);
+        let kept = off <= shortcut_tol::<T>(n);
         log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: host eigh of G {host_us:.1} us; |U^H U - I| <= {off:.3e}{}",
                     if kept { ", kept" } else { ", CholeskyQR instead" });
         Ok(kept.then(|| Outcome::Done(Factored { s: unscaled_as::<A, T>(s, scale), vt: vt.into_iter().map(narrow::<A, T>).collect(), u: want_u.then_some(to) })))
@@ -517,7 +517,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
 /// kept, 16 n ulp: X's singular values are then off by at most 8 n ulp relative (LAPACK's test
 /// allows 35 n ulp ||X||) and U orthonormal to within it. Knob (tests, comparisons):
 /// LAPACK_AI_SVD_TALL_SHORTCUT_ULPS=k for k n ulp; 0 keeps none, so CholeskyQR always runs.
-fn one_pass_tol<T: Scalar>(n: usize) -> f64 {
+fn shortcut_tol<T: Scalar>(n: usize) -> f64 {
     let ulps = std::env::var("LAPACK_AI_SVD_TALL_SHORTCUT_ULPS").ok().and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(16.0);
     ulps.clamp(0.0, 16.0) * n as f64 * T::Real::epsilon().to_f64().unwrap_or(0.0)
 }
