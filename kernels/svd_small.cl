@@ -106,6 +106,7 @@ inline elem cdot(const elem a, const elem b, const elem acc) { return fma(a, b, 
 #define LDV ODD(N)
 // A pair is rotated unless |w_i . w_j| <= TOL ||w_i|| ||w_j|| (xGESVJ's sqrt(M) eps).
 #define TOL (EPS * sqrt((real)M))
+#define TOL2 (EPS * EPS * (real)M)
 // Columns of squared norm below SMALL2 (after scaling the largest entry into [1/2, 1)) count as
 // zero: their products underflow, so their dot products lose relative accuracy. Their sigma is
 // below 2^-40 of the largest entry (float32; 2^-459 in float64), far inside the sigma error
@@ -241,17 +242,31 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
             __local elem* wi = W + ci * LDA;
             __local elem* wj = W + cj * LDA;
             elem x[RPL], y[RPL];  // the lane's rows of w_i and w_j
-            real al = 0, be = 0;
-            elem ga = ZERO;
-            if (live)
-                for (int r = 0; r < RPL; r++) {
+            real al = 0, be = 0, al1 = 0, be1 = 0;
+            elem ga = ZERO, ga1 = ZERO;
+            // Two sums each, over alternate rows: twice the independent FMAs in flight, which
+            // is what a few warps per multiprocessor (local memory bounds them) can hide.
+            if (live) {
+                for (int r = 0; r < RPL; r += 2) {
                     const int k = lane + r * TPP;
                     x[r] = k < M ? wi[k] : ZERO;
                     y[r] = k < M ? wj[k] : ZERO;
                     al += ABS2(x[r]);
                     be += ABS2(y[r]);
                     ga = cdot(x[r], y[r], ga);  // w_i^H w_j
+                    if (r + 1 < RPL) {
+                        const int k1 = k + TPP;
+                        x[r + 1] = k1 < M ? wi[k1] : ZERO;
+                        y[r + 1] = k1 < M ? wj[k1] : ZERO;
+                        al1 += ABS2(x[r + 1]);
+                        be1 += ABS2(y[r + 1]);
+                        ga1 = cdot(x[r + 1], y[r + 1], ga1);
+                    }
                 }
+                al += al1;
+                be += be1;
+                ga += ga1;
+            }
 #if TPP > 1
             red[4 * t] = al;
             red[4 * t + 1] = be;
@@ -274,20 +289,34 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
             }
 #endif
             if (live) {
-                const real g = MOD(ga);
-                if (al >= SMALL2 && be >= SMALL2 && g > TOL * sqrt(al) * sqrt(be)) {
+                // The test squared, and one division per rotation: a GPU's FP64 sqrt and division
+                // are long instruction sequences. The square roots remain where al be could
+                // underflow (columns near SMALL2).
+                const real g2 = ABS2(ga), q = al * be;
+                const bool fast = q >= TINY / TOL2;
+                if (al >= SMALL2 && be >= SMALL2 && (fast ? g2 > TOL2 * q : MOD(ga) > TOL * sqrt(al) * sqrt(be))) {
+#if COMPLEX
+                    const real g = fast ? sqrt(g2) : MOD(ga);
+#else
+                    const real g = fabs(ga);
+#endif
+                    const real ig = 1 / g;
                     // Rutishauser's rotation of w_i and e^-i phi w_j (ga = g e^i phi, so their product
                     // is real, g): t the smaller root of t^2 + 2 zeta t - 1 = 0. Real: e = sign(ga).
-                    const real zeta = (be - al) / (2 * g);
+                    const real zeta = (be - al) * ((real)0.5 * ig);
                     const real az = fabs(zeta);
                     const real tt = copysign(az > 1 / EPS ? (real)0.5 / az : 1 / (az + sqrt(1 + az * az)), zeta);
-                    real c = 1 / sqrt(1 + tt * tt), sn = c * tt;
+                    real c = rsqrt(1 + tt * tt), sn = c * tt;
                     // One Newton step puts c^2 + s^2 at 1 to working precision whatever the
                     // accuracy of the device's sqrt and division: V stays orthogonal.
                     const real h = (real)1.5 - (real)0.5 * (c * c + sn * sn);
                     c *= h;
                     sn *= h;
-                    const elem e = ga / g;
+#if COMPLEX
+                    const elem e = ga * ig;
+#else
+                    const elem e = copysign((real)1, ga);
+#endif
                     const elem sc = sn * CONJ(e), se = sn * e;
                     // [w_i w_j] J with the unitary J = [c, se; -sc, c]; V accumulates the same J.
                     for (int r = 0; r < RPL; r++) {
