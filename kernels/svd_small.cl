@@ -136,6 +136,8 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     __local int mrot[MPG];        // ... per matrix
     __local int code[MPG];        // info per matrix
     __local int ex[MPG];          // the scaling exponent per matrix
+    __local real scr[WG];         // each item's share of a per-matrix scan (largest entry, shift)
+    __local int sci[WG];          // ... (NaN or Inf found)
 #if EIG
     __local real shf[MPG];        // the shift c per matrix, scaled
 #endif
@@ -157,12 +159,14 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 
     __local elem* W = A + mat * UC * LDA;
 #if EIG
-    int pre = 0;  // NaN (1) or Inf (2) anywhere in the input, found before the mirroring
+    int pre = 0;  // NaN (1) or Inf (2) in the item's home columns, found before the mirroring
 #if FULL_CHECK
-    if (p == 0 && lane == 0 && mat < here)
-        for (int e = 0; e < N * LDA; e++)
-            if (e % LDA < M)
-                pre = NAN_IN(W[e]) ? max(pre, 1) : INF_IN(W[e]) ? 2 : pre;
+    // (Every scan of a matrix is spread over its items, their home columns and their rows: one
+    // item scanning N^2 elements took as long as a sixth of the sweeps.)
+    if (mat < here)
+        for (int j = 2 * p; j < min(2 * p + 2, N); j++)
+            for (int i = lane; i < M; i += TPP)
+                pre = NAN_IN(W[j * LDA + i]) ? max(pre, 1) : INF_IN(W[j * LDA + i]) ? 2 : pre;
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     // The other triangle is never read: each item fills its home columns from the triangle
@@ -180,22 +184,34 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #endif
     // Non-finite input is reported, never decomposed; the largest entry sets a power-of-two
     // scale (exact) that keeps every squared norm away from overflow and underflow.
-    if (p == 0 && lane == 0 && mat < here) {
+    {
         real big = 0;
         int c = 0;
-        for (int j = 0; j < N; j++)
-            for (int i = 0; i < M; i++) {
-                const elem x = W[j * LDA + i];
-                if (NAN_IN(x))
-                    c = max(c, 1);
-                else if (INF_IN(x))
-                    c = 2;
-                else
-                    big = fmax(big, MAGN(x));
-            }
+        if (mat < here)
+            for (int j = 2 * p; j < min(2 * p + 2, N); j++)
+                for (int i = lane; i < M; i += TPP) {
+                    const elem x = W[j * LDA + i];
+                    if (NAN_IN(x))
+                        c = max(c, 1);
+                    else if (INF_IN(x))
+                        c = 2;
+                    else
+                        big = fmax(big, MAGN(x));
+                }
 #if EIG
         c = max(c, pre);
 #endif
+        scr[t] = big;
+        sci[t] = c;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (p == 0 && lane == 0 && mat < here) {
+        real big = 0;
+        int c = 0;
+        for (int q = mat * P * TPP; q < (mat + 1) * P * TPP; q++) {
+            big = fmax(big, scr[q]);
+            c = max(c, sci[q]);
+        }
         code[mat] = c;
         ex[mat] = big > 0 ? ilogb(big) + 1 : 0;
     }
@@ -215,20 +231,28 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #if EIG
     // c = max(0, max_j sum_{i != j} |w_ij| - w_jj) on the scaled matrix (at most N), onto the
     // diagonal: B = W + c I is positive semidefinite.
-    if (p == 0 && lane == 0) {
+    if (lane == 0) {  // each item's home columns, then their largest
         real c = 0;
         if (active)
-            for (int j = 0; j < N; j++) {
+            for (int j = 2 * p; j < min(2 * p + 2, N); j++) {
                 real r = -RE(W[j * LDA + j]);
                 for (int i = 0; i < N; i++)
                     r += i == j ? 0 : MOD(W[j * LDA + i]);
                 c = fmax(c, r);
             }
-        shf[mat] = c;
-        if (active)
-            for (int j = 0; j < N; j++)
-                RE(W[j * LDA + j]) += c;
+        scr[t] = c;
     }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (p == 0 && lane == 0) {
+        real c = 0;
+        for (int q = 0; q < P; q++)
+            c = fmax(c, scr[(mat * P + q) * TPP]);
+        shf[mat] = c;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (active && lane == 0)
+        for (int j = 2 * p; j < min(2 * p + 2, N); j++)
+            RE(W[j * LDA + j]) += shf[mat];
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
 

@@ -91,7 +91,9 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
     let ints = uc + pairs + 3;
     // the lanes' shares of each pair's sums: 4 reals per work-item, at most 4 elements
     let shares = if tpp > 1 { pairs * tpp * 4 * elem } else { 0 };
-    mpg * (reals * elem + ints * 4 + shares) + 4
+    // each work-item's share of the scans (a real, at most an element, and an int)
+    let scans = pairs * tpp * (elem + 4);
+    mpg * (reals * elem + ints * 4 + shares + scans) + 4
 }
 
 /// Work-items per pair when no knob says: two for complex128 (16-byte elements) past 16 rows
