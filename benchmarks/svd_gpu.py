@@ -32,10 +32,20 @@ Section ``eigh``: stacks of symmetric eigenproblems on the same kernel in its EI
 Section ``lanes``: the small-stack kernel's work-items per pair of columns
 (LAPACK_AI_SVD_SMALL_TPP), kernel-side, for the SVD and eigh at 4x4, 16x16 and 32x32 (the
 counts of ``batched``), each value against the default in the same run.
+Section ``square`` (issue 17's square and eigh rows, which no OpenCL route serves yet): the
+ceilings a route has to fit under, float64 at 1024 and 4096, all in one run:
+  - the peers, kernel-side: cuSOLVER's SVD drivers and syevd through torch, and QDWH (JAX's
+    polar decomposition, QDWH-SVD and QDWH-eig, on cuSOLVER's QR and Cholesky) when JAX is
+    there;
+  - the building blocks on the device: cuSOLVER's QR, Cholesky and triangular solve, cuBLAS's
+    and our GEMM (from which "30 GEMMs" estimates QDWH's polar step at GEMM speed);
+  - the host stages a hybrid route would run, on the GPU machine's cores: tridiagonal divide
+    and conquer with vectors (LAPACK's stevd), one-stage tridiagonal reduction (sytrd), and
+    lapack_ai's CPU eigh and SVD.
 Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A short table is
 printed last; medians of --reps runs after one warm-up.
 
-    python benchmarks/svd_gpu.py [batched] [tall] [eigh] [lanes] [--device 0] [--reps 10] [--scale 1.0]
+    python benchmarks/svd_gpu.py [batched] [tall] [eigh] [lanes] [square] [--device 0] [--reps 10] [--scale 1.0]
                                  [--dtypes float64 float32 complex128 complex64] [--phases]
 
 --scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
@@ -296,6 +306,84 @@ def lanes_table(rows):
         print(f"{case:24} {dt:10} {ms(got[0]):>8} " + " ".join(f"{ms(got[t]):>8}" for t in LANES))
 
 
+SQUARE = (1024, 4096)
+
+
+def square(dev, reps, scale):
+    """{(what, n): median seconds} for the ceilings of a square route (see the module's doc)."""
+    out = {}
+
+    def rec(what, n, sec):
+        out[(what, n)] = sec
+        print(f"square {n}: {what} {sec * 1e3:.2f} ms", flush=True)
+
+    sizes = [max(64, int(n * scale)) for n in SQUARE]
+    rng = np.random.default_rng(3)
+    for n in sizes:
+        r = max(2, reps // 2) if n > 2048 else reps
+        name, ns = _core.gemm_kernel_times(dev.index, n, n, n, "float64", r + 1)
+        rec(f"ours: GEMM ({name})", n, statistics.median(ns[1:]) / 1e9)
+        rec("ours: 30 GEMMs (QDWH polar at GEMM speed, est.)", n, 30 * out[(f"ours: GEMM ({name})", n)])
+        a = rng.standard_normal((n, n))
+        sym = a + a.T
+        spd = a @ a.T + n * np.eye(n)
+        tk, _ = torch_peer(a, r, {f"cuSOLVER: svd {d}": (lambda d: lambda torch, t: torch.linalg.svd(t, driver=d))(d)
+                                  for d in ("gesvda", "gesvdj", "gesvd")})
+        tk |= torch_peer(sym, r, {"cuSOLVER: eigh (syevd)": lambda torch, t: torch.linalg.eigh(t),
+                                  "cuSOLVER: eigvalsh": lambda torch, t: torch.linalg.eigvalsh(t)})[0]
+        tk |= torch_peer(a, r, {"cuSOLVER: QR (geqrf + orgqr)": lambda torch, t: torch.linalg.qr(t),
+                                "cuBLAS: GEMM": lambda torch, t: t @ t})[0]
+        tk |= torch_peer(spd, r, {"cuSOLVER: Cholesky (potrf)": lambda torch, t: torch.linalg.cholesky(t),
+                                  "cuBLAS: triangular solve (trsm)": lambda torch, t: torch.linalg.solve_triangular(t, t, upper=False)})[0]
+        for k, v in tk.items():
+            rec(k, n, v)
+        for k, v in jax_qdwh(a, r).items():
+            rec(k, n, v)
+        import scipy.linalg as sl
+
+        hr = 1 if n > 2048 else 3
+        d, e = rng.standard_normal(n), rng.standard_normal(n - 1)
+        rec("host: tridiagonal D&C with vectors (stevd)", n, median_time(lambda: sl.lapack.dstevd(d, e, compute_v=1), hr))
+        rec("host: tridiagonal reduction (sytrd)", n, median_time(lambda: sl.lapack.dsytrd(sym), hr))
+        rec("host: lapack_ai eigh", n, median_time(lambda: lapack_ai.eigh(sym, device="cpu"), hr))
+        rec("host: lapack_ai svd", n, median_time(lambda: lapack_ai.svd(a, device="cpu"), hr))
+    return out
+
+
+def jax_qdwh(a, reps):
+    """{name: s} of JAX's QDWH routines on the GPU, compiled first; {} without JAX on a GPU."""
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        if jax.default_backend() != "gpu":
+            return {}
+        from jax._src.tpu.linalg import eigh as jeigh
+        from jax._src.tpu.linalg import qdwh as jqdwh
+        from jax._src.tpu.linalg import svd as jsvd
+    except Exception as e:  # noqa: BLE001 (an optional peer: any import failure skips it)
+        print(f"JAX's QDWH skipped: {e!r}"[:200], flush=True)
+        return {}
+    x = jnp.asarray(a)
+    calls = {"JAX: QDWH polar": jax.jit(lambda x: jqdwh.qdwh(x, is_hermitian=False)),
+             "JAX: QDWH-SVD": jax.jit(lambda x: jsvd.svd(x, full_matrices=False)),
+             "JAX: QDWH-eig": jax.jit(lambda x: jeigh.eigh(x + x.T))}
+    return {k: median_time(lambda f=f: jax.block_until_ready(f(x)), reps) for k, f in calls.items()}
+
+
+def square_table(out):
+    print()
+    print("square float64 ceilings, medians in ms (device: kernel-side, data on the device; host: the GPU machine's cores)")
+    sizes = sorted({n for _, n in out})
+    whats = list(dict.fromkeys(w for w, _ in out))
+    head = f"{'what':52} " + " ".join(f"{n:>10}" for n in sizes)
+    print(head)
+    print("-" * len(head))
+    for w in whats:
+        print(f"{w:52} " + " ".join(f"{ms(out.get((w, n))):>10}" for n in sizes))
+
+
 def ms(x):
     return "-" if x is None else f"{x * 1e3:.3f}"
 
@@ -315,8 +403,8 @@ def main() -> None:
         logging.basicConfig(level=logging.DEBUG, format="%(message)s")
         logging.getLogger("lapack_ai").setLevel(logging.DEBUG)
         lapack_ai.reset_log_cache()
-    known = {"batched", "tall", "eigh", "lanes"}
-    sections = args.sections or sorted(known - {"lanes"})
+    known = {"batched", "tall", "eigh", "lanes", "square"}
+    sections = args.sections or sorted(known - {"lanes", "square"})
     if set(sections) - known:
         ap.error(f"unknown section(s) {sorted(set(sections) - known)}; known: {', '.join(sorted(known))}")
     devs = [d for d in lapack_ai.devices() if not d.unusable]
@@ -330,6 +418,7 @@ def main() -> None:
     trows = tall(dev, args.reps, scale, args.dtypes) if "tall" in sections else []
     erows = eigh(dev, args.reps, scale, args.dtypes) if "eigh" in sections else []
     lrows = lanes(dev, args.reps, scale, args.dtypes) if "lanes" in sections else []
+    srows = square(dev, args.reps, scale) if "square" in sections else []
     if rows:
         batched_table(rows)
     if erows:
@@ -338,6 +427,8 @@ def main() -> None:
         tall_table(trows)
     if lrows:
         lanes_table(lrows)
+    if srows:
+        square_table(srows)
 
 
 def tall_table(rows):

@@ -431,7 +431,8 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
         while (r < N && sig[mat * N + pm[r]] > 0)
             r++;
         real w[M];
-        for (int k = 0; k < M; k++) {
+        // (only where columns are missing: M r serial terms that a full-rank thin U skips)
+        for (int k = 0; r < KU && k < M; k++) {
             real ss = 0;
             for (int l = 0; l < r; l++)
                 ss += ABS2(W[pm[l] * LDA + k]);
