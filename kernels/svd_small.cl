@@ -25,11 +25,13 @@
 //               V^H is written conjugated, and EIG reads a Hermitian matrix (its diagonal's
 //               imaginary parts ignored, as LAPACK's xHEEV does);
 //   MPG, SWEEPS, TPP (work-items per pair, default 1);
-//   EIG         symmetric eigenproblems instead (M = N, KU = 0): the triangle LOWER names is
-//               mirrored onto the other, B = A + c I with c Gershgorin's bound on -lambda_min
-//               (so B is positive semidefinite and its SVD is its eigendecomposition, V = U),
-//               and the outputs are lambda = sigma - c ascending and V's columns in that
-//               order, row-major (the caller's eigenvectors). The shift costs an absolute
+//   EIG         symmetric eigenproblems instead (M = N; KU = N for eigenvectors, else 0; no
+//               V): the triangle LOWER names is mirrored onto the other, B = A + c I with c
+//               Gershgorin's bound on -lambda_min (so B is positive semidefinite and its SVD is
+//               its eigendecomposition, V = U), and the outputs are lambda = sigma - c
+//               ascending and U's columns in that order, row-major in v (the caller's
+//               eigenvectors; U is as orthogonal as Jacobi's V, see above, and leaves local
+//               memory and rotations to W alone). The shift costs an absolute
 //               error of eps c <= eps ||A||_1, within the backward error LAPACK's xSYEV allows.
 //               FULL_CHECK: NaN and Inf are looked for in the whole input (check_finite=True,
 //               as the CPU does), else in the triangle read.
@@ -90,8 +92,8 @@ typedef real elem;
 inline elem cmul(const elem a, const elem b) { return a * b; }
 inline elem cdot(const elem a, const elem b, const elem acc) { return fma(a, b, acc); }
 #endif
-#if EIG && (M != N || KU != 0)
-#error "EIG needs M == N and KU == 0"
+#if EIG && (M != N || (KU != 0 && KU != N) || (KU && WANT_V))
+#error "EIG needs M == N, KU 0 or N, and no V"
 #endif
 #define NP (N + (N & 1))         // columns with a phantom zero column when N is odd
 #define P (NP / 2)               // pairs per matrix
@@ -480,7 +482,15 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
         s[first * N + e] = ldexp(sig[k * N + perm[k * UC + q]], ex[k]);
 #endif
     }
-#if KU
+#if KU && EIG
+    // The eigenvectors are B's left singular vectors (B = A + c I is positive semidefinite, so
+    // U = V, and V is not accumulated), row-major, eigenvalues ascending.
+    for (int e = t; e < here * N * N; e += WG) {
+        const int k = e / (N * N), r = e % (N * N);
+        const int i = r / N, q = N - 1 - r % N;
+        v[first * (N * N) + e] = A[k * UC * LDA + perm[k * UC + q] * LDA + i];
+    }
+#elif KU
     for (int e = t; e < here * M * KU; e += WG) {
         const int k = e / (M * KU), r = e % (M * KU);
 #if TRANS

@@ -42,7 +42,8 @@ def symmetric(rng, n, d, complex_=False):
 def matrix_types(rng, n, dtype):
     """xDRVST's kinds: zero, identity, eigenvalues spread from 1 to eps (cond 1/eps) with mixed
     signs, the same near underflow and overflow, random, rank-deficient, clustered, repeated,
-    and pairs +-lambda (whose singular values coincide: the shift keeps them apart)."""
+    and pairs +-lambda (whose singular values coincide: the shift keeps them apart), and a
+    Laplacian (whose shifted matrix is singular)."""
     cx = np.dtype(dtype).kind == "c"
     fi = np.finfo(dtype)
     eps, tiny, huge = float(fi.eps), float(fi.tiny), float(fi.max)
@@ -65,6 +66,10 @@ def matrix_types(rng, n, dtype):
         "repeated": sym(np.where(np.arange(n) < n // 2, 3.0, -1.0)),
         "plus-minus pairs": sym(np.where(np.arange(n) % 2 == 0, 2.0, -2.0)),
         "diagonal": np.diag(rng.standard_normal(n)),
+        # a path graph's Laplacian: Gershgorin's shift is 0, so B = A is exactly singular and an
+        # eigenvector comes from the completion of U (the kernel's eigenvectors are U)
+        "Laplacian": np.diag(np.convolve(np.ones(max(n - 1, 0)), [1, 1])[:n] if n > 1 else np.zeros(1))
+                     - np.eye(n, k=1) - np.eye(n, k=-1),
     }
 
 

@@ -100,7 +100,8 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
 /// on a GPU, else one. Swept on an H100 (`svd_gpu.py lanes`, docs/benchmarks.md): a 32x32
 /// complex128 matrix and its V fill one group's local memory, and one work-item per pair
 /// keeps 32 rows of two columns in registers it does not have; two halve both, and took the
-/// 10000 x 32x32 stacks from 27.5 to 13.4 ms (SVD) and 33.2 to 17.3 ms (eigh). Every other
+/// 10000 x 32x32 stacks from 27.5 to 13.4 ms (SVD) and 33.2 to 17.3 ms (eigh). eigh without V
+/// still gains from two (7.9 against 6.1 ms after the kernel's later changes). Every other
 /// case ran fastest with one: a lane's share of the dot products goes through local memory
 /// and a second barrier per round (up to 2.7x slower at four lanes). On a CPU driver the
 /// work-items of a group run in turn: lanes only add barriers.
@@ -194,7 +195,8 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
     }
     let staged = stage(a)?;
     let elem = std::mem::size_of::<T>();
-    let l = plan(&gpu.info, elem, (n, n), 0, vectors, knobs)
+    // Eigenvectors are the kernel's U (KU = N): see EIG in kernels/svd_small.cl.
+    let l = plan(&gpu.info, elem, (n, n), if vectors { n } else { 0 }, false, knobs)
         .ok_or_else(|| classify(-5, format!("one {n}x{n} matrix does not fit the device's local memory")))?;
     let eig = Eig { lower, full_check: check_finite };
     let program = gpu.programs.file(&gpu.context, gpu.device.id(), "svd_small.cl",
@@ -368,8 +370,8 @@ fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, ve
     }
     let trans = m < n;
     let (km, kn) = if trans { (n, m) } else { (m, n) };
-    let ku = if vectors && !eig { kn } else { 0 };
-    let l = plan(&gpu.info, std::mem::size_of::<T>(), (km, kn), ku, vectors, &Knobs::from_env())
+    let ku = if vectors { kn } else { 0 };
+    let l = plan(&gpu.info, std::mem::size_of::<T>(), (km, kn), ku, vectors && !eig, &Knobs::from_env())
         .ok_or_else(|| classify(-5, format!("one {km}x{kn} matrix does not fit the device's local memory")))?;
     // Row-major input: W = A^T is column-major exactly when the problem is transposed.
     let eig = eig.then_some(Eig { lower: true, full_check: true });
