@@ -85,7 +85,7 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
 
     ``eigh_counts``: stacks of that many 4x4 symmetric eigenproblems (values and vectors), as
     ``svd_counts`` (keys ``(index, dtype, "eigh_small")``), deciding for every stack of ``eigh``
-    up to 32x32.
+    up to 64x64.
 
     ``svd_tall_rows``: tall-skinny SVDs (thin U, S and V^T) of that many rows by ``TALL_COLS``
     columns; the crossover (keys ``(index, dtype, "svd_tall")``) is a size, the cube root of

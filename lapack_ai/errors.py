@@ -402,7 +402,7 @@ INFO_TABLE: dict[str, InfoEntry] = {
                                "(some pair of columns was still being rotated)"),
                  ("Run it on the CPU (device='cpu'), whose LAPACK gesdd/gesvd may succeed;",
                   "lapack_ai.diagnose(a) shows the scales."))),
-    # Not LAPACK: eigh of stacks up to 32x32 on an OpenCL device (the same kernel on A + c I).
+    # Not LAPACK: eigh of stacks up to 64x64 on an OpenCL device (the same kernel on A + c I).
     "syevj_batched": InfoEntry(
         (),
         Positive(ConvergenceError, "unconverged",

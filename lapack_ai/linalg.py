@@ -369,7 +369,8 @@ def eigh(a, UPLO="L", *, b=None, check_finite=True, device=None):
     ``a @ v = w * b @ v`` by xSYGVD/xHEGVD, eigenvectors normalised so ``v^H b v = I``; raises
     NotPositiveDefiniteError naming b's leading minor when b is not positive definite.
 
-    ``device``: as for ``svd``. Stacks of matrices up to 32x32 (any of the four dtypes) can run
+    ``device``: as for ``svd``. Stacks of matrices up to 64x64 (any of the four dtypes, where
+    one matrix fits the device's local memory: 64x64 float64 takes 33 KiB) can run
     on an OpenCL device (one-sided Jacobi on ``a`` shifted to be positive semidefinite); "auto"
     sends them there from the count of matrices ``calibrate()`` measured a win at. If the
     device fails during the call the CPU computes the result and a DeviceFallbackWarning says

@@ -1,4 +1,4 @@
-"""Stacks of small symmetric eigenproblems (n up to 32) on the OpenCL kernel of the small SVDs in
+"""Stacks of small symmetric eigenproblems (n up to 64) on the OpenCL kernel of the small SVDs in
 its EIG mode (one-sided Jacobi on A + c I, kernels/svd_small.cl; rust/core/src/opencl/
 svd_small.rs: `eigh`) on whatever OpenCL device this machine has (PoCL in CI): LAPACK's
 accuracy ratios (xDRVST) on symmetric versions of LAPACK's matrix types, both dtypes, with and
@@ -105,6 +105,8 @@ def check_values(w, a):
 # Every size is a kernel build (about a second on PoCL): odd and even sizes, both dtypes.
 SIZES = [(n, np.float64) for n in (1, 2, 3, 4, 7, 16, 32)] + [(n, np.float32) for n in (4, 9, 32)]
 SIZES += [(4, np.complex128), (32, np.complex128), (5, np.complex64)]  # Hermitian
+# past the SVD's 32 (eigh's kernel keeps no V): two work-items per pair on a GPU, four in complex128
+SIZES += [(33, np.float64), (64, np.float64), (64, np.float32), (48, np.complex128), (64, np.complex64)]
 
 
 @pytest.mark.parametrize("n,dtype", SIZES)
@@ -262,16 +264,16 @@ def test_not_converging_is_a_convergence_error(monkeypatch):
 
 def test_auto_keeps_small_stacks_on_the_cpu_until_calibrated():
     d = lapack_ai.explain("eigh", (1 << 20, 4, 4))
-    assert d.strategy == "cpu" and "stacks of eigh up to 32x32" in d.reason and "not calibrated" in d.reason
+    assert d.strategy == "cpu" and "stacks of eigh up to 64x64" in d.reason and "not calibrated" in d.reason
     x = np.random.default_rng(9).standard_normal((200, 4, 4))
     lapack_ai.eigh(x + x.swapaxes(-1, -2))
     assert lapack_ai.last_decision().strategy == "cpu"
     f = lapack_ai.explain("eigh", (200, 4, 4), device=SEL)
     assert f.strategy == "opencl" and "200 x 4x4 float64" in f.reason and "requested" in f.reason
-    big = lapack_ai.explain("eigh", (8, 33, 33))
-    assert big.strategy == "cpu" and "up to 32x32 so far" in big.reason
-    with pytest.raises(DeviceError, match="up to 32x32 so far, not 8 x 33x33 float64"):
-        lapack_ai.eigh(np.ones((8, 33, 33)), device=SEL)
+    big = lapack_ai.explain("eigh", (8, 65, 65))
+    assert big.strategy == "cpu" and "up to 64x64 so far" in big.reason
+    with pytest.raises(DeviceError, match="up to 64x64 so far, not 8 x 65x65 float64"):
+        lapack_ai.eigh(np.ones((8, 65, 65)), device=SEL)
     with pytest.raises(DeviceError, match="generalized"):
         lapack_ai.eigh(np.eye(4), b=np.eye(4), device=SEL)
     # LAPACK's driver by name stays LAPACK's, whatever the process default.
@@ -329,5 +331,5 @@ def test_kernel_times():
     assert name == "eigh-jacobi-4x4" and len(times) == 2 and all(t > 0 for t in times)
     name, times = _core.eigh_small_kernel_times(DEV.index, 20, 7, "float32", 1, vectors=False)
     assert name == "eigh-jacobi-7x7" and len(times) == 1
-    with pytest.raises(RuntimeError, match="up to 32"):
-        _core.eigh_small_kernel_times(DEV.index, 10, 33, "float64", 1)
+    with pytest.raises(RuntimeError, match="up to 64"):
+        _core.eigh_small_kernel_times(DEV.index, 10, 65, "float64", 1)

@@ -181,7 +181,7 @@ def test_auto_keeps_small_stacks_on_the_cpu_until_calibrated():
     assert big.strategy == "cpu" and "max(m, n) <= 32" in big.reason
     with pytest.raises(DeviceError, match=r"max\(m, n\) <= 32 and tall-skinny ones .* so far, not 8 x 33x12 float64"):
         lapack_ai.svd(np.ones((8, 33, 12)), device=SEL)
-    with pytest.raises(DeviceError, match="real-only .* except for stacks of SVDs and eigh up to 32x32 and tall-skinny"):
+    with pytest.raises(DeviceError, match="real-only .* except for stacks of SVDs up to 32x32 and of eigh up to 64x64, and tall-skinny"):
         lapack_ai.svd(np.ones((8, 40, 40), complex), device=SEL)  # neither small nor tall-skinny
     # hermitian=True runs eigh, on the device too (tests/test_eigh_small.py)
     x = np.random.default_rng(12).standard_normal((3, 5, 5))
@@ -191,8 +191,8 @@ def test_auto_keeps_small_stacks_on_the_cpu_until_calibrated():
     assert d.strategy == "opencl" and d.kernel == "eigh-jacobi-5x5", d
     assert max(ratios(h, u, s, vt)) <= THRESHOLD
     check_values(s, h)
-    with pytest.raises(DeviceError, match="eigh covers stacks of matrices up to 32x32"):
-        lapack_ai.svd(np.eye(40), hermitian=True, device=SEL)
+    with pytest.raises(DeviceError, match="eigh covers stacks of matrices up to 64x64"):
+        lapack_ai.svd(np.eye(70), hermitian=True, device=SEL)
     # LAPACK's drivers by name stay LAPACK's, whatever the process default.
     u, s, vt = lapack_ai.lapack.dgesdd(np.eye(4))
     assert lapack_ai.last_decision().strategy == "cpu"

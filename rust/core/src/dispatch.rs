@@ -205,11 +205,13 @@ pub const SMALL_SVD_OP: &str = "svd_small";
 /// (the cube root of m n^2); CPU until calibrate() measures a device winning.
 pub const TALL_SVD_OP: &str = "svd_tall";
 
-/// The crossover key of stacks of symmetric eigenproblems up to `svd_small::MAX_DIM` (the same
-/// kernel in its EIG mode), measured in matrices as `SMALL_SVD_OP`.
+/// The crossover key of stacks of symmetric eigenproblems up to `svd_small::EIGH_MAX_DIM` (the
+/// same kernel in its EIG mode), measured in matrices as `SMALL_SVD_OP`, one crossover for
+/// every size (calibrate() measures 32x32).
 pub const SMALL_EIGH_OP: &str = "eigh_small";
 
-const _: () = assert!(opencl::svd_small::MAX_DIM == 32, "update the reasons that say 32x32");
+const _: () = assert!(opencl::svd_small::MAX_DIM == 32 && opencl::svd_small::EIGH_MAX_DIM == 64,
+                      "update the reasons that say 32x32 and 64x64");
 const _: () = assert!(opencl::svd_tall::MAX_N == 512 && opencl::svd_tall::MIN_RATIO == 4,
                       "update the reasons that describe tall-skinny matrices");
 
@@ -224,8 +226,8 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
         Some((SMALL_GEMM_OP, "stacks of products up to 16x16x16", "products"))
     } else if is_svd(p) && p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
         Some((SMALL_SVD_OP, "stacks of SVDs up to 32x32", "matrices"))
-    } else if p.op == "eigh" && p.n <= opencl::svd_small::MAX_DIM {
-        Some((SMALL_EIGH_OP, "stacks of eigh up to 32x32", "matrices"))
+    } else if p.op == "eigh" && p.n <= opencl::svd_small::EIGH_MAX_DIM {
+        Some((SMALL_EIGH_OP, "stacks of eigh up to 64x64", "matrices"))
     } else {
         None
     }
@@ -245,8 +247,8 @@ fn needs_fp64(p: &Problem) -> bool {
 
 /// Why `p` has no OpenCL kernel although its operation has one, or None.
 fn not_covered(p: &Problem) -> Option<String> {
-    if p.op == "eigh" && p.n > opencl::svd_small::MAX_DIM {
-        return Some(format!("the OpenCL eigh covers stacks of matrices up to 32x32 so far, not {}", p.describe()));
+    if p.op == "eigh" && p.n > opencl::svd_small::EIGH_MAX_DIM {
+        return Some(format!("the OpenCL eigh covers stacks of matrices up to 64x64 so far, not {}", p.describe()));
     }
     if !is_svd(p) || p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
         return None;
@@ -371,6 +373,10 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
     if [p.m, p.n, p.k].iter().any(|&x| x >= i32::MAX as usize) {
         return Some("a dimension exceeds the kernels' 32-bit indices".into());
     }
+    if matches!(small_stack(p), Some((SMALL_EIGH_OP, _, _))) && !opencl::svd_small::eigh_fits(dev, p.elem() as usize, p.n) {
+        return Some(format!("one {}x{} {} matrix does not fit its local memory ({} KiB) for the small-eigh kernel", p.n, p.n,
+                            p.dtype, dev.local_mem >> 10));
+    }
     let need = p.device_bytes();
     let (avail, what) = match opencl::free_memory(dev) {
         Some(f) => (f, "free"),
@@ -442,8 +448,8 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     let forced = matches!(request, Request::OpenCl(_));
     if p.dtype.starts_with("complex") && !complex_kernel(p) {
         // No complex kernel for it: say so instead of calibrating a crossover that cannot exist.
-        let why = format!("the OpenCL kernels are real-only (float32/float64) except for stacks of SVDs and eigh up to \
-                           32x32 and tall-skinny SVDs; {} runs on the CPU", p.describe());
+        let why = format!("the OpenCL kernels are real-only (float32/float64) except for stacks of SVDs up to 32x32 and \
+                           of eigh up to 64x64, and tall-skinny SVDs; {} runs on the CPU", p.describe());
         return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
     }
     if !has_kernel {

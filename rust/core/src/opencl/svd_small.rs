@@ -31,6 +31,12 @@ use crate::Scalar;
 /// Stacks of matrices with max(m, n) up to this run the small-SVD kernel.
 pub const MAX_DIM: usize = 32;
 
+/// Stacks of symmetric matrices up to this run the kernel's eigh mode, which keeps no V: a
+/// 64x64 float64 matrix takes 33 KiB of local memory. Where one does not fit a device
+/// (complex128 past 53 rows on NVIDIA's 48 KiB; float64 past 62 and complex128 past 43 on
+/// 32 KiB, OpenCL's least), `eigh_fits` says so and the dispatcher keeps the stack on the CPU.
+pub const EIGH_MAX_DIM: usize = 64;
+
 /// Sweeps before a matrix counts as not converged (xGESVJ's NSWEEP). Jacobi converges
 /// quadratically: 5-9 sweeps at these sizes, plus the one that finds nothing to rotate.
 pub const SWEEPS: usize = 30;
@@ -105,8 +111,18 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
 /// case ran fastest with one: a lane's share of the dot products goes through local memory
 /// and a second barrier per round (up to 2.7x slower at four lanes). On a CPU driver the
 /// work-items of a group run in turn: lanes only add barriers.
+///
+/// In general: as many as keep a work-item's rows of its two columns within 512 bytes (32 rows
+/// of float64, where one work-item per pair is fastest), which gives exactly the above up to
+/// 32 rows, and past them (eigh up to 64): float64 and complex64 two, complex128 four.
 fn default_tpp(info: &DeviceInfo, elem: usize, m: usize) -> usize {
-    if info.kind == "gpu" && elem == 16 && m > 16 { 2 } else { 1 }
+    if info.kind == "gpu" { (2 * m * elem).div_ceil(512).next_power_of_two() } else { 1 }
+}
+
+/// Whether one n x n matrix of `elem`-byte elements fits the eigh kernel on `info` (the
+/// dispatcher asks before sending a stack there; 0 x 0 needs no kernel).
+pub fn eigh_fits(info: &DeviceInfo, elem: usize, n: usize) -> bool {
+    n == 0 || (n <= EIGH_MAX_DIM && plan(info, elem, (n, n), n, false, &Knobs::from_env()).is_some())
 }
 
 /// The launch of an M x N stack (M >= N) on `info` (pure: a function of the device's facts,
@@ -190,7 +206,7 @@ pub fn eigh<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, lower: bool, vectors: bool, 
                        start: Instant) -> Result<(crate::error::Result<(ArrayD<T::Real>, Option<ArrayD<T>>)>, Run), ClFail> {
     let mats = Mats::new(a.clone()).map_err(|e| classify(0, e.to_string()))?;
     let (count, n) = (mats.count, mats.rows);
-    if count == 0 || n == 0 || n != mats.cols || n > MAX_DIM {
+    if count == 0 || n == 0 || n != mats.cols || n > EIGH_MAX_DIM {
         return Err(classify(0, format!("eigh_small: {count} x {n}x{} {} is not for the small-eigh kernel", mats.cols, T::DTYPE)));
     }
     let staged = stage(a)?;
@@ -364,8 +380,9 @@ pub fn bench_eigh<T: Scalar>(gpu: &Gpu, count: usize, n: usize, reps: usize, vec
 
 fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, vectors: bool, eig: bool)
                     -> Result<(String, Vec<u64>), ClFail> {
-    if count == 0 || m == 0 || n == 0 || m.max(n) > MAX_DIM || (eig && m != n) {
-        return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty stack, dimensions up to {MAX_DIM}",
+    let most = if eig { EIGH_MAX_DIM } else { MAX_DIM };
+    if count == 0 || m == 0 || n == 0 || m.max(n) > most || (eig && m != n) {
+        return Err(classify(-30, format!("bench_svd: {count} x {m}x{n} {}: need a non-empty stack, dimensions up to {most}",
                                          T::DTYPE)));
     }
     let trans = m < n;
@@ -430,6 +447,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// eigh's kernel (no V) takes matrices up to 64x64 where one fits: every real and complex64
+    /// size on 48 KiB, complex128 up to 53 rows there and 43 on 32 KiB, float64 up to 62 on
+    /// 32 KiB; past 32 rows float64 gets two work-items per pair on a GPU, complex128 four.
+    #[test]
+    fn eigh_fits_up_to_64() {
+        let most = |info: &DeviceInfo, elem| (1..=EIGH_MAX_DIM + 1).filter(|&n| eigh_fits(info, elem, n)).max();
+        let (h, small) = (device(1024, 48 << 10), device(1024, 32 << 10));
+        assert_eq!([most(&h, 4), most(&h, 8), most(&h, 16)], [Some(64), Some(64), Some(53)]);
+        assert_eq!([most(&small, 8), most(&small, 16)], [Some(62), Some(43)]);
+        assert_eq!(plan(&h, 8, (64, 64), 64, false, &Knobs::default()).unwrap().tpp, 2);
+        assert_eq!(plan(&h, 16, (48, 48), 48, false, &Knobs::default()).unwrap().tpp, 4);
+        assert_eq!(plan(&h, 4, (64, 64), 64, false, &Knobs::default()).unwrap().tpp, 1);
     }
 
     /// The flagship shapes on a Hopper-like device: 4x4 packs 64 matrices (128 pairs) per

@@ -1,6 +1,6 @@
 //! Eigenvalues (ascending) and eigenvectors of symmetric or Hermitian matrices by divide and
 //! conquer (syevd / heevd), and of the generalized problem A x = lambda B x (sygvd / hegvd); on
-//! an OpenCL device, where dispatch chooses it, stacks of matrices up to 32x32 in any of the
+//! an OpenCL device, where dispatch chooses it, stacks of matrices up to 64x64 in any of the
 //! four types (one-sided Jacobi on a shifted A, `opencl::svd_small::eigh`).
 
 use ndarray::{ArrayD, ArrayViewD};
@@ -19,7 +19,7 @@ use crate::dispatch::{self, Backend, Problem, Request};
 use crate::opencl;
 use super::svd::Outcome;
 
-/// `eigh` through the dispatcher: stacks of matrices up to 32x32 may run on an OpenCL device,
+/// `eigh` through the dispatcher: stacks of matrices up to 64x64 may run on an OpenCL device,
 /// everything else (and the generalized problem) on the CPU. A device failure falls back to
 /// the CPU with a warning; non-convergence found on the device is an error, as is NaN or Inf
 /// with `check_finite` (as on the CPU). Without `check_finite`, a stack the device finds NaN
