@@ -92,7 +92,7 @@ typedef real elem;
 inline elem cmul(const elem a, const elem b) { return a * b; }
 inline elem cdot(const elem a, const elem b, const elem acc) { return fma(a, b, acc); }
 #endif
-#if EIG && (M != N || (KU != 0 && KU != N) || (KU && WANT_V))
+#if EIG && (M != N || (KU != 0 && KU != N) || WANT_V)
 #error "EIG needs M == N, KU 0 or N, and no V"
 #endif
 #define NP (N + (N & 1))         // columns with a phantom zero column when N is odd
@@ -315,8 +315,8 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
             }
 #endif
             if (live) {
-                // The test squared, and one division per rotation: a GPU's FP64 sqrt and division
-                // are long instruction sequences. The square roots remain where al be could
+                // The test squared, and one reciprocal of g (for zeta and e): a GPU's FP64 sqrt and
+                // division are long instruction sequences. The square roots remain where al be could
                 // underflow (columns near SMALL2).
                 const real g2 = ABS2(ga), q = al * be;
                 const bool fast = q >= TINY / TOL2;
@@ -334,7 +334,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
                     const real tt = copysign(az > 1 / EPS ? (real)0.5 / az : 1 / (az + sqrt(1 + az * az)), zeta);
                     real c = rsqrt(1 + tt * tt), sn = c * tt;
                     // One Newton step puts c^2 + s^2 at 1 to working precision whatever the
-                    // accuracy of the device's sqrt and division: V stays orthogonal.
+                    // accuracy of the device's sqrt and division: the rotations stay unitary.
                     const real h = (real)1.5 - (real)0.5 * (c * c + sn * sn);
                     c *= h;
                     sn *= h;
@@ -344,7 +344,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
                     const elem e = copysign((real)1, ga);
 #endif
                     const elem sc = sn * CONJ(e), se = sn * e;
-                    // [w_i w_j] J with the unitary J = [c, se; -sc, c]; V accumulates the same J.
+                    // [w_i w_j] J with the unitary J = [c, se; -sc, c]; V (if kept) accumulates the same J.
                     for (int r = 0; r < RPL; r++) {
                         const int k = lane + r * TPP;
                         if (k < M) {
@@ -504,14 +504,12 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #if WANT_V
     for (int e = t; e < here * N * N; e += WG) {
         const int k = e / (N * N), r = e % (N * N);
-#if EIG
-        const int i = r / N, q = N - 1 - r % N;  // row-major, eigenvalues ascending
-#elif TRANS
+#if TRANS
         const int i = r / N, q = r % N;   // V row-major, columns in order: the caller's U
 #else
         const int i = r % N, q = r / N;   // V^T row-major: row q is V's column perm[q]
 #endif
-#if COMPLEX && !EIG
+#if COMPLEX
         // V^H (or, transposed problem, the caller's U = conj(V)): conjugated
         v[first * (N * N) + e] = CONJ(V[k * N * LDV + perm[k * UC + q] * LDV + i]);
 #else

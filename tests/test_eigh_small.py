@@ -43,7 +43,7 @@ def matrix_types(rng, n, dtype):
     """xDRVST's kinds: zero, identity, eigenvalues spread from 1 to eps (cond 1/eps) with mixed
     signs, the same near underflow and overflow, random, rank-deficient, clustered, repeated,
     and pairs +-lambda (whose singular values coincide: the shift keeps them apart), and a
-    Laplacian (whose shifted matrix is singular)."""
+    Laplacian and a semidefinite diagonal with zeros (whose shifted matrices are singular)."""
     cx = np.dtype(dtype).kind == "c"
     fi = np.finfo(dtype)
     eps, tiny, huge = float(fi.eps), float(fi.tiny), float(fi.max)
@@ -66,8 +66,10 @@ def matrix_types(rng, n, dtype):
         "repeated": sym(np.where(np.arange(n) < n // 2, 3.0, -1.0)),
         "plus-minus pairs": sym(np.where(np.arange(n) % 2 == 0, 2.0, -2.0)),
         "diagonal": np.diag(rng.standard_normal(n)),
-        # a path graph's Laplacian: Gershgorin's shift is 0, so B = A is exactly singular and an
-        # eigenvector comes from the completion of U (the kernel's eigenvectors are U)
+        # semidefinite with exact zeros: no shift, so U's columns for them are completed
+        "semidefinite, zeros": np.diag(np.where(np.arange(n) % 3 == 0, 0.0, 1.0 + np.arange(n))),
+        # a path graph's Laplacian: Gershgorin's shift is 0, so B = A is singular (the kernel's
+        # eigenvectors are U: its column for lambda = 0 is normalized from a tiny one)
         "Laplacian": np.diag(np.convolve(np.ones(max(n - 1, 0)), [1, 1])[:n] if n > 1 else np.zeros(1))
                      - np.eye(n, k=1) - np.eye(n, k=-1),
     }

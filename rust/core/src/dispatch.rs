@@ -374,8 +374,8 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
         return Some("a dimension exceeds the kernels' 32-bit indices".into());
     }
     if matches!(small_stack(p), Some((SMALL_EIGH_OP, _, _))) && !opencl::svd_small::eigh_fits(dev, p.elem() as usize, p.n) {
-        return Some(format!("one {}x{} {} matrix does not fit its local memory ({} KiB) for the small-eigh kernel", p.n, p.n,
-                            p.dtype, dev.local_mem >> 10));
+        return Some(format!("one {}x{} {} matrix does not fit its local memory ({} KiB) or work-group size ({}) for the \
+                             small-eigh kernel", p.n, p.n, p.dtype, dev.local_mem >> 10, dev.max_work_group));
     }
     let need = p.device_bytes();
     let (avail, what) = match opencl::free_memory(dev) {

@@ -32,7 +32,7 @@ use crate::Scalar;
 pub const MAX_DIM: usize = 32;
 
 /// Stacks of symmetric matrices up to this run the kernel's eigh mode, which keeps no V: a
-/// 64x64 float64 matrix takes 33 KiB of local memory. Where one does not fit a device
+/// 64x64 float64 matrix takes 33 KiB of local memory (36 with its scratch). Where one does not fit a device
 /// (complex128 past 53 rows on NVIDIA's 48 KiB; float64 past 62 and complex128 past 43 on
 /// 32 KiB, OpenCL's least), `eigh_fits` says so and the dispatcher keeps the stack on the CPU.
 pub const EIGH_MAX_DIM: usize = 64;
@@ -102,8 +102,8 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
     mpg * (reals * elem + ints * 4 + shares + scans) + 4
 }
 
-/// Work-items per pair when no knob says: two for complex128 (16-byte elements) past 16 rows
-/// on a GPU, else one. Swept on an H100 (`svd_gpu.py lanes`, docs/benchmarks.md): a 32x32
+/// Work-items per pair when no knob says, up to 32 rows: two for complex128 (16-byte elements)
+/// past 16 rows on a GPU, else one. Swept on an H100 (`svd_gpu.py lanes`, docs/benchmarks.md): a 32x32
 /// complex128 matrix and its V fill one group's local memory, and one work-item per pair
 /// keeps 32 rows of two columns in registers it does not have; two halve both, and took the
 /// 10000 x 32x32 stacks from 27.5 to 13.4 ms (SVD) and 33.2 to 17.3 ms (eigh). eigh without V
@@ -114,7 +114,8 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
 ///
 /// In general: as many as keep a work-item's rows of its two columns within 512 bytes (32 rows
 /// of float64, where one work-item per pair is fastest), which gives exactly the above up to
-/// 32 rows, and past them (eigh up to 64): float64 and complex64 two, complex128 four.
+/// 32 rows, and past them (eigh up to 64): float64 and complex64 two, complex128 four (fewer
+/// where local memory cannot hold their shares: `plan`).
 fn default_tpp(info: &DeviceInfo, elem: usize, m: usize) -> usize {
     if info.kind == "gpu" { (2 * m * elem).div_ceil(512).next_power_of_two() } else { 1 }
 }
@@ -130,6 +131,9 @@ pub fn eigh_fits(info: &DeviceInfo, elem: usize, n: usize) -> bool {
 /// memory.
 pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, knobs: &Knobs) -> Option<Launch> {
     let pairs = n.div_ceil(2);
+    if pairs == 0 {
+        return None;
+    }
     let device_local = (info.local_mem as usize).max(1);
     let max_wg = info.max_work_group.max(1);
     // The most lanes that fit with one matrix per group, up to the knob's or the default.
@@ -137,7 +141,8 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
     let tpp = (1..=knobs.tpp.unwrap_or_else(|| default_tpp(info, elem, m))).rev().find(|&t| fits_one(t))?;
     let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, want_v, mpg, tpp);
     let fit = |mpg: usize| bytes(mpg) <= device_local && mpg * pairs * tpp <= max_wg;
-    let mut mpg = knobs.mpg.unwrap_or_else(|| {
+    // (a knob past what a group can hold starts at the most that could)
+    let mut mpg = knobs.mpg.map(|k| k.min(max_wg / (pairs * tpp)).max(1)).unwrap_or_else(|| {
         let by_items = (WG_TARGET / (pairs * tpp)).max(1);
         let by_local = (1..=by_items).rev().find(|&k| bytes(k) <= LOCAL_BUDGET).unwrap_or(1);
         by_items.min(by_local)
@@ -198,7 +203,7 @@ pub fn eigh_routine<T: Scalar>() -> String {
 }
 
 /// The eigenvalues (ascending) and, with `vectors`, eigenvectors of every symmetric (Hermitian)
-/// matrix of `a` (any of the four dtypes, n <= `MAX_DIM`, at least one matrix: the caller routes everything
+/// matrix of `a` (any of the four dtypes, n <= `EIGH_MAX_DIM`, at least one matrix: the caller routes everything
 /// else to the CPU), reading the triangle `lower` names, by the kernel's EIG mode (one-sided
 /// Jacobi on A + c I, see kernels/svd_small.cl). Errors as `svd`'s.
 #[allow(clippy::type_complexity)]
@@ -397,7 +402,7 @@ fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, ve
     let ha = random_fill::<T>(count * m * n)?;
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let ds = alloc::<T::Real>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
-    let du = alloc::<T>(gpu, count * km * l.ku, CL_MEM_WRITE_ONLY)?;
+    let du = alloc::<T>(gpu, if eig.is_some() { 0 } else { count * km * l.ku }, CL_MEM_WRITE_ONLY)?;  // eigh writes v
     let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, CL_MEM_WRITE_ONLY)?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
     let q = &gpu.queue;
