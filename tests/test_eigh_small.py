@@ -163,16 +163,21 @@ def test_any_values_and_scale(values, exponent):
 
 @pytest.mark.parametrize("uplo", ["L", "U"])
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-def test_only_the_named_triangle_is_read(uplo, dtype):
+@pytest.mark.parametrize("n,tpp", [(6, None), (45, "3")])
+def test_only_the_named_triangle_is_read(monkeypatch, uplo, dtype, n, tpp):
+    """45 rows with three work-items per pair: the scans for NaN, Inf and the largest entry are
+    spread over the items' home columns and rows (odd n: a phantom column; 3 does not divide 45)."""
+    if tpp:
+        monkeypatch.setenv("LAPACK_AI_SVD_SMALL_TPP", tpp)
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((3, 6, 6)) + (1j * rng.standard_normal((3, 6, 6)) if dtype == np.complex128 else 0)
-    s = np.tril(x, -1) + np.tril(x, -1).swapaxes(-1, -2).conj() + np.eye(6) * x.real
-    other = np.triu(np.ones((6, 6), bool), 1) if uplo == "L" else np.tril(np.ones((6, 6), bool), -1)
+    x = rng.standard_normal((3, n, n)) + (1j * rng.standard_normal((3, n, n)) if dtype == np.complex128 else 0)
+    s = np.tril(x, -1) + np.tril(x, -1).swapaxes(-1, -2).conj() + np.eye(n) * x.real
+    other = np.triu(np.ones((n, n), bool), 1) if uplo == "L" else np.tril(np.ones((n, n), bool), -1)
     g = np.where(other, 1e300, s)  # huge garbage there: must not scale or shift anything
     if dtype == np.complex128:
-        g = g + 1j * np.eye(6)  # imaginary parts of the diagonal: ignored, as LAPACK's zheevd does
+        g = g + 1j * np.eye(n)  # imaginary parts of the diagonal: ignored, as LAPACK's zheevd does
     w, v = lapack_ai.eigh(g, UPLO=uplo, device=SEL)
-    ran_on_device(6)
+    ran_on_device(n)
     assert max(ratios(s, w, v)) <= THRESHOLD
     check_values(w, s)
     # NaN there: refused with check_finite=True (as the CPU does), ignored without
