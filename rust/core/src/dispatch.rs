@@ -207,7 +207,7 @@ pub const TALL_SVD_OP: &str = "svd_tall";
 
 /// The crossover key of stacks of symmetric eigenproblems up to `svd_small::EIGH_MAX_DIM` (the
 /// same kernel in its EIG mode), measured in matrices as `SMALL_SVD_OP`, one crossover for
-/// every size (calibrate() measures 32x32).
+/// every size (calibrate() measures stacks of 4x4).
 pub const SMALL_EIGH_OP: &str = "eigh_small";
 
 const _: () = assert!(opencl::svd_small::MAX_DIM == 32 && opencl::svd_small::EIGH_MAX_DIM == 64,

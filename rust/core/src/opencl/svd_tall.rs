@@ -152,8 +152,9 @@ struct Passes<'g, T: Scalar, A: Scalar> {
 
 /// Whether float64 passes run on the FP64 tensor-core GEMM (kernels/gemm_dmma.cl) rather than
 /// svd_tall.cl's FMA kernels: on NVIDIA devices that have it, unless LAPACK_AI_SVD_TALL_TC=0.
-/// On an H100 (`svd_gpu.py tall`, column "fma", docs/benchmarks.md) its passes took 0.26 ms of
-/// a 100000 x 64 SVD against 0.47, and the call 1.63 ms against 1.85; level at 100000 x 16.
+/// On an H100 (`svd_gpu.py tall`, column "fma", docs/benchmarks.md) its passes took 0.19 ms of
+/// a 100000 x 64 SVD against 0.36, and the call 0.65 ms against 0.80; at 100000 x 16 the FMA
+/// kernels were a little faster (0.24 against 0.28 ms).
 /// Only unscaled passes over a matrix at the start of its buffer take it (the GEMM has no
 /// offset, and a Gram matrix that needs scaling must be scaled before it is squared).
 fn tensor_core<T: Scalar, A: Scalar>(gpu: &Gpu) -> bool {
@@ -182,6 +183,13 @@ struct Factored<T: Scalar> {
     s: Vec<T::Real>,
     vt: Vec<T>,
     u: Option<usize>,
+}
+
+impl<T: Scalar> Factored<T> {
+    /// From S and V^T computed in A's precision on the matrix scaled by `scale`.
+    fn from_wide<A: Scalar>(s: Vec<A::Real>, vt: Vec<A>, scale: A, u: Option<usize>) -> Self {
+        Factored { s: unscaled_as::<A, T>(s, scale), vt: vt.into_iter().map(narrow::<A, T>).collect(), u }
+    }
 }
 
 enum Outcome<T: Scalar> {
@@ -459,7 +467,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         if let Some(w) = w {
             self.product(cur, A::one(), &w, to, u_col)?;
         }
-        Ok(Outcome::Done(Factored { s: unscaled_as::<A, T>(s, scale), vt: vt.into_iter().map(narrow::<A, T>).collect(), u: want_u.then_some(to) }))
+        Ok(Outcome::Done(Factored::from_wide(s, vt, scale, want_u.then_some(to))))
     }
 
     /// The shortcut for a well-conditioned X: G = V Lambda V^H on the host (LAPACK's syevd)
@@ -509,7 +517,7 @@ impl<'g, T: Scalar, A: Scalar> Passes<'g, T, A> {
         let kept = off <= shortcut_tol::<T>(n);
         log::debug!(target: "lapack_ai", "svd_tall {m}x{n}: host eigh of G {host_us:.1} us; |U^H U - I| <= {off:.3e}{}",
                     if kept { ", kept" } else { ", CholeskyQR instead" });
-        Ok(kept.then(|| Outcome::Done(Factored { s: unscaled_as::<A, T>(s, scale), vt: vt.into_iter().map(narrow::<A, T>).collect(), u: want_u.then_some(to) })))
+        Ok(kept.then(|| Outcome::Done(Factored::from_wide(s, vt, scale, want_u.then_some(to)))))
     }
 }
 
