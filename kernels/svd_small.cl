@@ -18,6 +18,9 @@
 //   KU          columns of U to produce: 0 (none), N (thin) or M (completed to a square
 //               orthogonal matrix, full_matrices=True);
 //   WANT_V      accumulate and write V;
+//   V_GLOBAL    V is accumulated in the output v (global memory, each matrix's N x N
+//               column-major) instead of local memory, and reordered through local memory at
+//               the end: past 32 columns W and V do not both fit a group's local memory;
 //   TRANS       the outputs are the transposed problem's: U is written column-major (the
 //               caller's V^T) and V row-major (the caller's U); else U row-major, V^T as
 //               V column-major;
@@ -106,6 +109,23 @@ inline elem cdot(const elem a, const elem b, const elem acc) { return fma(a, b, 
 #define LDA ODD(M)
 #define UC (KU > N ? KU : N)     // columns kept per matrix: W, then U with its completion
 #define LDV ODD(N)
+#ifndef V_GLOBAL
+#define V_GLOBAL 0
+#endif
+#if V_GLOBAL && !WANT_V
+#error "V_GLOBAL needs WANT_V"
+#endif
+// Column j of matrix k's V (k < here), and the barriers' fence: rotations of V in global
+// memory by one work-item are read by another in the next round.
+#if V_GLOBAL
+#define VSPACE __global
+#define VCOL(k, j) (v + (first + (k)) * (long)(N * N) + (j) * N)
+#define FENCE (CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+#else
+#define VSPACE __local
+#define VCOL(k, j) (V + (k) * N * LDV + (j) * LDV)
+#define FENCE CLK_LOCAL_MEM_FENCE
+#endif
 // A pair is rotated unless |w_i . w_j| <= TOL ||w_i|| ||w_j|| (xGESVJ's sqrt(M) eps).
 #define TOL (EPS * sqrt((real)M))
 #define TOL2 (EPS * EPS * (real)M)
@@ -126,7 +146,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     const int here = (int)min((long)MPG, count - first);
 
     __local elem A[MPG * UC * LDA];
-#if WANT_V
+#if WANT_V && !V_GLOBAL
     __local elem V[MPG * N * LDV];
 #endif
     __local real sig[MPG * N];
@@ -225,11 +245,12 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
             for (int i = lane; i < M; i += TPP)
                 W[j * LDA + i] = LDEXP(W[j * LDA + i], -e2);
 #if WANT_V
-        for (int i = lane; i < N; i += TPP)
-            V[mat * N * LDV + j * LDV + i] = i == j ? ONE : ZERO;
+        if (mat < here)
+            for (int i = lane; i < N; i += TPP)
+                VCOL(mat, j)[i] = i == j ? ONE : ZERO;
 #endif
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    barrier(FENCE);
 #if EIG
     // c = max(0, max_j sum_{i != j} |w_ij| - w_jj) on the scaled matrix (at most N), onto the
     // diagonal: B = W + c I is positive semidefinite.
@@ -353,8 +374,8 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
                         }
                     }
 #if WANT_V
-                    __local elem* vi = V + mat * N * LDV + ci * LDV;
-                    __local elem* vj = V + mat * N * LDV + cj * LDV;
+                    VSPACE elem* vi = VCOL(mat, ci);
+                    VSPACE elem* vj = VCOL(mat, cj);
                     for (int k = lane; k < N; k += TPP) {
                         const elem xv = vi[k], yv = vj[k];
                         vi[k] = c * xv - cmul(sc, yv);
@@ -364,7 +385,7 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
                     mine = 1;
                 }
             }
-            barrier(CLK_LOCAL_MEM_FENCE);
+            barrier(FENCE);
         }
         if (lane == 0)
             rotf[tp] = mine;  // the same in every lane
@@ -502,6 +523,20 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     }
 #endif
 #if WANT_V
+#if V_GLOBAL
+    // V through local memory (W's, now free: UC LDA >= N LDV per matrix): every item reads
+    // before any writes the output in its final order over it.
+    barrier(FENCE);
+    __local elem* const V = A;
+    for (int e = t; e < here * N * N; e += WG) {
+        const int k = e / (N * N), r = e % (N * N);
+        A[k * UC * LDA + (r / N) * LDV + r % N] = v[(first + k) * (long)(N * N) + r];
+    }
+    barrier(FENCE);
+#define VAT(k, j, i) V[(k) * UC * LDA + (j) * LDV + (i)]
+#else
+#define VAT(k, j, i) V[(k) * N * LDV + (j) * LDV + (i)]
+#endif
     for (int e = t; e < here * N * N; e += WG) {
         const int k = e / (N * N), r = e % (N * N);
 #if TRANS
@@ -511,9 +546,9 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
 #endif
 #if COMPLEX
         // V^H (or, transposed problem, the caller's U = conj(V)): conjugated
-        v[first * (N * N) + e] = CONJ(V[k * N * LDV + perm[k * UC + q] * LDV + i]);
+        v[first * (N * N) + e] = CONJ(VAT(k, perm[k * UC + q], i));
 #else
-        v[first * (N * N) + e] = V[k * N * LDV + perm[k * UC + q] * LDV + i];
+        v[first * (N * N) + e] = VAT(k, perm[k * UC + q], i);
 #endif
     }
 #endif

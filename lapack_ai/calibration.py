@@ -1,7 +1,7 @@
 """``calibrate()``: time the CPU against each OpenCL device over a size ladder and store, per
 device, the size from which the device wins end to end (NumPy in, NumPy out, transfers
 included); likewise for stacks of small products (every dimension up to 16) and of small SVDs
-(up to 32x32) over ladders of counts, and for tall-skinny SVDs over a ladder of rows. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
+(up to 64x64) over ladders of counts, and for tall-skinny SVDs over a ladder of rows. The dispatcher (``rust/core/src/dispatch.rs``) reads these crossovers from the
 user's cache directory; until a device is calibrated a default applies (for small stacks: the
 CPU).
 """
@@ -81,7 +81,7 @@ def calibrate(devices=None, sizes=LADDER, dtypes=("float64", "float32"), *, repe
 
     ``svd_counts``: stacks of that many 4x4 SVDs (U, S and V^T), end to end on the CPU and on each
     device; the crossover (keys ``(index, dtype, "svd_small")``) decides for every stack of SVDs
-    up to 32x32. Until it is measured "auto" keeps them on the CPU.
+    up to 64x64. Until it is measured "auto" keeps them on the CPU.
 
     ``eigh_counts``: stacks of that many 4x4 symmetric eigenproblems (values and vectors), as
     ``svd_counts`` (keys ``(index, dtype, "eigh_small")``), deciding for every stack of ``eigh``

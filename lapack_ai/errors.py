@@ -393,7 +393,7 @@ INFO_TABLE: dict[str, InfoEntry] = {
                  lambda i, s: (f"the QR-iteration SVD did not converge: {i} superdiagonals of an "
                                "intermediate bidiagonal form did not converge to zero"),
                  _NO_CONV_RECS)),
-    # Not LAPACK: the one-sided Jacobi SVD of stacks up to 32x32 on an OpenCL device
+    # Not LAPACK: the one-sided Jacobi SVD of stacks up to 64x64 on an OpenCL device
     # (kernels/svd_small.cl); info is the sweep cap that was reached.
     "gesvj_batched": InfoEntry(
         (),

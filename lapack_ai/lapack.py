@@ -205,7 +205,7 @@ def _gesvdocl(prefix: str, dtype):
 
     gesvdocl.__name__ = gesvdocl.__qualname__ = prefix + "gesvdocl"
     gesvdocl.__doc__ = (f"{prefix.upper()}GESVDOCL in {np.dtype(dtype).name}: {prefix}gesvd's jobs ('A', 'S', 'N' for U "
-                        "and V^T) on an OpenCL device: stacks up to 32x32 by one-sided Jacobi, tall-skinny matrices (one "
+                        "and V^T) on an OpenCL device: stacks up to 64x64 by one-sided Jacobi, tall-skinny matrices (one "
                         "side at most 512 and at most a quarter of the other; jobs 'S' or 'N') by CholeskyQR. Raises "
                         "DeviceError where no kernel covers the shape and jobs, or no device can run it; a device "
                         "failure falls back to the CPU with DeviceFallbackWarning, as lapack_ai.svd does.")

@@ -249,7 +249,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, *, driver="gesd
     ``eigh``).
 
     ``device``: as for ``gemm`` ("auto", "cpu", "opencl", "opencl:<index or name>"; None takes
-    the process default). Stacks of matrices up to 32x32 and tall-skinny matrices (any of the
+    the process default). Stacks of matrices up to 64x64 and tall-skinny matrices (any of the
     four dtypes) can run on an OpenCL device (one-sided Jacobi, and
     CholeskyQR; ``driver`` then plays no part, ``full_matrices`` and ``compute_uv`` are
     honoured): "auto" sends them there from what ``calibrate()`` measured a win at. If the

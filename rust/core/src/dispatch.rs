@@ -210,8 +210,8 @@ pub const TALL_SVD_OP: &str = "svd_tall";
 /// every size (calibrate() measures stacks of 4x4).
 pub const SMALL_EIGH_OP: &str = "eigh_small";
 
-const _: () = assert!(opencl::svd_small::MAX_DIM == 32 && opencl::svd_small::EIGH_MAX_DIM == 64,
-                      "update the reasons that say 32x32 and 64x64");
+const _: () = assert!(opencl::svd_small::MAX_DIM == 64 && opencl::svd_small::EIGH_MAX_DIM == 64,
+                      "update the reasons that say 64x64");
 const _: () = assert!(opencl::svd_tall::MAX_N == 512 && opencl::svd_tall::MIN_RATIO == 4,
                       "update the reasons that describe tall-skinny matrices");
 
@@ -225,7 +225,7 @@ fn small_stack(p: &Problem) -> Option<(&'static str, &'static str, &'static str)
     if small_gemm(p) {
         Some((SMALL_GEMM_OP, "stacks of products up to 16x16x16", "products"))
     } else if is_svd(p) && p.m.max(p.n) <= opencl::svd_small::MAX_DIM {
-        Some((SMALL_SVD_OP, "stacks of SVDs up to 32x32", "matrices"))
+        Some((SMALL_SVD_OP, "stacks of SVDs up to 64x64", "matrices"))
     } else if p.op == "eigh" && p.n <= opencl::svd_small::EIGH_MAX_DIM {
         Some((SMALL_EIGH_OP, "stacks of eigh up to 64x64", "matrices"))
     } else {
@@ -257,10 +257,10 @@ fn not_covered(p: &Problem) -> Option<String> {
     if tall && p.op == "svd" {
         None
     } else if tall {
-        Some(format!("the OpenCL SVD gives square U and V^T (full_matrices=True) for matrices up to 32x32 only, not {}; \
+        Some(format!("the OpenCL SVD gives square U and V^T (full_matrices=True) for matrices up to 64x64 only, not {}; \
                       tall-skinny ones like it run with full_matrices=False", p.describe()))
     } else {
-        Some(format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= 32 and tall-skinny ones (one side at most 512 \
+        Some(format!("the OpenCL SVD covers stacks of matrices with max(m, n) <= 64 and tall-skinny ones (one side at most 512 \
                       and at most a quarter of the other) so far, not {}", p.describe()))
     }
 }
@@ -373,9 +373,15 @@ fn cannot_run(dev: &DeviceInfo, p: &Problem, limit_pct: f64) -> Option<String> {
     if [p.m, p.n, p.k].iter().any(|&x| x >= i32::MAX as usize) {
         return Some("a dimension exceeds the kernels' 32-bit indices".into());
     }
-    if matches!(small_stack(p), Some((SMALL_EIGH_OP, _, _))) && !opencl::svd_small::eigh_fits(dev, p.elem() as usize, p.n) {
+    let fits = match small_stack(p) {
+        Some((SMALL_EIGH_OP, _, _)) => opencl::svd_small::eigh_fits(dev, p.elem() as usize, p.n),
+        Some((SMALL_SVD_OP, _, _)) => opencl::svd_small::svd_fits(dev, p.elem() as usize, p.m, p.n, p.op == "svd_full"),
+        _ => true,
+    };
+    if !fits {
+        let which = if p.op == "eigh" { "small-eigh" } else { "small-SVD" };
         return Some(format!("one {}x{} {} matrix does not fit its local memory ({} KiB) or work-group size ({}) for the \
-                             small-eigh kernel", p.n, p.n, p.dtype, dev.local_mem >> 10, dev.max_work_group));
+                             {which} kernel", p.m, p.n, p.dtype, dev.local_mem >> 10, dev.max_work_group));
     }
     let need = p.device_bytes();
     let (avail, what) = match opencl::free_memory(dev) {
@@ -448,8 +454,8 @@ pub fn decide_for(p: &Problem, request: Option<&Request>) -> Result<Decision, St
     let forced = matches!(request, Request::OpenCl(_));
     if p.dtype.starts_with("complex") && !complex_kernel(p) {
         // No complex kernel for it: say so instead of calibrating a crossover that cannot exist.
-        let why = format!("the OpenCL kernels are real-only (float32/float64) except for stacks of SVDs up to 32x32 and \
-                           of eigh up to 64x64, and tall-skinny SVDs; {} runs on the CPU", p.describe());
+        let why = format!("the OpenCL kernels are real-only (float32/float64) except for stacks of SVDs and \
+                           eigh up to 64x64, and tall-skinny SVDs; {} runs on the CPU", p.describe());
         return if forced && explicit { Err(why) } else { Ok(Decision::cpu(format!("cpu: {why}"))) };
     }
     if !has_kernel {
@@ -686,5 +692,19 @@ mod tests {
         assert_eq!(gemm.largest_buffer(), 2 * 20 * 30 * 4);
         let eigh = Problem { op: "eigh", count: 3, m: 5, n: 5, k: 5, dtype: "complex128" };
         assert_eq!(eigh.largest_buffer(), 3 * 25 * 16);
+    }
+
+    /// A stack whose one matrix does not fit the small-SVD kernel's local memory stays on the
+    /// CPU, saying why (complex128 past 53 columns on 48 KiB; square U takes M of them).
+    #[test]
+    fn small_svd_stacks_that_do_not_fit() {
+        let h = DeviceInfo::hopper(1024, 48 << 10);
+        let p = |op, m, n, dtype| Problem { op, count: 100, m, n, k: m.min(n), dtype };
+        assert!(cannot_run(&h, &p("svd", 64, 64, "float64"), 100.0).is_none());
+        assert!(cannot_run(&h, &p("svd_full", 64, 20, "complex64"), 100.0).is_none());
+        let why = cannot_run(&h, &p("svd", 64, 64, "complex128"), 100.0).expect("does not fit");
+        assert!(why.contains("one 64x64 complex128 matrix does not fit its local memory (48 KiB)") && why.contains("small-SVD"), "{why}");
+        assert!(cannot_run(&h, &p("svd_full", 64, 20, "complex128"), 100.0).is_some());
+        assert!(cannot_run(&h, &p("svd", 64, 20, "complex128"), 100.0).is_none());
     }
 }

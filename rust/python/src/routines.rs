@@ -244,7 +244,7 @@ fn svd_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, jobu: &str, jobvt: &str, dri
 type SvdOut = (Obj, Obj, Obj, String, Option<String>);
 
 /// svd(a, jobu, jobvt, driver, check_finite, device=None) -> (u | None, s, vt | None, routine,
-/// fallback warning | None): on the CPU (driver), or for stacks up to 32x32 and tall-skinny
+/// fallback warning | None): on the CPU (driver), or for stacks up to 64x64 and tall-skinny
 /// matrices on an OpenCL device where dispatch picks it or `device` forces it.
 #[pyfunction]
 #[pyo3(signature = (a, jobu, jobvt, driver, check_finite, device=None))]
@@ -382,7 +382,7 @@ fn eigh_t<T: Elem>(py: Python<'_>, a: &Bound<PyAny>, lower: bool, vectors: bool,
 type EighOut = (Obj, Obj, Option<String>);
 
 /// eigh(a, lower, vectors, check_finite, device=None) -> (w, v | None, fallback warning | None):
-/// on the CPU (syevd/heevd), or for stacks of matrices up to 32x32 on an OpenCL device
+/// on the CPU (syevd/heevd), or for stacks of matrices up to 64x64 on an OpenCL device
 /// where dispatch picks it or `device` forces it.
 #[pyfunction]
 #[pyo3(signature = (a, lower, vectors, check_finite, device=None))]

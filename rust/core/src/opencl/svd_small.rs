@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use opencl3::kernel::{ExecuteKernel, Kernel};
-use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_WRITE_ONLY};
+use opencl3::memory::{Buffer, CL_MEM_READ_ONLY, CL_MEM_READ_WRITE, CL_MEM_WRITE_ONLY};
 use opencl3::types::{cl_int, cl_long, CL_BLOCKING};
 
 use super::fail::{check, classify, ClFail};
@@ -28,8 +28,14 @@ use crate::layout::Mats;
 use crate::routines::svd::{Svd, Vectors};
 use crate::Scalar;
 
-/// Stacks of matrices with max(m, n) up to this run the small-SVD kernel.
-pub const MAX_DIM: usize = 32;
+/// Stacks of matrices with max(m, n) up to this run the small-SVD kernel (where one fits the
+/// device: `svd_fits`).
+pub const MAX_DIM: usize = 64;
+
+/// V stays in local memory up to this many columns (and where it fits beside W); past them the
+/// kernel accumulates V in global memory (`V_GLOBAL`): a 64x64 float64 W and its V would take
+/// 66 KiB, over NVIDIA's 48.
+pub const LOCAL_V_DIM: usize = 32;
 
 /// Stacks of symmetric matrices up to this run the kernel's eigh mode, which keeps no V: a
 /// 64x64 float64 matrix takes 33 KiB of local memory (36 with its scratch). Where one does not fit a device
@@ -75,6 +81,8 @@ pub struct Launch {
     /// Columns of U produced: 0, N (thin) or M (full).
     pub ku: usize,
     pub want_v: bool,
+    /// V accumulated in global memory (the output's buffer) instead of local memory.
+    pub v_global: bool,
     /// Matrices per work-group, work-items per pair of columns, work-items per group.
     pub mpg: usize,
     pub tpp: usize,
@@ -88,7 +96,8 @@ fn odd(x: usize) -> usize {
     if x % 2 == 1 { x } else { x + 1 }
 }
 
-/// Local memory of one matrix and of the group's own flags (mirrors the kernel's declarations).
+/// Local memory of one matrix and of the group's own flags (mirrors the kernel's declarations);
+/// `want_v`: V in local memory.
 fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg: usize, tpp: usize) -> usize {
     let pairs = n.div_ceil(2);
     let uc = ku.max(n);
@@ -126,6 +135,13 @@ pub fn eigh_fits(info: &DeviceInfo, elem: usize, n: usize) -> bool {
     n == 0 || (n <= EIGH_MAX_DIM && plan(info, elem, (n, n), n, false, &Knobs::from_env()).is_some())
 }
 
+/// Whether one m x n matrix fits the SVD kernel on `info` with thin (`full` false) or square
+/// U and V^T (the most local memory either job takes; an empty matrix needs no kernel).
+pub fn svd_fits(info: &DeviceInfo, elem: usize, m: usize, n: usize, full: bool) -> bool {
+    let (km, kn) = (m.max(n), m.min(n));
+    kn == 0 || (km <= MAX_DIM && plan(info, elem, (km, kn), if full { km } else { kn }, true, &Knobs::from_env()).is_some())
+}
+
 /// The launch of an M x N stack (M >= N) on `info` (pure: a function of the device's facts,
 /// the shape, the jobs and the knobs). None when not even one matrix fits the device's local
 /// memory.
@@ -136,10 +152,13 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
     }
     let device_local = (info.local_mem as usize).max(1);
     let max_wg = info.max_work_group.max(1);
+    // V in local memory up to LOCAL_V_DIM columns where one matrix and its V fit, else global.
+    let v_global = want_v && (n > LOCAL_V_DIM || local_bytes(elem, (m, n), ku, true, 1, 1) > device_local);
+    let want_v_local = want_v && !v_global;
     // The most lanes that fit with one matrix per group, up to the knob's or the default.
-    let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, want_v, 1, tpp) <= device_local && pairs * tpp <= max_wg;
+    let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, want_v_local, 1, tpp) <= device_local && pairs * tpp <= max_wg;
     let tpp = (1..=knobs.tpp.unwrap_or_else(|| default_tpp(info, elem, m))).rev().find(|&t| fits_one(t))?;
-    let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, want_v, mpg, tpp);
+    let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, want_v_local, mpg, tpp);
     let fit = |mpg: usize| bytes(mpg) <= device_local && mpg * pairs * tpp <= max_wg;
     // (a knob past what a group can hold starts at the most that could)
     let mut mpg = knobs.mpg.map(|k| k.min(max_wg / (pairs * tpp)).max(1)).unwrap_or_else(|| {
@@ -151,7 +170,7 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
         mpg -= 1;
     }
     let sweeps = knobs.sweeps.unwrap_or(SWEEPS);
-    Some(Launch { m, n, ku, want_v, mpg, tpp, wg: mpg * pairs * tpp, sweeps, local_bytes: bytes(mpg) })
+    Some(Launch { m, n, ku, want_v, v_global, mpg, tpp, wg: mpg * pairs * tpp, sweeps, local_bytes: bytes(mpg) })
 }
 
 /// The kernel's symmetric-eigenproblem mode (`EIG`): the triangle read, and whether NaN and Inf
@@ -167,8 +186,8 @@ impl Launch {
     fn options<T: Scalar>(&self, w_colmajor: bool, trans: bool, eig: Option<Eig>) -> String {
         let double = std::mem::size_of::<T::Real>() == 8;
         let mut o = format!("-DREAL_DOUBLE={} -DCOMPLEX={} -DM={} -DN={} -DKU={} -DWANT_V={} -DW_COLMAJOR={} -DTRANS={} -DMPG={} \
-                             -DSWEEPS={} -DTPP={}", double as u8, T::COMPLEX as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8, self.mpg,
-                            self.sweeps, self.tpp);
+                             -DSWEEPS={} -DTPP={} -DV_GLOBAL={}", double as u8, T::COMPLEX as u8, self.m, self.n, self.ku, self.want_v as u8, w_colmajor as u8, trans as u8,
+                            self.mpg, self.sweeps, self.tpp, self.v_global as u8);
         if let Some(e) = eig {
             o += &format!(" -DEIG=1 -DLOWER={} -DFULL_CHECK={}", e.lower as u8, e.full_check as u8);
         }
@@ -301,7 +320,8 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
     let ds = alloc::<T::Real>(gpu, ls, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, lu, CL_MEM_WRITE_ONLY)?;
-    let dv = alloc::<T>(gpu, lv, CL_MEM_WRITE_ONLY)?;
+    // (the kernel reads V back where it accumulates it there)
+    let dv = alloc::<T>(gpu, lv, if l.v_global { CL_MEM_READ_WRITE } else { CL_MEM_WRITE_ONLY })?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
     let t_host = Instant::now();
     let (mut hs, mut hu, mut hv) = (host_vec::<T::Real>(ls)?, host_vec::<T>(lu)?, host_vec::<T>(lv)?);
@@ -403,7 +423,7 @@ fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, ve
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let ds = alloc::<T::Real>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, if eig.is_some() { 0 } else { count * km * l.ku }, CL_MEM_WRITE_ONLY)?;  // eigh writes v
-    let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, CL_MEM_WRITE_ONLY)?;
+    let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, if l.v_global { CL_MEM_READ_WRITE } else { CL_MEM_WRITE_ONLY })?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
     let q = &gpu.queue;
     let _finish = Finish(q);
@@ -438,9 +458,11 @@ mod tests {
                     for n in 1..=m {
                         for (ku, want_v) in [(0, false), (n, true), (m, true), (n, false), (0, true)] {
                             let Some(l) = plan(&info, elem, (m, n), ku, want_v, &Knobs::default()) else {
-                                assert!(local_bytes(elem, (m, n), ku, want_v, 1, 1) > info.local_mem as usize, "{m}x{n}");
+                                // (V goes to global memory before a matrix is refused)
+                                assert!(local_bytes(elem, (m, n), ku, false, 1, 1) > info.local_mem as usize, "{m}x{n}");
                                 continue;
                             };
+                            assert!(l.v_global <= want_v && (l.v_global || !want_v || n <= LOCAL_V_DIM), "{l:?}");
                             assert_eq!(l.wg, l.mpg * n.div_ceil(2) * l.tpp);
                             assert!((1..=default_tpp(&info, elem, m)).contains(&l.tpp), "{l:?}");
                             assert!(l.mpg >= 1 && l.wg <= info.max_work_group, "{l:?}");
@@ -466,6 +488,20 @@ mod tests {
         assert_eq!(plan(&h, 8, (64, 64), 64, false, &Knobs::default()).unwrap().tpp, 2);
         assert_eq!(plan(&h, 16, (48, 48), 48, false, &Knobs::default()).unwrap().tpp, 4);
         assert_eq!(plan(&h, 4, (64, 64), 64, false, &Knobs::default()).unwrap().tpp, 1);
+    }
+
+    /// Past 32 columns V lives in global memory: SVDs up to 64x64 in every dtype but complex128
+    /// (53 on NVIDIA's 48 KiB, thin; square U takes M columns of local memory).
+    #[test]
+    fn svd_fits_up_to_64() {
+        let h = device(1024, 48 << 10);
+        let most = |elem, full| (1..=MAX_DIM + 1).filter(|&n| svd_fits(&h, elem, n, n, full)).max();
+        assert_eq!([most(4, false), most(8, false), most(16, false), most(16, true)], [Some(64), Some(64), Some(53), Some(53)]);
+        assert!(svd_fits(&h, 16, 64, 20, false) && !svd_fits(&h, 16, 64, 20, true) && !svd_fits(&h, 8, 65, 2, false));
+        let l = plan(&h, 8, (64, 64), 64, true, &Knobs::default()).unwrap();
+        assert_eq!((l.v_global, l.mpg, l.tpp), (true, 1, 2));
+        assert!(!plan(&h, 8, (64, 32), 32, true, &Knobs::default()).unwrap().v_global);
+        assert!(!plan(&h, 8, (64, 40), 0, false, &Knobs::default()).unwrap().v_global);
     }
 
     /// The flagship shapes on a Hopper-like device: 4x4 packs 64 matrices (128 pairs) per

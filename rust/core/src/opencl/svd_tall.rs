@@ -882,8 +882,8 @@ mod tests {
 
     #[test]
     fn covers_tall_and_wide_beyond_the_small_kernel() {
-        assert!(covers(100_000, 64) && covers(64, 100_000) && covers(33, 1) && covers(2048, 512));
-        assert!(!covers(32, 8) && !covers(4096, 4096) && !covers(2000, 513) && !covers(100, 26) && !covers(0, 40));
+        assert!(covers(100_000, 64) && covers(64, 100_000) && covers(65, 1) && covers(2048, 512));
+        assert!(!covers(64, 8) && !covers(4096, 4096) && !covers(2000, 513) && !covers(100, 26) && !covers(0, 40));
     }
 
     #[test]

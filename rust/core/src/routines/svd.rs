@@ -1,5 +1,5 @@
 //! Singular value decomposition: gesdd (divide and conquer) or gesvd (QR iteration) on the
-//! CPU; on an OpenCL device, where dispatch chooses it, stacks of matrices up to 32x32
+//! CPU; on an OpenCL device, where dispatch chooses it, stacks of matrices up to 64x64
 //! (one-sided Jacobi, `opencl::svd_small`) and tall-skinny matrices with thin or no vectors
 //! (CholeskyQR, `opencl::svd_tall`).
 
@@ -55,7 +55,7 @@ pub struct Outcome {
     pub warning: Option<String>,
 }
 
-/// `svd` through the dispatcher: stacks of matrices up to 32x32 and tall-skinny ones (thin or
+/// `svd` through the dispatcher: stacks of matrices up to 64x64 and tall-skinny ones (thin or
 /// no vectors) in float32/float64 may run on an OpenCL device (`driver` then plays no part),
 /// everything else on the CPU. A device failure (out of memory or resources, build, lost
 /// device) falls back to the CPU with a warning; NaN, Inf and non-convergence found on the
