@@ -1,4 +1,4 @@
-// Stacks of small SVDs (every dimension up to 32) by one-sided (Hestenes) Jacobi: the columns
+// Stacks of small SVDs (every dimension up to 64) by one-sided (Hestenes) Jacobi: the columns
 // of W (M x N, M >= N; the host passes A^T for a wide A) are rotated pairwise until every pair
 // is orthogonal to TOL relative to the columns' norms; then sigma_j = ||w_j||, u_j = w_j /
 // sigma_j, and V is the product of the rotations. Relative orthogonality is what makes U
@@ -528,12 +528,12 @@ void svd_small(const long count, const long a_stride, __global const elem* restr
     // before any writes the output in its final order over it.
     barrier(FENCE);
     __local elem* const V = A;
+#define VAT(k, j, i) V[(k) * UC * LDA + (j) * LDV + (i)]
     for (int e = t; e < here * N * N; e += WG) {
         const int k = e / (N * N), r = e % (N * N);
-        A[k * UC * LDA + (r / N) * LDV + r % N] = v[(first + k) * (long)(N * N) + r];
+        VAT(k, r / N, r % N) = v[(first + k) * (long)(N * N) + r];
     }
     barrier(FENCE);
-#define VAT(k, j, i) V[(k) * UC * LDA + (j) * LDV + (i)]
 #else
 #define VAT(k, j, i) V[(k) * N * LDV + (j) * LDV + (i)]
 #endif

@@ -16,6 +16,12 @@ use num_traits::Float;
 /// Runs `a` on the device and on the CPU (gesdd), checks the ratios and that the singular
 /// values agree within 35 k eps ||A||_2; returns the ratios.
 fn check<T: Scalar + Float>(gpu: &Gpu, a: &Array3<f64>, fortran: bool, ju: Vectors, jvt: Vectors, what: &str) -> [f64; 3] {
+    check_with::<T>(gpu, a, fortran, ju, jvt, what, &Knobs::default())
+}
+
+/// `check` with the launch `knobs` set.
+fn check_with<T: Scalar + Float>(gpu: &Gpu, a: &Array3<f64>, fortran: bool, ju: Vectors, jvt: Vectors, what: &str, knobs: &Knobs)
+                                 -> [f64; 3] {
     let at: Array3<T> = a.mapv(|x| T::from(x).unwrap());
     // Fortran order: each matrix column-major (a transposed copy, viewed back).
     let owned;
@@ -25,7 +31,7 @@ fn check<T: Scalar + Float>(gpu: &Gpu, a: &Array3<f64>, fortran: bool, ju: Vecto
     } else {
         at.view().into_dyn()
     };
-    let (r, run) = svd_small::svd(gpu, view.clone(), ju, jvt, true, &Knobs::default(), Instant::now()).expect("device run");
+    let (r, run) = svd_small::svd(gpu, view.clone(), ju, jvt, true, knobs, Instant::now()).expect("device run");
     let r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(run.kernel.starts_with("svd-jacobi-") && run.bytes_from_device > 0);
     // The ratios against the input as the device saw it (rounded to T).
@@ -67,6 +73,24 @@ fn random_stacks_over_shapes_jobs_layouts_and_dtypes() {
         }
         check::<f32>(&gpu, &a, false, Vectors::Reduced, Vectors::Reduced, "random");
         check::<f32>(&gpu, &a, true, Vectors::Full, Vectors::Full, "random");
+    }
+}
+
+/// V accumulated in global memory (as past 32 columns) at small and odd sizes, with a partly
+/// filled last group, several lanes per pair and several matrices per group.
+#[test]
+fn v_in_global_memory_at_every_size() {
+    let Some(gpu) = device() else { return };
+    let mut rng = Rng(5);
+    let knobs = [Knobs { v_global: true, ..Knobs::default() }, Knobs { v_global: true, tpp: Some(3), mpg: Some(3), ..Knobs::default() }];
+    for (m, n) in [(1, 1), (2, 5), (7, 3), (1, 9), (13, 32), (32, 5), (33, 33)] {
+        let a = stack(37, m, n, |_| rng.matrix(m, n));
+        for k in &knobs {
+            for (jobs, fortran) in JOBS.iter().zip([false, true, false, true]) {
+                check_with::<f64>(&gpu, &a, fortran, jobs.0, jobs.1, "V in global memory", k);
+            }
+            check_with::<f32>(&gpu, &a, true, Vectors::Full, Vectors::Full, "V in global memory", k);
+        }
     }
 }
 

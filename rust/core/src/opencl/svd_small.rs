@@ -62,13 +62,15 @@ pub struct Knobs {
     pub sweeps: Option<usize>,
     /// LAPACK_AI_SVD_SMALL_TPP: work-items per pair of columns (1 to 8).
     pub tpp: Option<usize>,
+    /// LAPACK_AI_SVD_SMALL_V_GLOBAL=1: V in global memory whatever its size (tests).
+    pub v_global: bool,
 }
 
 impl Knobs {
     pub fn from_env() -> Self {
         let get = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&x| x > 0);
         Knobs { mpg: get("LAPACK_AI_SVD_SMALL_MPG"), sweeps: get("LAPACK_AI_SVD_SMALL_SWEEPS"),
-                tpp: get("LAPACK_AI_SVD_SMALL_TPP").filter(|&x| x <= 8) }
+                tpp: get("LAPACK_AI_SVD_SMALL_TPP").filter(|&x| x <= 8), v_global: get("LAPACK_AI_SVD_SMALL_V_GLOBAL") == Some(1) }
     }
 }
 
@@ -153,7 +155,7 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
     let device_local = (info.local_mem as usize).max(1);
     let max_wg = info.max_work_group.max(1);
     // V in local memory up to LOCAL_V_DIM columns where one matrix and its V fit, else global.
-    let v_global = want_v && (n > LOCAL_V_DIM || local_bytes(elem, (m, n), ku, true, 1, 1) > device_local);
+    let v_global = want_v && (knobs.v_global || n > LOCAL_V_DIM || local_bytes(elem, (m, n), ku, true, 1, 1) > device_local);
     let want_v_local = want_v && !v_global;
     // The most lanes that fit with one matrix per group, up to the knob's or the default.
     let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, want_v_local, 1, tpp) <= device_local && pairs * tpp <= max_wg;
@@ -520,7 +522,7 @@ mod tests {
         let l = plan(&h, 16, (32, 32), 32, true, &Knobs::default()).unwrap();
         assert_eq!((l.mpg, l.tpp, l.wg), (1, 2, 32));
         assert_eq!(plan(&h, 16, (16, 16), 16, true, &Knobs::default()).unwrap().tpp, 1);
-        let k = Knobs { mpg: Some(3), sweeps: Some(1), tpp: None };
+        let k = Knobs { mpg: Some(3), sweeps: Some(1), tpp: None, v_global: false };
         let l = plan(&h, 8, (5, 3), 3, true, &k).unwrap();
         assert_eq!((l.mpg, l.wg, l.sweeps), (3, 6, 1));
         // The knob sets the lanes; one pair's worth of them per matrix still fits.
