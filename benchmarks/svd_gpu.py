@@ -48,7 +48,7 @@ Without CUDA (e.g. PoCL, CI's CPU OpenCL driver) the torch columns say "-". A sh
 printed last; medians of --reps runs after one warm-up.
 
     python benchmarks/svd_gpu.py [batched] [tall] [eigh] [lanes] [square] [--device 0] [--reps 10] [--scale 1.0]
-                                 [--dtypes float64 float32 complex128 complex64] [--phases]
+                                 [--dtypes float64 float32 complex128 complex64] [--sizes 64] [--phases]
 
 --scale multiplies every count and every tall matrix's rows (default 1 on a GPU, 0.1 on a
 CPU OpenCL device, where 10000 x 32x32 takes seconds). Launch shapes can be overridden for a sweep with
@@ -232,10 +232,10 @@ def tall(dev, reps, scale, dtypes):
     return rows
 
 
-def batched(dev, reps, scale, dtypes):
+def batched(dev, reps, scale, dtypes, sizes=None):
     rows = []
     rng = np.random.default_rng(0)
-    for count0, m, n, target in BATCHED:
+    for count0, m, n, target in [b for b in BATCHED if not sizes or b[2] in sizes]:
         count = max(1, int(count0 * scale))
         for dt in dtypes:
             a = random(rng, (count, m, n), dt)
@@ -274,10 +274,10 @@ def eigh_check(a, selector):
     return worst
 
 
-def eigh(dev, reps, scale, dtypes):
+def eigh(dev, reps, scale, dtypes, sizes=None):
     rows = []
     rng = np.random.default_rng(2)
-    for count0, n in EIGH_STACKS:
+    for count0, n in [e for e in EIGH_STACKS if not sizes or e[1] in sizes]:
         count = max(1, int(count0 * scale))
         for dt in dtypes:
             x = random(rng, (count, n, n), dt)
@@ -425,6 +425,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--scale", type=float, default=None, help="multiplies every count (default 1 on a GPU, 0.1 else)")
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    ap.add_argument("--sizes", nargs="+", type=int, default=None, help="batched and eigh: only the stacks of these n x n")
     ap.add_argument("--phases", action="store_true", help="log each call's kernels, copies and host share (debug lines)")
     args = ap.parse_args()
     if args.phases:
@@ -444,9 +445,9 @@ def main() -> None:
     scale = args.scale if args.scale is not None else (1.0 if dev.type == "gpu" else 0.1)
     print(f"device {dev.index}: {dev.name} ({dev.platform}, driver {dev.driver_version}); scale {scale}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    rows = batched(dev, args.reps, scale, args.dtypes) if "batched" in sections else []
+    rows = batched(dev, args.reps, scale, args.dtypes, args.sizes) if "batched" in sections else []
     trows = tall(dev, args.reps, scale, args.dtypes) if "tall" in sections else []
-    erows = eigh(dev, args.reps, scale, args.dtypes) if "eigh" in sections else []
+    erows = eigh(dev, args.reps, scale, args.dtypes, args.sizes) if "eigh" in sections else []
     lrows = lanes(dev, args.reps, scale, args.dtypes) if "lanes" in sections else []
     srows = square(dev, args.reps, scale) if "square" in sections else []
     if rows:
