@@ -179,11 +179,10 @@ def stack_peer(a, reps, calls):
     return tk, te, part is not a
 
 
-def torch_times(a, reps, drivers=(None,)):
-    """torch.linalg.svd per driver (None: torch's choice, gesvdjBatched for stacks of small
-    matrices), as ``torch_peer``."""
+def torch_times(a, reps, drivers):
+    """Thin ``torch.linalg.svd`` per cuSOLVER driver (gesvda, ...), as ``torch_peer``."""
     def svd(drv):
-        return lambda torch, t: torch.linalg.svd(t, full_matrices=False, **({"driver": drv} if drv else {}))
+        return lambda torch, t: torch.linalg.svd(t, full_matrices=False, driver=drv)
 
     return torch_peer(a, reps, {drv: svd(drv) for drv in drivers})
 

@@ -99,12 +99,12 @@ fn odd(x: usize) -> usize {
 }
 
 /// Local memory of one matrix and of the group's own flags (mirrors the kernel's declarations);
-/// `want_v`: V in local memory.
-fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg: usize, tpp: usize) -> usize {
+/// `v_local`: V in local memory.
+fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, v_local: bool, mpg: usize, tpp: usize) -> usize {
     let pairs = n.div_ceil(2);
     let uc = ku.max(n);
     // + n + 1: sigma per column, and eigh's shift (counted for the SVD too: 8 bytes)
-    let reals = uc * odd(m) + if want_v { n * odd(n) } else { 0 } + n + 1;
+    let reals = uc * odd(m) + if v_local { n * odd(n) } else { 0 } + n + 1;
     let ints = uc + pairs + 3;
     // the lanes' shares of each pair's sums: 4 reals per work-item, at most 4 elements
     let shares = if tpp > 1 { pairs * tpp * 4 * elem } else { 0 };
@@ -125,7 +125,7 @@ fn local_bytes(elem: usize, (m, n): (usize, usize), ku: usize, want_v: bool, mpg
 ///
 /// In general: as many as keep a work-item's rows of its two columns within 512 bytes (32 rows
 /// of float64, where one work-item per pair is fastest), which gives exactly the above up to
-/// 32 rows, and past them (eigh up to 64): float64 and complex64 two, complex128 four (fewer
+/// 32 rows, and past them (up to 64): float64 and complex64 two, complex128 four (fewer
 /// where local memory cannot hold their shares: `plan`).
 fn default_tpp(info: &DeviceInfo, elem: usize, m: usize) -> usize {
     if info.kind == "gpu" { (2 * m * elem).div_ceil(512).next_power_of_two() } else { 1 }
@@ -156,11 +156,11 @@ pub fn plan(info: &DeviceInfo, elem: usize, (m, n): (usize, usize), ku: usize, w
     let max_wg = info.max_work_group.max(1);
     // V in local memory up to LOCAL_V_DIM columns where one matrix and its V fit, else global.
     let v_global = want_v && (knobs.v_global || n > LOCAL_V_DIM || local_bytes(elem, (m, n), ku, true, 1, 1) > device_local);
-    let want_v_local = want_v && !v_global;
+    let v_local = want_v && !v_global;
     // The most lanes that fit with one matrix per group, up to the knob's or the default.
-    let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, want_v_local, 1, tpp) <= device_local && pairs * tpp <= max_wg;
+    let fits_one = |tpp: usize| local_bytes(elem, (m, n), ku, v_local, 1, tpp) <= device_local && pairs * tpp <= max_wg;
     let tpp = (1..=knobs.tpp.unwrap_or_else(|| default_tpp(info, elem, m))).rev().find(|&t| fits_one(t))?;
-    let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, want_v_local, mpg, tpp);
+    let bytes = |mpg: usize| local_bytes(elem, (m, n), ku, v_local, mpg, tpp);
     let fit = |mpg: usize| bytes(mpg) <= device_local && mpg * pairs * tpp <= max_wg;
     // (a knob past what a group can hold starts at the most that could)
     let mut mpg = knobs.mpg.map(|k| k.min(max_wg / (pairs * tpp)).max(1)).unwrap_or_else(|| {
@@ -184,6 +184,11 @@ struct Eig {
 }
 
 impl Launch {
+    /// The flags of V's output buffer: the kernel reads it back where it accumulates V there.
+    fn v_flags(&self) -> u64 {
+        if self.v_global { CL_MEM_READ_WRITE } else { CL_MEM_WRITE_ONLY }
+    }
+
     /// Build options for element type `T` (its precision, and whether it is complex).
     fn options<T: Scalar>(&self, w_colmajor: bool, trans: bool, eig: Option<Eig>) -> String {
         let double = std::mem::size_of::<T::Real>() == 8;
@@ -322,8 +327,7 @@ pub fn svd<T: Scalar>(gpu: &Gpu, a: ArrayViewD<T>, ju: Vectors, jvt: Vectors, ch
     let mut da = alloc::<T>(gpu, staged.data.len(), CL_MEM_READ_ONLY)?;
     let ds = alloc::<T::Real>(gpu, ls, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, lu, CL_MEM_WRITE_ONLY)?;
-    // (the kernel reads V back where it accumulates it there)
-    let dv = alloc::<T>(gpu, lv, if l.v_global { CL_MEM_READ_WRITE } else { CL_MEM_WRITE_ONLY })?;
+    let dv = alloc::<T>(gpu, lv, l.v_flags())?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
     let t_host = Instant::now();
     let (mut hs, mut hu, mut hv) = (host_vec::<T::Real>(ls)?, host_vec::<T>(lu)?, host_vec::<T>(lv)?);
@@ -425,7 +429,7 @@ fn bench<T: Scalar>(gpu: &Gpu, count: usize, m: usize, n: usize, reps: usize, ve
     let mut da = alloc::<T>(gpu, ha.len(), CL_MEM_READ_ONLY)?;
     let ds = alloc::<T::Real>(gpu, count * kn, CL_MEM_WRITE_ONLY)?;
     let du = alloc::<T>(gpu, if eig.is_some() { 0 } else { count * km * l.ku }, CL_MEM_WRITE_ONLY)?;  // eigh writes v
-    let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, if l.v_global { CL_MEM_READ_WRITE } else { CL_MEM_WRITE_ONLY })?;
+    let dv = alloc::<T>(gpu, if vectors { count * kn * kn } else { 0 }, l.v_flags())?;
     let dinfo = alloc::<cl_int>(gpu, count, CL_MEM_WRITE_ONLY)?;
     let q = &gpu.queue;
     let _finish = Finish(q);
